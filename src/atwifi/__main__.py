@@ -1,0 +1,3 @@
+from atwifi.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""Command handlers, one module per group of Table 1; the registry maps names to handlers.
+
+A handler is ``async def h(ctx: Context, **args)``: it gets the typed parameters of its table
+entry as keyword arguments (names as in the table) plus ``data: bytes`` for {data} commands.
+Returning means ``AT-S.OK``; raising ``AtError(n)`` means ``AT-S.ERROR:n:<text>``. Information
+lines go out through ``ctx.info()``/``ctx.line()``/``ctx.raw()`` before the OK.
+
+A command in the table with no registered handler answers
+``AT-S.ERROR:1:Command not implemented in atwifi``, never a silent OK (docs/behaviour.md).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from atwifi.spwf04.context import Context
+
+Handler = Callable[..., Awaitable[None]]
+
+_HANDLERS: dict[str, Handler] = {}
+
+# Every handler module; each registers its commands on import. Add new groups here.
+MODULES = (
+    "basic",
+    "config",
+    "status",
+    "files",
+    "radio",
+    "sockets",
+    "servers",
+    "tls",
+)
+
+
+def handler(name: str) -> Callable[[Handler], Handler]:
+    """Register ``fn`` as the handler of table command ``name`` ("SOCKW", "" for bare AT)."""
+
+    def register(fn: Handler) -> Handler:
+        key = name.upper()
+        if key in _HANDLERS:
+            raise RuntimeError(f"two handlers for AT+S.{key}")
+        _HANDLERS[key] = fn
+        return fn
+
+    return register
+
+
+_loaded = False
+
+
+def handlers() -> dict[str, Handler]:
+    global _loaded
+    if not _loaded:
+        for mod in MODULES:
+            importlib.import_module(f"{__name__}.{mod}")
+        _loaded = True
+    return _HANDLERS
+
+
+def lookup(name: str) -> Handler | None:
+    return handlers().get(name.upper())
+
+
+__all__ = ["handler", "handlers", "lookup", "Context", "Any"]

@@ -1,0 +1,3 @@
+"""Handlers: basic."""
+
+from atwifi.spwf04.commands import handler  # noqa: F401

@@ -1,0 +1,3 @@
+"""Handlers: config."""
+
+from atwifi.spwf04.commands import handler  # noqa: F401

@@ -1,0 +1,3 @@
+"""Handlers: servers."""
+
+from atwifi.spwf04.commands import handler  # noqa: F401

@@ -1,0 +1,3 @@
+"""Handlers: sockets."""
+
+from atwifi.spwf04.commands import handler  # noqa: F401

@@ -1,0 +1,3 @@
+"""Handlers: status."""
+
+from atwifi.spwf04.commands import handler  # noqa: F401

@@ -1,0 +1,3 @@
+"""Handlers: tls."""
+
+from atwifi.spwf04.commands import handler  # noqa: F401

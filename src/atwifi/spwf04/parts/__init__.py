@@ -1,0 +1,42 @@
+"""Parts: what binds a dialect-free service to the SPWF04 device's life cycle.
+
+A part is a class ``Part(device)`` with three coroutines, called by the device:
+  start()      at power-on and after every reset, once the configuration is loaded and
+               before +WIND:0 (mount volumes, size buffers from configuration...)
+  after_boot() after +WIND:32 (the radio starts joining here); must not block: spawn
+               long work with device.spawn()
+  stop()       before a reset or power-off: drop everything volatile (sockets, RAM disk)
+A part publishes its service on the device as the attribute named in ``attr`` (device.fs,
+device.radio, device.net, device.sockets, device.tls...) so handlers reach it in one step.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from atwifi.spwf04.device import Device
+
+
+class Part(Protocol):
+    def __init__(self, device: Device) -> None: ...
+    async def start(self) -> None: ...
+    async def after_boot(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+# "module:Class" of every part, in start order (the file system before the radio and TLS).
+PARTS: tuple[str, ...] = (
+    # "atwifi.spwf04.parts.files:FilesPart",
+    # "atwifi.spwf04.parts.radio:RadioPart",
+    # "atwifi.spwf04.parts.sockets:SocketsPart",
+)
+
+
+def load_parts() -> list[type]:
+    out = []
+    for ref in PARTS:
+        mod, _, cls = ref.partition(":")
+        out.append(getattr(importlib.import_module(mod), cls))
+    return out
