@@ -1,0 +1,141 @@
+"""A stand-in module that answers commands with recorded bytes: only for testing the client's
+I/O plumbing (TCP streams, the serial thread, ptys) before and besides the virtual module."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tty
+from collections.abc import Callable
+
+Answer = bytes | list[bytes] | Callable[[bytes, bytes], bytes | list[bytes]] | None
+
+
+class Recorded:
+    """Console logic: command lines in, recorded answers out.
+
+    ``script[line]`` is the answer (bytes, a list of chunks written one by one, a function of
+    (line, data), or None for no answer at all). ``data[line]`` is how many raw bytes follow
+    that command's CR.
+    """
+
+    def __init__(
+        self,
+        script: dict[str, Answer],
+        *,
+        echo: bool = False,
+        data: dict[str, int] | None = None,
+    ) -> None:
+        self.script = script
+        self.echo = echo
+        self.data_len = data or {}
+        self.received: list[tuple[bytes, bytes]] = []  # (line, data)
+        self._buf = b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self._buf += data
+        out: list[bytes] = []
+        while True:
+            cr = self._buf.find(b"\r")
+            if cr < 0:
+                return out
+            line = self._buf[:cr]
+            n = self.data_len.get(line.decode(), 0)
+            if len(self._buf) < cr + 1 + n:
+                return out
+            payload = self._buf[cr + 1 : cr + 1 + n]
+            self._buf = self._buf[cr + 1 + n :]
+            self.received.append((line, payload))
+            if self.echo:
+                out.append(line + b"\r\n")
+            answer = self.script.get(line.decode(), b"AT-S.ERROR:1:Command not found\r\n")
+            if callable(answer):
+                answer = answer(line, payload)
+            if answer is None:
+                continue
+            out += answer if isinstance(answer, list) else [answer]
+
+
+class TcpModule:
+    """Serves a Recorded console on 127.0.0.1; ``push`` writes unsolicited bytes (WINDs)."""
+
+    def __init__(self, rec: Recorded) -> None:
+        self.rec = rec
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+        self.connected = asyncio.Event()
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"socket://127.0.0.1:{port}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.append(writer)
+        self.connected.set()
+        try:
+            while data := await reader.read(4096):
+                for chunk in self.rec.feed(data):
+                    writer.write(chunk)
+                    await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def push(self, data: bytes) -> None:
+        await self.connected.wait()
+        for w in self.writers:
+            w.write(data)
+            await w.drain()
+
+    async def drop(self) -> None:
+        """Close every connection, as a module that goes away."""
+        for w in self.writers:
+            w.close()
+            with contextlib.suppress(ConnectionError):
+                await w.wait_closed()
+
+    async def stop(self) -> None:
+        await self.drop()
+        if self.server:
+            self.server.close()
+            await self.server.wait_closed()
+
+
+class PtyModule:
+    """Serves a Recorded console on the master side of a pty; the client opens ``path``."""
+
+    def __init__(self, rec: Recorded) -> None:
+        self.rec = rec
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)  # no line discipline echo before the client configures it
+        self.path = os.ttyname(self.slave)
+        os.set_blocking(self.master, False)
+        asyncio.get_running_loop().add_reader(self.master, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.master, 4096)
+        except OSError:
+            return
+        for chunk in self.rec.feed(data):
+            self._write(chunk)
+
+    def _write(self, data: bytes) -> None:
+        # The pty buffer is large enough for these small answers; a blocking write is fine.
+        os.set_blocking(self.master, True)
+        try:
+            os.write(self.master, data)
+        finally:
+            os.set_blocking(self.master, False)
+
+    async def push(self, data: bytes) -> None:
+        self._write(data)
+
+    def stop(self) -> None:
+        asyncio.get_running_loop().remove_reader(self.master)
+        for fd in (self.master, self.slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
