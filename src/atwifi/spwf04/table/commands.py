@@ -172,7 +172,9 @@ COMMANDS: tuple[Command, ...] = (
         (
             _text("key", "variable to configure"),
             # The rest of the line: passphrases and mdns lists may hold the delimiter or spaces.
-            _text("value", "value to be set; `(null)` handling is the parser's", rest=True),
+            # Optional so that a driver's `(null)` (C's NULL) sets an empty text instead of
+            # failing; the handler answers error 2 when a non-text variable gets no value.
+            _opt_text("value", None, "value to be set", rest=True),
         ),
         section="6.9",
     ),
