@@ -1,9 +1,10 @@
 """Table 1 of the manual (ids, groups, summaries) with the parameters of each section 6.x.
 
 Parameter names are the manual's, in snake_case. Ranges are set only where the manual states
-them and no dedicated error exists: ids of sockets, servers, clients, GPIOs and volumes, and
-the DAC/PWM values, are left to the handlers because the manual has specific errors for them
-(76, 20, 26, 27, 28, 59). Choices made where the manual is unclear: docs/behaviour/tables.md.
+them and no dedicated error exists: ids of sockets, servers, clients, GPIOs and volumes, the
+GPIO direction and the DAC/PWM values are left to the handlers because the manual has specific
+errors for them (76, 20, 19, 26, 27, 28, 59), and bad input gets the manual's error.
+Choices made where the manual is unclear: docs/behaviour/tables.md.
 """
 
 from __future__ import annotations
@@ -171,7 +172,9 @@ COMMANDS: tuple[Command, ...] = (
         (
             _text("key", "variable to configure"),
             # The rest of the line: passphrases and mdns lists may hold the delimiter or spaces.
-            _text("value", "value to be set; `(null)` handling is the parser's", rest=True),
+            # Optional so that a driver's `(null)` (C's NULL) sets an empty text instead of
+            # failing; the handler answers error 2 when a non-text variable gets no value.
+            _opt_text("value", None, "value to be set", rest=True),
         ),
         section="6.9",
     ),
@@ -221,7 +224,8 @@ COMMANDS: tuple[Command, ...] = (
         "Configure GPIO",
         (
             _int("number", "GPIO number (0-15; the handler answers error 20)"),
-            Param("direction", P.CHOICE, choices=("in", "out"), help="in or out"),
+            # TEXT, not CHOICE: the manual has its own error for this (19), not error 7.
+            _text("direction", "in or out, any case; anything else: error 19 (handler)"),
             Param(
                 "interrupt",
                 P.CHOICE,
