@@ -274,3 +274,21 @@ def test_any_split_gives_the_same_events(data: st.DataObject) -> None:
     steps = SCENARIOS[name]
     cuts = [data.draw(st.lists(st.integers(0, len(s.wire)), max_size=len(s.wire))) for s in steps]
     assert run(steps, cuts) == run(steps)
+
+
+def test_wind_forms() -> None:
+    assert parse_wind("+WIND") == Wind(-1, "", [], "+WIND")
+    assert parse_wind("+WIND:58:0:1", texts=False) == Wind(58, "", ["0", "1"], "+WIND:58:0:1")
+    p = Parser()
+    p.wind_texts = False
+    # The boot lines, which have no fields, tell the form.
+    [a, b, c] = p.feed(b"+WIND:58:0:1\r\n+WIND:0:Console active\r\n+WIND:58:Socket Closed:0:1\r\n")
+    assert a.fields == ["0", "1"] and a.text == ""
+    assert b.text == "Console active" and p.wind_texts
+    assert c.text == "Socket Closed" and c.fields == ["0", "1"]
+    [a, b] = p.feed(b"+WIND:32\r\n+WIND:58:0:1\r\n")
+    assert not p.wind_texts and a.number == 32 and b.fields == ["0", "1"]
+    # A WIND-like line that is not one belongs to the reply.
+    p.start("AT")
+    [r] = p.feed(b"+WINDY\r\nAT-S.OK\r\n")
+    assert r.lines == ["+WINDY"]

@@ -324,6 +324,13 @@ class _Basics:
 
     command: Callable[..., Any]
     _reboot: Callable[..., Any]
+    _parser: Parser
+
+    def _note_config(self, values: dict[str, str]) -> None:
+        # The numbered WIND form (console_winds=1) has no text: the parser must know.
+        winds = values.get("console_winds")
+        if winds is not None:
+            self._parser.wind_texts = winds.strip() != "1"
 
     async def get_config(
         self, name: str | None = None, *, typed: bool = False
@@ -332,6 +339,7 @@ class _Basics:
         printed text; with ``typed``, INT variables become int and HEX ones int too."""
         reply = await self.command(f"AT+S.GCFG={name}" if name else "AT+S.GCFG")
         values = _vars(reply)
+        self._note_config({k.lower(): v for k, v in values.items()})
         if typed:
             values = {k: _typed(k, v) for k, v in values.items()}
         if name is None:
@@ -341,7 +349,9 @@ class _Basics:
     async def set_config(self, name: str, value: str | int | bytes | bool) -> None:
         """``AT+S.SCFG=<name>,<value>``; ints of HEX variables are printed as 0x%08X, bytes as
         upper-case hex with colons (HEX[n]), bools as 1/0."""
-        await self.command(f"AT+S.SCFG={name},{_format_value(name, value)}")
+        text = _format_value(name, value)
+        await self.command(f"AT+S.SCFG={name},{text}")
+        self._note_config({name.lower(): text})
 
     async def save_config(self) -> None:
         """``AT+S.WCFG``: save the configuration to flash."""

@@ -124,8 +124,16 @@ class Stray:
 Event = Reply | Wind | Stray
 
 
-def parse_wind(line: str) -> Wind | None:
-    """``+WIND:<n>:<text>[:<fields>]`` or ``+WIND:<n>``; None when the line is not one."""
+# WINDs that never carry fields: their line tells which form console_winds selects.
+_NO_FIELDS = frozenset({0, 32})
+
+
+def parse_wind(line: str, texts: bool = True) -> Wind | None:
+    """A WIND line in any ``console_winds`` form, None when the line is not one:
+    2 ``+WIND:<n>:<text>[:<fields>]``, 1 ``+WIND:<n>[:<fields>]`` (pass ``texts=False``: the
+    numbered form has no text), 0 ``+WIND`` alone (number -1)."""
+    if line == WIND[:-1]:
+        return Wind(-1, "", [], line)
     if not line.startswith(WIND):
         return None
     parts = line[len(WIND) :].split(":")
@@ -133,6 +141,8 @@ def parse_wind(line: str) -> Wind | None:
         number = int(parts[0])
     except ValueError:
         return None
+    if not texts:
+        return Wind(number, "", parts[1:], line)
     text = parts[1] if len(parts) > 1 else ""
     return Wind(number, text, parts[2:], line)
 
@@ -190,6 +200,10 @@ class Parser:
         )
         # Whether the last command was echoed: None until one was answered.
         self.echo: bool | None = None
+        # Whether WINDs carry their text (console_winds=2, factory) or not (1). Learnt from
+        # the boot lines +WIND:0 and +WIND:32, which have no fields; callers that change
+        # console_winds set it.
+        self.wind_texts = True
 
     # --- what the caller did -----------------------------------------------------------------
 
@@ -292,9 +306,13 @@ class Parser:
             p.echoed = True
             return None
         line = decode(content)
-        wind = parse_wind(line)
-        if wind is not None:
-            return wind
+        if line.startswith(WIND[:-1]):
+            wind = parse_wind(line, self.wind_texts)
+            if wind is not None:
+                if wind.number in _NO_FIELDS and self.wind_texts != (":" in line[len(WIND) :]):
+                    self.wind_texts = not self.wind_texts
+                    wind = parse_wind(line, self.wind_texts)
+                return wind
         if p is None:
             return Stray(line)
         p.started = True
