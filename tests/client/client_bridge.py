@@ -1,0 +1,108 @@
+"""The in-process virtual module behind a TCP port on 127.0.0.1 or a pty, for end-to-end
+client tests while `atwifi serve`'s transports are not on main yet: the device, its codec and
+its handlers are the real ones; only the byte plumbing is this small bridge."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tty
+from pathlib import Path
+
+from atwifi.spwf04.device import Device, Options
+
+
+class Bridge:
+    def __init__(self, state_dir: Path) -> None:
+        self.device = Device(Options(state_dir=state_dir))
+        self.device.attach(self.write)
+
+    def write(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    async def power_on(self) -> None:
+        await self.device.power_on()
+
+    async def close(self) -> None:
+        await self.device.shutdown()
+
+
+class TcpBridge(Bridge):
+    """One console connection at a time; bytes written while nobody is connected are lost,
+    as on a serial line with nothing plugged in."""
+
+    def __init__(self, state_dir: Path) -> None:
+        super().__init__(state_dir)
+        self.writer: asyncio.StreamWriter | None = None
+        self.server: asyncio.Server | None = None
+        self.connected = asyncio.Event()
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"socket://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.connected.set()
+        try:
+            while data := await reader.read(65536):
+                self.device.feed(data)
+        except ConnectionError:
+            pass
+        finally:
+            if self.writer is writer:
+                self.writer = None
+            writer.close()
+
+    def write(self, data: bytes) -> None:
+        if self.writer is not None:
+            self.writer.write(data)
+
+    async def drop(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    async def close(self) -> None:
+        await self.drop()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+        await super().close()
+
+
+class PtyBridge(Bridge):
+    """The device on the master side of a pty; a client opens ``path`` like a serial port."""
+
+    def __init__(self, state_dir: Path) -> None:
+        super().__init__(state_dir)
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.path = os.ttyname(self.slave)
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self.master, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.master, 65536)
+        except OSError:
+            return
+        self.device.feed(data)
+
+    def write(self, data: bytes) -> None:
+        # The client's reader thread drains the pty, so a blocking write always finishes.
+        with contextlib.suppress(OSError):
+            os.write(self.master, data)
+
+    async def drop(self) -> None:
+        """The module goes away: close the master side (the slave then reads EIO)."""
+        if self.master >= 0:
+            self._loop.remove_reader(self.master)
+            os.close(self.master)
+            self.master = -1
+
+    async def close(self) -> None:
+        await self.drop()
+        with contextlib.suppress(OSError):
+            os.close(self.slave)
+        await super().close()
