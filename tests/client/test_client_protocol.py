@@ -292,3 +292,58 @@ def test_wind_forms() -> None:
     p.start("AT")
     [r] = p.feed(b"+WINDY\r\nAT-S.OK\r\n")
     assert r.lines == ["+WINDY"]
+
+
+def test_late_answer_after_timeout_is_stray() -> None:
+    p = Parser()
+    p.start("AT+S.SLOW")
+    assert p.feed(b"AT+S.SLOW\r\n") == []
+    p.abandon()  # timed out after its echo
+    p.start("AT+S.STS=x")
+    evs = p.feed(b"AT-S.Var:late=1\r\nAT-S.OK\r\nAT+S.STS=x\r\nAT-S.Var:x=2\r\nAT-S.OK\r\n")
+    assert evs[:2] == [Stray("AT-S.Var:late=1"), Stray("AT-S.OK")]
+    assert isinstance(evs[2], Reply) and evs[2].lines == ["AT-S.Var:x=2"]
+    # Once the late answer is complete, lines are taken normally again.
+    p.start("AT")
+    [r] = p.feed(b"AT\r\nAT-S.OK\r\n")
+    assert r.ok
+
+
+def test_late_answer_that_never_comes() -> None:
+    p = Parser()
+    p.start("AT+S.SLOW")
+    p.feed(b"AT+S.SLOW\r\n")
+    p.abandon()
+    # Echo went off behind our back and no late answer comes: one more timeout, then normal.
+    p.start("AT")
+    assert p.feed(b"AT-S.OK\r\n") == [Stray("AT-S.OK")]
+    p.abandon()
+    assert p.echo is None
+    p.start("AT")
+    [r] = p.feed(b"AT-S.OK\r\n")
+    assert r.ok and not r.echoed
+
+
+def test_reboot_ends_waiting_for_a_late_answer() -> None:
+    p = Parser()
+    p.start("AT+S.SLOW")
+    p.feed(b"AT+S.SLOW\r\n")
+    p.abandon()
+    p.feed(b"+WIND:1:Poweron:x\r\n+WIND:0:Console active\r\n")
+    assert p.echo is None
+    p.start("AT")
+    [r] = p.feed(b"AT-S.OK\r\n")
+    assert r.ok
+
+
+def test_echo_switch_is_tracked() -> None:
+    p = Parser()
+    p.start("AT+S.SCFG=console_echo,0")
+    p.feed(b"AT+S.SCFG=console_echo,0\r\nAT-S.OK\r\n")
+    assert p.echo is False
+    p.start("at+s.scfg=console_echo, 1")
+    p.feed(b"AT-S.OK\r\n")
+    assert p.echo is True
+    p.start("AT+S.FCFG")
+    p.feed(b"AT+S.FCFG\r\nAT-S.OK\r\n")
+    assert p.echo is None

@@ -144,6 +144,20 @@ async def test_timeout_then_next_command(client: AsyncClient) -> None:
     assert (await client.command("AT")).ok
 
 
+async def test_late_answer_after_timeout(module, client: AsyncClient) -> None:
+    _, rec, _ = module
+    rec.echo = True
+    with pytest.raises(TimeoutError):
+        await client.command("AT+S.SILENT", timeout=0.2)
+    # The module answers the abandoned command just as the next one goes out.
+    rec.echo = False
+    rec.script["AT+S.NEXT"] = (
+        b"AT-S.Var:late=1\r\nAT-S.OK\r\nAT+S.NEXT\r\nAT-S.Var:mine=1\r\nAT-S.OK\r\n"
+    )
+    r = await client.command("AT+S.NEXT")
+    assert r.lines == ["AT-S.Var:mine=1"]
+
+
 async def test_commands_are_serialized(module, client: AsyncClient) -> None:
     _, rec, _ = module
     a, b, c = await asyncio.gather(

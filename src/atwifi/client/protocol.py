@@ -9,7 +9,9 @@ Wire shapes handled (docs/reference/wire-notes.md):
 * every line ends in CR LF (a lone LF is accepted too); lines may arrive split across reads;
 * echo: with ``console_echo=1`` the module sends the command line back followed by CR LF before
   the answer. The first line equal to the command just sent is skipped; echo on or off is
-  detected per command (``Parser.echo``), never assumed;
+  detected per command (``Parser.echo``), never assumed. After a command was abandoned
+  (timeout) with echo on, the lines that come before the next command's echo are the late
+  answer of the abandoned one: they are :class:`Stray`, not the start of the new answer;
 * a reply ends with ``AT-S.OK`` (or ``AT-S.OK:<heap>:<state>``), with ``AT-S.ERROR:<n>:<text>``,
   ``AT-S.ERROR:<n>``, ``AT-S.ERROR``, or with a result-line error such as
   ``AT-S.Certificate Error:<n>`` (:data:`RESULT_ERRORS`);
@@ -24,6 +26,7 @@ Wire shapes handled (docs/reference/wire-notes.md):
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass, field
 
 OK = "AT-S.OK"
@@ -170,10 +173,34 @@ def parse_final(line: str) -> tuple[bool, str | None, int | None, str] | None:
     return None
 
 
+_SCFG_ECHO = re.compile(r"AT\+S\.SCFG=\s*console_echo\s*,\s*(\S*)\s*$", re.IGNORECASE)
+_FCFG = re.compile(r"AT\+S\.FCFG\s*$", re.IGNORECASE)
+
+
+def _sets_echo(command: str) -> int | None:
+    """What echo will be after this command succeeds: 0/1, -1 unknown, None unchanged."""
+    if _FCFG.match(command):
+        return -1
+    m = _SCFG_ECHO.match(command)
+    if m is None:
+        return None
+    return {"0": 0, "1": 1}.get(m.group(1), -1)
+
+
 class _Pending:
     """The command whose answer is being collected."""
 
-    __slots__ = ("command", "echo", "echoed", "started", "lines", "raw", "body", "raw_prefixes")
+    __slots__ = (
+        "command",
+        "echo",
+        "echoed",
+        "started",
+        "lines",
+        "raw",
+        "body",
+        "raw_prefixes",
+        "sets_echo",
+    )
 
     def __init__(self, command: str, raw_prefixes: dict[str, int]) -> None:
         self.command = command
@@ -184,6 +211,7 @@ class _Pending:
         self.raw = bytearray()
         self.body = bytearray()
         self.raw_prefixes = raw_prefixes
+        self.sets_echo = _sets_echo(command)
 
 
 class Parser:
@@ -198,12 +226,15 @@ class Parser:
         self.raw_prefixes: dict[str, int] = dict(
             RAW_PREFIXES if raw_prefixes is None else raw_prefixes
         )
-        # Whether the last command was echoed: None until one was answered.
+        # Whether the module echoes commands: None when unknown (before the first answer,
+        # after a reboot, after a command whose echo never came).
         self.echo: bool | None = None
         # Whether WINDs carry their text (console_winds=2, factory) or not (1). Learnt from
         # the boot lines +WIND:0 and +WIND:32, which have no fields; callers that change
         # console_winds set it.
         self.wind_texts = True
+        # An abandoned command's answer may still come (see abandon()).
+        self._stale = False
 
     # --- what the caller did -----------------------------------------------------------------
 
@@ -239,6 +270,17 @@ class Parser:
     def abandon(self) -> None:
         """Forget the pending command (timeout, or a reboot that will never answer it).
         Whatever of its answer comes later turns into :class:`Stray` events."""
+        p = self._pending
+        if p is not None:
+            if p.echoed:
+                # The module took it, so its answer may still come; with echo on, the next
+                # command's echo tells that late answer apart from the next answer.
+                self._stale = True
+                self.echo = True
+            elif self.echo:
+                # The echo we waited for never came: maybe echo is off now. Stop insisting.
+                self._stale = False
+                self.echo = None
         self._pending = None
         self._expected_raw.clear()
         self._raw_left = 0
@@ -285,12 +327,13 @@ class Parser:
         self._pos = 0
         return events
 
-    @staticmethod
-    def _raw_start(p: _Pending, head: bytes) -> bool | None:
+    def _raw_start(self, p: _Pending, head: bytes) -> bool | None:
         """Whether a declared raw block starts at ``head``: True, False (a line comes first:
         the echo or a WIND), None (cannot tell yet)."""
         if p.echoed or p.started:
             return True
+        if self._stale and self.echo:
+            return False  # a late answer comes first, then our echo
         for line_start in (p.echo + b"\r\n", p.echo + b"\n", WIND.encode()):
             n = min(len(head), len(line_start))
             if head[:n] == line_start[:n]:
@@ -309,19 +352,27 @@ class Parser:
         if line.startswith(WIND[:-1]):
             wind = parse_wind(line, self.wind_texts)
             if wind is not None:
+                if wind.number in (0, 1):
+                    # Rebooted: the saved console_echo may differ; nothing late will come.
+                    self.echo = None
+                    self._stale = False
                 if wind.number in _NO_FIELDS and self.wind_texts != (":" in line[len(WIND) :]):
                     self.wind_texts = not self.wind_texts
                     wind = parse_wind(line, self.wind_texts)
                 return wind
-        if p is None:
+        final = parse_final(line)
+        if p is None or (self._stale and self.echo and not p.echoed):
+            if final is not None:
+                self._stale = False  # the late answer is complete
             return Stray(line)
         p.started = True
-        final = parse_final(line)
         if final is not None:
             ok, kind, number, text = final
             self._pending = None
             self._expected_raw.clear()
             self.echo = p.echoed
+            if ok and p.sets_echo is not None:
+                self.echo = bool(p.sets_echo) if p.sets_echo in (0, 1) else None
             return Reply(
                 lines=p.lines,
                 raw=bytes(p.raw),
