@@ -347,3 +347,68 @@ def test_echo_switch_is_tracked() -> None:
     p.start("AT+S.FCFG")
     p.feed(b"AT+S.FCFG\r\nAT-S.OK\r\n")
     assert p.echo is None
+
+
+# --- generated streams: the parser against a model of the wire ---------------------------------
+
+_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=20)
+_WIND_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126, exclude_characters=":"))
+_FINALS = [
+    "AT-S.OK",
+    "AT-S.OK:55200:10",
+    "AT-S.ERROR:4:Variable not found",
+    "AT-S.ERROR:4",
+    "AT-S.ERROR",
+    "AT-S.Http Client Error:2",
+    "AT-S.Certificate Error:21",
+]
+
+
+@st.composite
+def _wind(draw) -> tuple[bytes, Wind]:
+    n = draw(st.integers(2, 99))  # 0 and 1 are reboot lines that also reset echo knowledge
+    text = draw(_WIND_TEXT.filter(lambda t: t.strip() == t and t != ""))
+    line = f"+WIND:{n}:{text}"
+    return line.encode() + b"\r\n", Wind(n, text, [], line)
+
+
+@st.composite
+def _exchange(draw) -> tuple[Step, list]:
+    """A command and its answer (or WINDs alone), with the events the parser must give."""
+    winds_before = draw(st.lists(_wind(), max_size=2))
+    wire = b"".join(w for w, _ in winds_before)
+    events: list = [e for _, e in winds_before]
+    if draw(st.booleans()):
+        return Step(None, wire), events
+    command = "AT+S." + draw(st.sampled_from(["SOCKR=0", "GCFG", "SCAN", "FSP=f"]))
+    echo = draw(st.booleans())
+    if echo:
+        wire += command.encode() + b"\r\n"
+    lines = [
+        draw(st.sampled_from(["AT-S.Var:", "0:\t BSS ", "AT-S.Query:"])) + draw(_TEXT)
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    body = b"".join(ln.encode() + b"\r\n" for ln in lines)
+    raw = b""
+    if draw(st.booleans()):
+        raw = draw(st.binary(max_size=64))
+        announce = f"AT-S.Reading:{len(raw)}:{len(raw)}"
+        lines.append(announce)
+        body += announce.encode() + b"\r\n" + raw
+    final = draw(st.sampled_from(_FINALS))
+    wire += body + final.encode() + b"\r\n"
+    ok, kind, number, text = parse_final(final)  # type: ignore[misc]
+    events.append(Reply(lines, raw, ok, final, command, echo, body, kind, number, text))
+    winds_after = draw(st.lists(_wind(), max_size=2))
+    wire += b"".join(w for w, _ in winds_after)
+    events += [e for _, e in winds_after]
+    return Step(command, wire), events
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_exchange(), min_size=1, max_size=5), st.data())
+def test_generated_streams(exchanges: list[tuple[Step, list]], data: st.DataObject) -> None:
+    steps = [s for s, _ in exchanges]
+    expected = [e for _, evs in exchanges for e in evs]
+    cuts = [data.draw(st.lists(st.integers(0, len(s.wire)), max_size=8)) for s in steps]
+    assert run(steps, cuts) == expected

@@ -219,7 +219,7 @@ class Parser:
 
     def __init__(self, raw_prefixes: dict[str, int] | None = None) -> None:
         self._buf = bytearray()
-        self._pos = 0
+        self._scan = 0
         self._raw_left = 0  # bytes of a raw block still to come
         self._expected_raw: list[int] = []  # declared by expect_raw, consumed at line starts
         self._pending: _Pending | None = None
@@ -292,8 +292,11 @@ class Parser:
         buf = self._buf
         buf += data
         events: list[Event] = []
-        pos = self._pos
+        pos = 0
         end = len(buf)
+        # Where the search for LF may resume: the previous feed's unfinished line was searched
+        # already (no quadratic rescans of a long line arriving in small pieces).
+        scan, self._scan = self._scan, 0
         while pos < end:
             p = self._pending
             if self._raw_left:
@@ -304,6 +307,7 @@ class Parser:
                     p.body += chunk
                 self._raw_left -= take
                 pos += take
+                scan = 0
                 continue
             if p is not None and self._expected_raw:
                 head = bytes(buf[pos : pos + max(len(p.echo) + 2, len(WIND))])
@@ -313,8 +317,9 @@ class Parser:
                 if start:
                     self._raw_left = self._expected_raw.pop(0)
                     continue
-            nl = buf.find(b"\n", pos)
+            nl = buf.find(b"\n", max(pos, scan))
             if nl < 0:
+                self._scan = end - pos  # offset once compacted
                 break
             raw_line = bytes(buf[pos : nl + 1])
             pos = nl + 1
@@ -324,7 +329,6 @@ class Parser:
         # Compact once per feed, not per line.
         if pos:
             del buf[:pos]
-        self._pos = 0
         return events
 
     def _raw_start(self, p: _Pending, head: bytes) -> bool | None:
