@@ -133,6 +133,16 @@ async def test_data_and_raw(module, client: AsyncClient) -> None:
     assert client.pending_winds() == []
 
 
+async def test_declared_raw_blocks(module, client: AsyncClient) -> None:
+    _, rec, _ = module
+    rec.script["AT+S.BLOB"] = b"AT-S.Blob:x:4\r\nAT-SAT-S.OK\r\n"
+    rec.script["AT+S.BARE"] = b"\r\n\r\nAT-S.OK\r\n"
+    assert (await client.command("AT+S.BLOB", raw_prefixes={"AT-S.Blob:": 1})).raw == b"AT-S"
+    assert (await client.command("AT+S.BARE", expect_raw=[4])).raw == b"\r\n\r\n"
+    client.add_raw_prefix("AT-S.Blob:", 1)
+    assert (await client.command("AT+S.BLOB")).raw == b"AT-S"
+
+
 async def test_split_writes(client: AsyncClient) -> None:
     r = await client.command("AT+S.SPLIT")
     assert r.lines == ["AT-S.Var:a=1"] and r.final == "AT-S.OK:55200:10"
@@ -141,6 +151,22 @@ async def test_split_writes(client: AsyncClient) -> None:
 async def test_timeout_then_next_command(client: AsyncClient) -> None:
     with pytest.raises(TimeoutError):
         await client.command("AT+S.SILENT", timeout=0.2)
+    assert (await client.command("AT")).ok
+
+
+async def test_cancelled_command_frees_the_console(module, client: AsyncClient) -> None:
+    _, rec, _ = module
+    got = asyncio.Event()
+
+    def silent(line: bytes, data: bytes) -> None:
+        got.set()
+
+    rec.script["AT+S.HANG"] = silent
+    task = asyncio.ensure_future(client.command("AT+S.HANG"))
+    await asyncio.wait_for(got.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
     assert (await client.command("AT")).ok
 
 

@@ -110,6 +110,12 @@ class _Core:
         """Whether the module echoed the last command (None before the first answer)."""
         return self._parser.echo
 
+    def add_raw_prefix(self, prefix: str, index: int = 0) -> None:
+        """Answers' lines starting with ``prefix`` announce a raw block whose length is the
+        ``index``-th ':'-separated field after the prefix (for every command from now on;
+        ``command(raw_prefixes=...)`` does it for one command)."""
+        self._parser.raw_prefixes[prefix] = index
+
     # --- bytes in ----------------------------------------------------------------------------
 
     def _on_data(self, data: bytes) -> None:
