@@ -323,6 +323,21 @@ async def test_connection_lost(module) -> None:
     await c.close()
 
 
+async def test_module_goes_away_during_reset(module) -> None:
+    url, rec, srv = module
+    if isinstance(srv, PtyModule):
+        pytest.skip("a pty's far end closing is tested with the virtual module")
+    got = asyncio.Event()
+    rec.script["AT+S.RESET"] = lambda line, data: got.set()
+    c = await AsyncClient.open(url)
+    task = asyncio.ensure_future(c.reset())
+    await asyncio.wait_for(got.wait(), 5)
+    await srv.drop()
+    with pytest.raises(ConnectionError):
+        await task
+    await c.close()
+
+
 async def test_sync_client(module) -> None:
     url, rec, srv = module
     # The stand-in runs on this loop; the sync client blocks, so drive it from a thread.

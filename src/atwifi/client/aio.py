@@ -287,6 +287,8 @@ class _Core:
     def _unwatch(self, *futs: asyncio.Future[Wind]) -> None:
         self._watchers = [(p, f) for p, f in self._watchers if f not in futs]
         for f in futs:
+            if f.done() and not f.cancelled():
+                f.exception()  # seen: a lost link must not log "never retrieved" later
             f.cancel()
 
     # --- reboots -----------------------------------------------------------------------------
