@@ -72,10 +72,10 @@ async def test_tcp_round_trip(tcp_client: AsyncClient) -> None:
     with pytest.raises(AtCommandError) as e:
         await c.get_config("nope")
     assert e.value.number == 4
-    await c.echo(False)
-    assert not (await c.command("AT")).echoed
     await c.set_config("ip_hostname", "served-1")
     await c.save_config()
+    await c.echo(False)
+    assert not (await c.command("AT")).echoed
     seen: list[Wind] = []
     c.on_wind(seen.append)
     await c.reset()
