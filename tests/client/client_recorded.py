@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 import tty
 from collections.abc import Callable
 
@@ -139,3 +140,95 @@ class PtyModule:
         for fd in (self.master, self.slave):
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+class Rfc2217Front:
+    """pyserial's own RFC 2217 server (PortManager) in front of a serial device: a real
+    rfc2217:// peer for the client's pyserial path. Serves one connection, in threads."""
+
+    def __init__(self, device: str) -> None:
+        import socket
+
+        self.device = device
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"rfc2217://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.alive = True
+        self.threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        t = threading.Thread(target=self._accept, daemon=True)
+        t.start()
+        self.threads.append(t)
+
+    def _accept(self) -> None:
+        import socket
+
+        import serial
+        import serial.rfc2217
+
+        try:
+            self.conn, _ = self.listener.accept()
+        except OSError:
+            return
+        # Small telnet packets both ways: without this, delayed ACKs stall every answer.
+        self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.serial = _NoModemLines(serial.serial_for_url(self.device, timeout=0.2))
+        self.manager = serial.rfc2217.PortManager(self.serial, self)
+        t = threading.Thread(target=self._serial_to_net, daemon=True)
+        t.start()
+        self.threads.append(t)
+        while self.alive:
+            try:
+                data = self.conn.recv(4096)
+            except OSError:
+                break
+            if not data:
+                break
+            self.serial.write(b"".join(self.manager.filter(data)))
+
+    def _serial_to_net(self) -> None:
+        while self.alive:
+            try:
+                data = self.serial.read(self.serial.in_waiting or 1)
+            except Exception:
+                break
+            if data:
+                self.write(b"".join(self.manager.escape(data)))
+
+    def write(self, data: bytes) -> None:
+        """PortManager's way out, too (option negotiation)."""
+        with self._lock, contextlib.suppress(OSError):
+            self.conn.sendall(data)
+
+    def stop(self) -> None:
+        import socket
+
+        self.alive = False
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes a pending accept()
+        self.listener.close()
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        for t in self.threads:
+            t.join(5)
+        ser = getattr(self, "serial", None)
+        if ser is not None:
+            ser.close()
+
+
+class _NoModemLines:
+    """A pty has no modem lines (their ioctls fail): report them low, ignore setting them."""
+
+    cts = dsr = ri = cd = False
+
+    def __init__(self, port) -> None:
+        object.__setattr__(self, "_port", port)
+
+    def __getattr__(self, name: str):
+        return getattr(self._port, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name not in ("rts", "dtr", "break_condition"):
+            setattr(self._port, name, value)

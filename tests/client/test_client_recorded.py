@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from client_recorded import PtyModule, Recorded, TcpModule
+from client_recorded import PtyModule, Recorded, Rfc2217Front, TcpModule
 
 from atwifi.client import (
     AsyncClient,
@@ -18,6 +18,11 @@ from atwifi.client import (
     HttpClientError,
     WebSocketClientError,
     Wind,
+)
+
+# pyserial's rfc2217 client still calls Thread.setDaemon/setName.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:setDaemon:DeprecationWarning", "ignore:setName:DeprecationWarning"
 )
 
 OK = b"AT-S.OK\r\n"
@@ -63,7 +68,7 @@ def script() -> dict:
     }
 
 
-@pytest.fixture(params=["tcp", "pty"])
+@pytest.fixture(params=["tcp", "pty", "rfc2217"])
 async def module(request) -> AsyncIterator[tuple[str, Recorded, object]]:
     rec = Recorded(script(), data={"AT+S.SOCKW=0,5": 5, "AT+S.TLSCERT=content,ca,5": 5})
     if request.param == "tcp":
@@ -71,9 +76,15 @@ async def module(request) -> AsyncIterator[tuple[str, Recorded, object]]:
         url = await srv.start()
         yield url, rec, srv
         await srv.stop()
-    else:
+    elif request.param == "pty":
         pty = PtyModule(rec)
         yield pty.path, rec, pty
+        pty.stop()
+    else:
+        pty = PtyModule(rec)
+        front = Rfc2217Front(pty.path)
+        yield front.url, rec, pty
+        await asyncio.to_thread(front.stop)
         pty.stop()
 
 
@@ -305,8 +316,8 @@ async def test_helpers(module, client: AsyncClient) -> None:
 
 async def test_connection_lost(module) -> None:
     url, _, srv = module
-    if isinstance(srv, PtyModule):
-        pytest.skip("a pty's far end closing is tested with the virtual module")
+    if not isinstance(srv, TcpModule):
+        pytest.skip("the stand-in drops links on TCP only; ptys: see test_client_e2e.py")
     c = await AsyncClient.open(url)
     await c.command("AT")
     agen = c.winds()
@@ -325,8 +336,8 @@ async def test_connection_lost(module) -> None:
 
 async def test_module_goes_away_during_reset(module) -> None:
     url, rec, srv = module
-    if isinstance(srv, PtyModule):
-        pytest.skip("a pty's far end closing is tested with the virtual module")
+    if not isinstance(srv, TcpModule):
+        pytest.skip("the stand-in drops links on TCP only; ptys: see test_client_e2e.py")
     got = asyncio.Event()
     rec.script["AT+S.RESET"] = lambda line, data: got.set()
     c = await AsyncClient.open(url)
