@@ -16,6 +16,7 @@ from atwifi.client import (
     CertificateError,
     Client,
     HttpClientError,
+    ModuleRebootedError,
     WebSocketClientError,
     Wind,
 )
@@ -179,6 +180,15 @@ async def test_cancelled_command_frees_the_console(module, client: AsyncClient) 
     with pytest.raises(asyncio.CancelledError):
         await task
     assert (await client.command("AT")).ok
+
+
+async def test_unexpected_reboot_fails_the_pending_command(module, client: AsyncClient) -> None:
+    _, rec, _ = module
+    rec.script["AT+S.CRASH"] = BOOT
+    with pytest.raises(ModuleRebootedError):
+        await client.command("AT+S.CRASH", timeout=30)
+    assert (await client.command("AT")).ok
+    assert [w.number for w in client.pending_winds()] == [1, 13, 0, 32]
 
 
 async def test_late_answer_after_timeout(module, client: AsyncClient) -> None:
@@ -360,6 +370,8 @@ async def test_sync_client(module) -> None:
                 c.command("AT+S.GCFG=nope")
             out.append(e.value.number)
             out.append(c.echo_on)
+            c.timeout = 7
+            assert c._async.timeout == 7 and c.timeout == 7
             asyncio.run_coroutine_threadsafe(srv.push(b"+WIND:33:WiFi Network Lost\r\n"), loop)
             out.append(c.wait_wind(33, timeout=5).text)
             asyncio.run_coroutine_threadsafe(srv.push(b"+WIND:2:Reset\r\n"), loop)

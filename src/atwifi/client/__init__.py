@@ -23,6 +23,7 @@ from atwifi.client.errors import (
     AtCommandError,
     CertificateError,
     HttpClientError,
+    ModuleRebootedError,
     WebSocketClientError,
 )
 from atwifi.client.protocol import Reply, Wind
@@ -33,6 +34,7 @@ __all__ = [
     "CertificateError",
     "Client",
     "HttpClientError",
+    "ModuleRebootedError",
     "Reply",
     "WebSocketClientError",
     "Wind",
@@ -80,6 +82,13 @@ class Client:
         if inspect.isasyncgenfunction(attr):
             return self._wrap_gen(attr)
         return attr
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Settings such as ``timeout`` live on the AsyncClient.
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._async, name, value)
 
     def _wrap(self, fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
         @functools.wraps(fn)

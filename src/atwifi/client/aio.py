@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Self
 
-from atwifi.client.errors import error_for
+from atwifi.client.errors import ModuleRebootedError, error_for
 from atwifi.client.protocol import Parser, Reply, Stray, Wind, encode
 from atwifi.client.transport import Transport, open_transport
 
@@ -70,6 +70,7 @@ class _Core:
         self._callbacks: list[WindCallback] = []
         self._closed: BaseException | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._rebooting = False  # a reset/FCFG is under way: its reboot is expected
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -213,6 +214,11 @@ class _Core:
     # --- WINDs -------------------------------------------------------------------------------
 
     def _deliver(self, wind: Wind) -> None:
+        # An unexpected power-on (watchdog, brown-out, reset pin): the module dropped the
+        # pending command; fail it now instead of at its timeout.
+        reply = self._reply
+        if wind.number == 1 and not self._rebooting and reply is not None and not reply.done():
+            reply.set_exception(ModuleRebootedError(f"the module restarted: {wind.line}"))
         for fn in list(self._callbacks):
             try:
                 res = fn(wind)
@@ -300,6 +306,7 @@ class _Core:
         are dropped: they describe the module before the reboot."""
         timeout = max(self.timeout, 10.0) if timeout is None else timeout
         async with self._lock:
+            self._rebooting = True
             self.clear_winds()
             booting = self._watch((1, 0))
             console = self._watch(0)
@@ -323,6 +330,7 @@ class _Core:
             except TimeoutError:
                 raise TimeoutError(f"the module did not restart after {line!r}") from None
             finally:
+                self._rebooting = False
                 self._unwatch(booting, console, hardware)
         return reply
 

@@ -58,6 +58,11 @@ class WebSocketClientError(AtCommandError):
     kind = "websocket"
 
 
+class ModuleRebootedError(ConnectionError):
+    """The module restarted (``+WIND:1:Poweron``) while a command waited for its answer,
+    outside :meth:`reset`: the command was lost."""
+
+
 _BY_KIND: dict[str, type[AtCommandError]] = {
     cls.kind: cls
     for cls in (AtCommandError, CertificateError, HttpClientError, WebSocketClientError)
