@@ -79,25 +79,47 @@ class PtyBridge(Bridge):
         self.master, self.slave = os.openpty()
         tty.setraw(self.slave)
         self.path = os.ttyname(self.slave)
+        os.set_blocking(self.master, False)
+        self._out = bytearray()
+        self._writing = False
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self.master, self._readable)
 
     def _readable(self) -> None:
         try:
             data = os.read(self.master, 65536)
-        except OSError:
+        except OSError:  # BlockingIOError included
             return
         self.device.feed(data)
 
     def write(self, data: bytes) -> None:
-        # The client's reader thread drains the pty, so a blocking write always finishes.
-        with contextlib.suppress(OSError):
-            os.write(self.master, data)
+        # Never block the loop: the client may be reading the pty on this very loop.
+        if self.master < 0:
+            return
+        self._out += data
+        self._flush()
+
+    def _flush(self) -> None:
+        try:
+            n = os.write(self.master, self._out) if self._out else 0
+        except BlockingIOError:
+            n = 0
+        except OSError:
+            self._out.clear()
+            n = 0
+        del self._out[:n]
+        if self._out and not self._writing:
+            self._loop.add_writer(self.master, self._flush)
+            self._writing = True
+        elif not self._out and self._writing:
+            self._loop.remove_writer(self.master)
+            self._writing = False
 
     async def drop(self) -> None:
         """The module goes away: close the master side (the slave then reads EIO)."""
         if self.master >= 0:
             self._loop.remove_reader(self.master)
+            self._loop.remove_writer(self.master)
             os.close(self.master)
             self.master = -1
 

@@ -114,6 +114,8 @@ class PtyModule:
         tty.setraw(self.slave)  # no line discipline echo before the client configures it
         self.path = os.ttyname(self.slave)
         os.set_blocking(self.master, False)
+        self._out = bytearray()
+        self._writing = False
         asyncio.get_running_loop().add_reader(self.master, self._readable)
 
     def _readable(self) -> None:
@@ -125,18 +127,33 @@ class PtyModule:
             self._write(chunk)
 
     def _write(self, data: bytes) -> None:
-        # The pty buffer is large enough for these small answers; a blocking write is fine.
-        os.set_blocking(self.master, True)
+        # Never block the loop: the client may be reading on this very loop.
+        self._out += data
+        self._flush()
+
+    def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            os.write(self.master, data)
-        finally:
-            os.set_blocking(self.master, False)
+            n = os.write(self.master, self._out) if self._out else 0
+        except BlockingIOError:
+            n = 0
+        except OSError:
+            self._out.clear()
+            n = 0
+        del self._out[:n]
+        if self._out and not self._writing:
+            loop.add_writer(self.master, self._flush)
+            self._writing = True
+        elif not self._out and self._writing:
+            loop.remove_writer(self.master)
+            self._writing = False
 
     async def push(self, data: bytes) -> None:
         self._write(data)
 
     def stop(self) -> None:
         asyncio.get_running_loop().remove_reader(self.master)
+        asyncio.get_running_loop().remove_writer(self.master)
         for fd in (self.master, self.slave):
             with contextlib.suppress(OSError):
                 os.close(fd)

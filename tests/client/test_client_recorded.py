@@ -155,6 +155,18 @@ async def test_declared_raw_blocks(module, client: AsyncClient) -> None:
     assert (await client.command("AT+S.BLOB")).raw == b"AT-S"
 
 
+async def test_big_data_block(module, client: AsyncClient) -> None:
+    _, rec, _ = module
+    big = bytes(range(256)) * 400  # more than a pty or socket buffer takes at once
+    rec.data_len[f"AT+S.BIG={len(big)}"] = len(big)
+    rec.script[f"AT+S.BIG={len(big)}"] = (
+        b"AT-S.Reading:%d:%d\r\n" % (len(big), len(big)) + big[::-1] + OK
+    )
+    r = await client.command(f"AT+S.BIG={len(big)}", big)
+    assert rec.received[-1][1] == big
+    assert r.raw == big[::-1]
+
+
 async def test_split_writes(client: AsyncClient) -> None:
     r = await client.command("AT+S.SPLIT")
     assert r.lines == ["AT-S.Var:a=1"] and r.final == "AT-S.OK:55200:10"

@@ -1,6 +1,7 @@
-"""Byte pipes to a module: ``socket://host:port`` through asyncio streams, everything else
-pyserial's ``serial_for_url`` accepts (device paths, ptys, ``rfc2217://``...) through a
-reader thread.
+"""Byte pipes to a module: ``socket://host:port`` through asyncio streams; everything else
+through pyserial's ``serial_for_url`` (device paths, ptys, ``rfc2217://``...): ports with a
+file descriptor (serial devices and ptys on POSIX) are watched by the event loop itself,
+the others (rfc2217, loop://) are read by a thread.
 
 A transport hands every chunk it reads to ``on_data`` and calls ``on_close(exc)`` once when the
 far end goes away; both run on the event loop.
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import sys
 import threading
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -34,7 +37,88 @@ async def open_transport(url: str, on_data: OnData, on_close: OnClose, **serial_
         if not parts.hostname or not parts.port:
             raise ValueError(f"socket:// URL needs host and port: {url!r}")
         return await StreamTransport.connect(parts.hostname, parts.port, on_data, on_close)
-    return await SerialTransport.open(url, on_data, on_close, **serial_kw)
+    port = await SerialTransport.open_port(url, **serial_kw)
+    fd = _fileno(port)
+    if fd is not None:
+        return FdTransport(port, fd, on_data, on_close)
+    return SerialTransport(port, on_data, on_close)
+
+
+def _fileno(port) -> int | None:
+    """The port's file descriptor when the event loop can watch it."""
+    if sys.platform == "win32":
+        return None  # the proactor loop cannot watch serial handles
+    try:
+        fd = port.fileno()
+    except Exception:  # rfc2217, loop:// and friends have none
+        return None
+    return fd if isinstance(fd, int) and fd >= 0 else None
+
+
+def _set_once(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class FdTransport(Transport):
+    """A POSIX serial device or pty, configured by pyserial (raw mode, baud rate), read and
+    written by the event loop without a thread: a round trip costs no thread hand-over."""
+
+    def __init__(self, port, fd: int, on_data: OnData, on_close: OnClose) -> None:
+        self._port = port
+        self._fd = fd
+        self._on_data = on_data
+        self._on_close = on_close
+        self._loop = asyncio.get_running_loop()
+        self._closed = False
+        os.set_blocking(fd, False)
+        self._loop.add_reader(fd, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self._fd, 65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as e:  # EIO: the pty's far end closed; a USB adapter unplugged
+            self._lost(e)
+            return
+        if not data:
+            self._lost(None)
+            return
+        self._on_data(data)
+
+    def _lost(self, exc: BaseException | None) -> None:
+        if not self._closed:
+            self._closed = True
+            self._loop.remove_reader(self._fd)
+            self._on_close(exc)
+
+    async def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            if self._closed:
+                raise ConnectionError("the serial port is closed")
+            try:
+                view = view[os.write(self._fd, view) :]
+                continue
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError as e:
+                self._lost(e)
+                raise ConnectionError(f"cannot write to the serial port: {e}") from e
+            # The kernel buffer is full (a slow baud rate): wait until it takes more.
+            ready = self._loop.create_future()
+            self._loop.add_writer(self._fd, _set_once, ready)
+            try:
+                await ready
+            finally:
+                self._loop.remove_writer(self._fd)
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._loop.remove_reader(self._fd)
+        await asyncio.to_thread(self._port.close)
 
 
 class StreamTransport(Transport):
@@ -103,15 +187,12 @@ class SerialTransport(Transport):
         self._thread.start()
 
     @classmethod
-    async def open(
-        cls, url: str, on_data: OnData, on_close: OnClose, baudrate: int = 115200, **kw
-    ) -> SerialTransport:
-        import serial  # pyserial is only needed for this path
+    async def open_port(cls, url: str, baudrate: int = 115200, **kw):
+        import serial  # pyserial is only needed for these paths
 
-        port = await asyncio.to_thread(
+        return await asyncio.to_thread(
             serial.serial_for_url, url, baudrate=baudrate, timeout=cls.POLL, **kw
         )
-        return cls(port, on_data, on_close)
 
     def _read_loop(self) -> None:
         exc: BaseException | None = None
