@@ -7,10 +7,10 @@ import os
 import socket
 
 import pytest
+from sock_helpers import Recorder, echo_server
 
 from atwifi.errors import AtError
 from atwifi.services.sockets import FIN, Sockets
-from sock_helpers import Recorder, echo_server
 
 
 @pytest.fixture
