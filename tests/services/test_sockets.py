@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 
@@ -88,10 +89,8 @@ async def test_connect_timeout_is_74(rec):
         for _ in range(8):
             f = socket.socket()
             f.setblocking(False)
-            try:
+            with contextlib.suppress(BlockingIOError):
                 f.connect(("127.0.0.1", port))
-            except BlockingIOError:
-                pass
             fillers.append(f)
         with pytest.raises(AtError) as e:
             await socks.open("127.0.0.1", port, "t")
