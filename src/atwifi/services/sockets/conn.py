@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # WIND:58 / WIND:62 closure reasons (manual Table 14, WIND 58).
 FIN, RST, RETRANSMISSIONS, NETWORK, TIMEOUT, UNREACHABLE = range(6)
 
+OUT_FLUSH = 16384  # send at once when this much is collected
 WRITE_TIMEOUT = 9.0  # drivers wait 10 s for SOCKW/SOCKDW: fail with 79 before they give up
 
 # Received bytes land here first (one read at a time on the event loop, so one is enough),
@@ -92,6 +93,7 @@ class Conn:
         self._writable = asyncio.Event()
         self._writable.set()
         self._closed_by_host = False
+        self._out: bytearray | None = None  # bytes written by the host, not yet sent
 
     # -- state ---------------------------------------------------------------------------
     def unread(self) -> int:
@@ -195,7 +197,7 @@ class Conn:
                 else:
                     t.sendto(data)  # type: ignore[attr-defined]
                 return
-            t.write(data)  # type: ignore[attr-defined]
+            self._queue_out(t, data)
         except (OSError, RuntimeError, ValueError) as e:
             raise AtError(79, str(e)) from None
         if not self._writable.is_set():
@@ -205,6 +207,27 @@ class Conn:
                 raise AtError(79, "peer does not read: send buffer still full") from None
             if not self.connected and self.reason not in (None, FIN):
                 raise AtError(79, "connection lost while sending")
+
+    def _queue_out(self, t: BaseTransport, data: bytes) -> None:
+        # Commands that arrive together (a driver pipelining SOCKWs) leave in one send: the
+        # bytes are collected and written once the console has handled what it has, like
+        # the module's TCP stack filling a segment. Large writes go at once.
+        if self._out is None:
+            if len(data) >= OUT_FLUSH:
+                t.write(data)  # type: ignore[attr-defined]
+                return
+            self._out = bytearray(data)
+            asyncio.get_running_loop().call_soon(self._flush_out)
+        else:
+            self._out += data
+            if len(self._out) >= OUT_FLUSH:
+                self._flush_out()
+
+    def _flush_out(self) -> None:
+        out, self._out = self._out, None
+        t = self.transport
+        if out and t is not None and not t.is_closing():
+            t.write(bytes(out))  # type: ignore[attr-defined]
 
     # -- life ----------------------------------------------------------------------------
     def attach(self, transport: BaseTransport) -> None:
@@ -239,6 +262,8 @@ class Conn:
         self._writable.set()
         t = self.transport
         if t is not None and self.udp_addr is None:  # a UDP server's endpoint is shared
+            if not abort:
+                self._flush_out()
             if abort:
                 t.abort()  # type: ignore[attr-defined]
             else:

@@ -1,0 +1,211 @@
+"""TCP echo throughput: through the virtual module's SOCKW/SOCKR versus a direct asyncio client.
+
+    python benchmarks/socket_echo.py [--mb 10] [--chunk 730] [--window 16] [--memsize 40]
+
+Both paths move the same bytes to the same echo server on 127.0.0.1 and back, in writes of
+``--chunk`` bytes (730: the firmware's TCP MSS that drivers use). The module path is a host
+driving the module over a TCP console on loopback: it sends ``--window`` SOCKW commands
+back to back (each with its data block), collects their AT-S.OK lines, then reads what the
+module holds with one SOCKR, as a pipelining driver does. Prints bytes per second of each and
+the ratio (target: at least 0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from atwifi.spwf04.device import Device, Options  # noqa: E402
+
+READING = re.compile(rb"AT-S\.Reading:(\d+):(\d+)\r\n")
+OK = b"AT-S.OK\r\n"
+
+
+async def echo_server() -> tuple[asyncio.Server, int]:
+    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        try:
+            while data := await r.read(65536):
+                w.write(data)
+                await w.drain()
+        except ConnectionError:
+            pass
+        finally:
+            w.close()
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return srv, srv.sockets[0].getsockname()[1]
+
+
+async def direct(port: int, payload: bytes, chunk: int, window: int) -> float:
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    got = bytearray()
+
+    t0 = time.perf_counter()
+    view = memoryview(payload)
+    # The same pattern as the module path: a window of chunk-sized writes, then read until
+    # the window has come back.
+    for i in range(0, len(payload), chunk * window):
+        end = min(i + chunk * window, len(payload))
+        for j in range(i, end, chunk):
+            w.write(view[j : min(j + chunk, end)])
+        await w.drain()
+        while len(got) < end:
+            data = await r.read(65536)
+            if not data:
+                raise EOFError
+            got += data
+    dt = time.perf_counter() - t0
+    w.close()
+    assert got == payload, "direct path corrupted the data"
+    return dt
+
+
+class Console:
+    """The host side of the module's console over TCP: a byte buffer and a few readers."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.r, self.w = reader, writer
+        self.buf = bytearray()
+
+    async def _fill(self) -> None:
+        data = await self.r.read(262144)
+        if not data:
+            raise EOFError("console closed")
+        self.buf += data
+
+    async def line(self) -> bytes:
+        while (i := self.buf.find(b"\r\n")) < 0:
+            await self._fill()
+        out = bytes(self.buf[: i + 2])
+        del self.buf[: i + 2]
+        return out
+
+    async def exactly(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            await self._fill()
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    async def reply_line(self) -> bytes:
+        """The next line that is not a WIND."""
+        while True:
+            ln = await self.line()
+            if not ln.startswith(b"+WIND"):
+                return ln
+
+
+async def through_module(port: int, payload: bytes, chunk: int, window: int, memsize: int) -> float:
+    state = Path(tempfile.mkdtemp(prefix="atwifi-bench-"))
+    device = Device(Options(state_dir=state))
+    console_writer: list[asyncio.StreamWriter] = []
+
+    # The console link sends what the module wrote during one turn of the event loop in one
+    # piece, as a UART driver with a DMA buffer does.
+    pending = bytearray()
+
+    def flush() -> None:
+        if console_writer and pending:
+            console_writer[0].write(bytes(pending))
+        pending.clear()
+
+    def to_host(data: bytes) -> None:
+        if not pending:
+            asyncio.get_running_loop().call_soon(flush)
+        pending.extend(data)
+
+    device.attach(to_host)
+    connected = asyncio.Event()
+
+    async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        console_writer.append(w)
+        connected.set()
+        while data := await r.read(262144):
+            device.feed(data)
+
+    srv = await asyncio.start_server(serve, "127.0.0.1", 0)
+    cport = srv.sockets[0].getsockname()[1]
+    r, w = await asyncio.open_connection("127.0.0.1", cport)
+    await connected.wait()
+    con = Console(r, w)
+    await device.power_on()
+    while b"+WIND:32" not in await con.line():
+        pass
+
+    async def cmd(line: str) -> bytes:
+        w.write(line.encode() + b"\r")
+        out = b""
+        while True:
+            ln = await con.reply_line()
+            out += ln
+            if ln.startswith(b"AT-S.OK") or ln.startswith(b"AT-S.ERROR"):
+                return out
+
+    await cmd("AT+S.SCFG=console_echo,0")
+    await cmd(f"AT+S.SCFG=ip_sock_memsize,{memsize}")
+    # WIND:55 off, as drivers do around bulk reads; the host polls with SOCKR instead.
+    await cmd("AT+S.SCFG=console_wind_off_medium,0x00800000")
+    reply = await cmd(f"AT+S.SOCKON=127.0.0.1,{port},,t")
+    assert reply.startswith(b"AT-S.On:"), reply
+    sid = int(reply.split(b"\r\n")[0].rsplit(b":", 1)[1])
+
+    got = bytearray()
+    view = memoryview(payload)
+    t0 = time.perf_counter()
+    for i in range(0, len(payload), chunk * window):
+        end = min(i + chunk * window, len(payload))
+        batch = bytearray()
+        n = 0
+        for j in range(i, end, chunk):
+            piece = view[j : min(j + chunk, end)]
+            batch += b"AT+S.SOCKW=%d,%d\r" % (sid, len(piece))
+            batch += piece
+            n += 1
+        w.write(batch)
+        for _ in range(n):
+            ln = await con.reply_line()
+            assert ln == OK, ln
+        while len(got) < end:
+            w.write(b"AT+S.SOCKR=%d\r" % sid)
+            ln = await con.reply_line()
+            m = READING.fullmatch(ln)
+            assert m, ln
+            got += await con.exactly(int(m.group(1)))
+            assert await con.exactly(len(OK)) == OK
+    dt = time.perf_counter() - t0
+    assert got == payload, "module path corrupted the data"
+    w.close()
+    srv.close()
+    await device.shutdown()
+    return dt
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mb", type=float, default=10.0)
+    ap.add_argument("--chunk", type=int, default=730)
+    ap.add_argument("--window", type=int, default=16)
+    ap.add_argument("--memsize", type=int, default=40, help="ip_sock_memsize (x 1500 bytes)")
+    a = ap.parse_args()
+    payload = os.urandom(int(a.mb * 1024 * 1024))
+    srv, port = await echo_server()
+    async with srv:
+        d = await direct(port, payload, a.chunk, a.window)
+        m = await through_module(port, payload, a.chunk, a.window, a.memsize)
+    n = len(payload)
+    print(f"payload     {n} bytes each way, {a.chunk}-byte writes")
+    print(f"direct      {n / d:14,.0f} B/s  ({d:.3f} s)")
+    print(f"via module  {n / m:14,.0f} B/s  ({m:.3f} s)")
+    print(f"ratio       {d / m:.2f}  (module / direct; target >= 0.5)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
