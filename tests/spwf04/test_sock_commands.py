@@ -261,3 +261,41 @@ async def test_10mb_each_way(quiet_module):
         assert out == payload
         # Everything echoed has been read: nothing left in the module.
         assert await m.cmd("AT+S.SOCKQ=0") == b"AT-S.Query:0\r\nAT-S.OK\r\n"
+
+
+async def test_radio_and_net_services(quiet_module):
+    """With a radio that has no IP: error 60. With a net service: its DNS and its policy."""
+    from types import SimpleNamespace
+
+    from atwifi.errors import AtError
+
+    m = quiet_module
+    srv, port = await echo_server()
+    async with srv:
+        m.device.radio = SimpleNamespace(ip_ready=False)
+        assert await m.cmd(f"AT+S.SOCKON=127.0.0.1,{port},,t") == (
+            b"AT-S.ERROR:60:IP not ready to send\r\n"
+        )
+        m.device.radio = SimpleNamespace(ip_ready=True)
+
+        async def resolve(host: str) -> str:
+            if host == "echo.test":
+                return "127.0.0.1"
+            if host[0].isdigit():
+                return host
+            raise AtError(65, host)
+
+        def check(ip: str) -> None:
+            if ip != "127.0.0.1":
+                raise AtError(74, f"{ip} blocked by the network policy")
+
+        m.device.net = SimpleNamespace(resolve=resolve, check=check)
+        assert await m.cmd(f"AT+S.SOCKON=echo.test,{port},,t") == (
+            b"AT-S.On:127.0.0.1:0\r\nAT-S.OK\r\n"
+        )
+        assert await m.cmd(f"AT+S.SOCKON=127.0.0.2,{port},,t") == (
+            b"AT-S.ERROR:74:Failed to open socket\r\n"
+        )
+        assert await m.cmd(f"AT+S.SOCKON=nowhere.test,{port},,t") == (
+            b"AT-S.ERROR:65:DNS address failure\r\n"
+        )

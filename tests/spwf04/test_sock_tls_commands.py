@@ -152,3 +152,33 @@ async def test_mutual_tls_and_servers(quiet_module, ca):
     assert await m.cmd("AT+S.SOCKDW=0,0,2", b"ok") == b"AT-S.OK\r\n"
     assert await r.readexactly(2) == b"ok"
     w.close()
+
+
+async def test_file_system_fallback(quiet_module, ca):
+    """Store empty: the CA comes from <AuthorityKeyId>.ca, the identity from tls.cert/tls.key."""
+    m = quiet_module
+    await m.cmd(f"AT+S.TIME={int(time.time())}")
+    files: dict[str, bytes] = {}
+
+    class FakeFs:  # stands in for the file-system service until it is merged
+        async def read(self, name: str) -> bytes:
+            from atwifi.errors import AtError
+
+            if name not in files:
+                raise AtError(51, name)
+            return files[name]
+
+    m.device.fs = FakeFs()
+    srv, port = await echo_server(server_ctx(ca.issue_cert("localhost"), client_ca=ca))
+    async with srv:
+        assert await m.cmd(f"AT+S.SOCKON=localhost,{port},,s") == b"AT-S.Certificate Error:23\r\n"
+        cert = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
+        ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+        files[f"{ski.hex().upper()}.ca"] = der(ca.cert_pem.bytes())
+        me = ca.issue_cert("device.test")
+        files["tls.cert"] = me.cert_chain_pems[0].bytes()
+        files["tls.key"] = me.private_key_pem.bytes()
+        assert (await m.cmd(f"AT+S.SOCKON=localhost,{port},,s")).endswith(b"AT-S.OK\r\n")
+        assert await m.cmd("AT+S.SOCKW=0,2", b"fs") == b"AT-S.OK\r\n"
+        await wind55(m)
+        assert (await sockr(m, "AT+S.SOCKR=0"))[0] == b"fs"
