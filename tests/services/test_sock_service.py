@@ -332,3 +332,20 @@ async def test_big_transfer_both_ways(socks, rec):
             else:
                 await rec.wait("pending", len(rec.of("pending")) + 1)
         assert out == payload
+
+
+async def test_peer_reset_is_reason_1(socks, rec):
+    import struct
+
+    async def handle(r, w):
+        sock = w.get_extra_info("socket")
+        # SO_LINGER 0: close sends RST instead of FIN.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        w.transport.abort()
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    async with srv:
+        _, cid = await socks.open("127.0.0.1", port, "t")
+        ev = await rec.wait("closed")
+        assert ev == ("closed", cid, 1)
