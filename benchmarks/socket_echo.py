@@ -4,10 +4,16 @@
 
 Both paths move the same bytes to the same echo server on 127.0.0.1 and back, in writes of
 ``--chunk`` bytes (730: the firmware's TCP MSS that drivers use). The module path is a host
-driving the module over a TCP console on loopback: it sends ``--window`` SOCKW commands
-back to back (each with its data block), collects their AT-S.OK lines, then reads what the
-module holds with one SOCKR, as a pipelining driver does. Prints bytes per second of each and
-the ratio (target: at least 0.5).
+driving the module over a TCP console on loopback (WIND:55 masked, as drivers do around bulk
+transfers), sending ``--window`` SOCKW commands with their data blocks in one write:
+
+  --mode window  (default) then SOCKR until that window has come back; the direct client
+                 writes the same window of chunks, then reads until it has come back.
+  --mode stream  a SOCKR rides along with every window and the next window goes out at
+                 once (never more in flight than the module's buffer); the direct client
+                 writes window after window while a reader task takes the echo.
+
+Prints bytes per second of each path and the ratio (target: at least 0.5).
 """
 
 from __future__ import annotations
@@ -29,8 +35,14 @@ READING = re.compile(rb"AT-S\.Reading:(\d+):(\d+)\r\n")
 OK = b"AT-S.OK\r\n"
 
 
+HANDLERS: set[asyncio.Task[None]] = set()
+
+
 async def echo_server() -> tuple[asyncio.Server, int]:
     async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        HANDLERS.add(task)
         try:
             while data := await r.read(65536):
                 w.write(data)
@@ -39,29 +51,47 @@ async def echo_server() -> tuple[asyncio.Server, int]:
             pass
         finally:
             w.close()
+            HANDLERS.discard(task)
 
     srv = await asyncio.start_server(handle, "127.0.0.1", 0)
     return srv, srv.sockets[0].getsockname()[1]
 
 
-async def direct(port: int, payload: bytes, chunk: int, window: int) -> float:
+async def direct(port: int, payload: bytes, chunk: int, window: int, mode: str) -> float:
     r, w = await asyncio.open_connection("127.0.0.1", port)
     got = bytearray()
 
     t0 = time.perf_counter()
     view = memoryview(payload)
-    # The same pattern as the module path: a window of chunk-sized writes, then read until
-    # the window has come back.
-    for i in range(0, len(payload), chunk * window):
-        end = min(i + chunk * window, len(payload))
-        for j in range(i, end, chunk):
-            w.write(view[j : min(j + chunk, end)])
-        await w.drain()
-        while len(got) < end:
+
+    async def reader() -> None:
+        while len(got) < len(payload):
             data = await r.read(65536)
             if not data:
                 raise EOFError
-            got += data
+            got.extend(data)
+
+    if mode == "stream":
+        # Windows of chunk-sized writes while a reader takes the echo.
+        task = asyncio.create_task(reader())
+        for i in range(0, len(payload), chunk * window):
+            end = min(i + chunk * window, len(payload))
+            for j in range(i, end, chunk):
+                w.write(view[j : min(j + chunk, end)])
+            await w.drain()
+        await task
+    else:
+        # A window of chunk-sized writes, then read until that window has come back.
+        for i in range(0, len(payload), chunk * window):
+            end = min(i + chunk * window, len(payload))
+            for j in range(i, end, chunk):
+                w.write(view[j : min(j + chunk, end)])
+            await w.drain()
+            while len(got) < end:
+                data = await r.read(65536)
+                if not data:
+                    raise EOFError
+                got += data
     dt = time.perf_counter() - t0
     w.close()
     assert got == payload, "direct path corrupted the data"
@@ -103,7 +133,9 @@ class Console:
                 return ln
 
 
-async def through_module(port: int, payload: bytes, chunk: int, window: int, memsize: int) -> float:
+async def through_module(
+    port: int, payload: bytes, chunk: int, window: int, memsize: int, mode: str
+) -> float:
     state = Path(tempfile.mkdtemp(prefix="atwifi-bench-"))
     device = Device(Options(state_dir=state))
     console_writer: list[asyncio.StreamWriter] = []
@@ -159,27 +191,39 @@ async def through_module(port: int, payload: bytes, chunk: int, window: int, mem
 
     got = bytearray()
     view = memoryview(payload)
+    sent = 0
+    limit = memsize * 1500  # never more in flight than the module's buffer can hold
+
+    async def sockr() -> None:
+        ln = await con.line()
+        m = READING.fullmatch(ln)
+        assert m, ln
+        got.extend(await con.exactly(int(m.group(1))))
+        assert await con.exactly(len(OK)) == OK
+
     t0 = time.perf_counter()
-    for i in range(0, len(payload), chunk * window):
-        end = min(i + chunk * window, len(payload))
+    while len(got) < len(payload):
+        # One write: up to a window of SOCKW commands (+ a SOCKR when streaming).
         batch = bytearray()
         n = 0
-        for j in range(i, end, chunk):
-            piece = view[j : min(j + chunk, end)]
+        while n < window and sent < len(payload) and sent - len(got) + chunk <= limit:
+            piece = view[sent : sent + chunk]
             batch += b"AT+S.SOCKW=%d,%d\r" % (sid, len(piece))
             batch += piece
+            sent += len(piece)
             n += 1
+        if mode == "stream":
+            batch += b"AT+S.SOCKR=%d\r" % sid
         w.write(batch)
-        for _ in range(n):
-            ln = await con.reply_line()
-            assert ln == OK, ln
-        while len(got) < end:
-            w.write(b"AT+S.SOCKR=%d\r" % sid)
-            ln = await con.reply_line()
-            m = READING.fullmatch(ln)
-            assert m, ln
-            got += await con.exactly(int(m.group(1)))
-            assert await con.exactly(len(OK)) == OK
+        # WINDs are off: the n answers are exactly n AT-S.OK lines.
+        oks = await con.exactly(len(OK) * n)
+        assert oks == OK * n, oks[:80]
+        if mode == "stream":
+            await sockr()
+        else:
+            while len(got) < sent:  # read the window back
+                w.write(b"AT+S.SOCKR=%d\r" % sid)
+                await sockr()
     dt = time.perf_counter() - t0
     assert got == payload, "module path corrupted the data"
     w.close()
@@ -194,14 +238,23 @@ async def main() -> None:
     ap.add_argument("--chunk", type=int, default=730)
     ap.add_argument("--window", type=int, default=16)
     ap.add_argument("--memsize", type=int, default=40, help="ip_sock_memsize (x 1500 bytes)")
+    ap.add_argument(
+        "--mode",
+        choices=("window", "stream"),
+        default="window",
+        help="window: send a window, read it back (default); stream: keep sending while reading",
+    )
     a = ap.parse_args()
     payload = os.urandom(int(a.mb * 1024 * 1024))
     srv, port = await echo_server()
     async with srv:
-        d = await direct(port, payload, a.chunk, a.window)
-        m = await through_module(port, payload, a.chunk, a.window, a.memsize)
+        d = await direct(port, payload, a.chunk, a.window, a.mode)
+        m = await through_module(port, payload, a.chunk, a.window, a.memsize, a.mode)
+        # Both peers are gone: let the echo handlers see it and end.
+        if HANDLERS:
+            await asyncio.wait(HANDLERS, timeout=5)
     n = len(payload)
-    print(f"payload     {n} bytes each way, {a.chunk}-byte writes")
+    print(f"payload     {n} bytes each way, {a.chunk}-byte writes, {a.mode} of {a.window}")
     print(f"direct      {n / d:14,.0f} B/s  ({d:.3f} s)")
     print(f"via module  {n / m:14,.0f} B/s  ({m:.3f} s)")
     print(f"ratio       {d / m:.2f}  (module / direct; target >= 0.5)")
