@@ -206,6 +206,9 @@ async def test_udp_client_and_drop(socks, rec):
         await socks.write(cid, b"ping")
         data, addr = await asyncio.wait_for(got.get(), 5)
         assert data == b"ping"
+        with pytest.raises(AtError) as e:
+            await socks.write(cid, b"z" * 70000)
+        assert err(e) == 79
         t.sendto(b"x" * 1000, addr)
         t.sendto(b"y" * 1000, addr)  # does not fit in 1500: dropped, WIND:63
         t.sendto(b"z" * 400, addr)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # WIND:58 / WIND:62 closure reasons (manual Table 14, WIND 58).
 FIN, RST, RETRANSMISSIONS, NETWORK, TIMEOUT, UNREACHABLE = range(6)
 
+MAX_DATAGRAM = 65507  # IPv4 UDP payload limit: one SOCKW is one datagram
 OUT_FLUSH = 16384  # send at once when this much is collected
 WRITE_TIMEOUT = 9.0  # drivers wait 10 s for SOCKW/SOCKDW: fail with 79 before they give up
 
@@ -192,6 +193,8 @@ class Conn:
             return
         try:
             if self.kind == "u":
+                if len(data) > MAX_DATAGRAM:
+                    raise AtError(79, f"{len(data)} bytes do not fit in one UDP datagram")
                 if self.udp_addr is not None:
                     t.sendto(data, self.udp_addr)  # type: ignore[attr-defined]
                 else:
