@@ -131,6 +131,13 @@ def find_issuer(leaf: Certificate, anchors: list[Certificate]) -> Certificate:
             raise CertError(UNKNOWN_CA, "issuer name does not match the CA with that key id")
         raise CertError(UNKNOWN_CA, f"no loaded CA named {leaf.issuer.rfc4514_string()}")
     if aki is None:
+        # No key id to tell same-named CAs apart: the one whose key verifies the signature.
+        for ca in by_name[1:]:
+            try:
+                check_signature(leaf, ca)
+            except CertError:
+                continue
+            return ca
         return by_name[0]
     for ca in by_name:
         if key_id(ca) == aki:
