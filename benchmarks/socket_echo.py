@@ -133,10 +133,9 @@ class Console:
                 return ln
 
 
-async def through_module(
-    port: int, payload: bytes, chunk: int, window: int, memsize: int, mode: str
-) -> float:
-    state = Path(tempfile.mkdtemp(prefix="atwifi-bench-"))
+async def module_console(state: Path) -> tuple[asyncio.Server, int]:
+    """The virtual module behind a TCP console on 127.0.0.1; it powers on when a host
+    connects, so the host sees the boot WINDs."""
     device = Device(Options(state_dir=state))
     console_writer: list[asyncio.StreamWriter] = []
 
@@ -155,20 +154,43 @@ async def through_module(
         pending.extend(data)
 
     device.attach(to_host)
-    connected = asyncio.Event()
 
     async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         console_writer.append(w)
-        connected.set()
-        while data := await r.read(262144):
-            device.feed(data)
+        await device.power_on()
+        try:
+            while data := await r.read(262144):
+                device.feed(data)
+        finally:
+            await device.shutdown()
 
     srv = await asyncio.start_server(serve, "127.0.0.1", 0)
-    cport = srv.sockets[0].getsockname()[1]
+    return srv, srv.sockets[0].getsockname()[1]
+
+
+async def serve_module_forever() -> None:
+    """``--serve-module``: run the module in this process; print its console port."""
+    srv, port = await module_console(Path(tempfile.mkdtemp(prefix="atwifi-bench-")))
+    print(port, flush=True)
+    async with srv:
+        await srv.serve_forever()
+
+
+async def through_module(
+    port: int, payload: bytes, chunk: int, window: int, memsize: int, mode: str, inproc: bool
+) -> float:
+    proc = None
+    if inproc:
+        srv, cport = await module_console(Path(tempfile.mkdtemp(prefix="atwifi-bench-")))
+    else:
+        # The module in its own process, as `atwifi serve` runs it next to a host program.
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--serve-module", stdout=asyncio.subprocess.PIPE
+        )
+        assert proc.stdout is not None
+        cport = int(await proc.stdout.readline())
     r, w = await asyncio.open_connection("127.0.0.1", cport)
-    await connected.wait()
     con = Console(r, w)
-    await device.power_on()
     while b"+WIND:32" not in await con.line():
         pass
 
@@ -227,8 +249,11 @@ async def through_module(
     dt = time.perf_counter() - t0
     assert got == payload, "module path corrupted the data"
     w.close()
-    srv.close()
-    await device.shutdown()
+    if proc is not None:
+        proc.terminate()
+        await proc.wait()
+    else:
+        srv.close()
     return dt
 
 
@@ -239,22 +264,34 @@ async def main() -> None:
     ap.add_argument("--window", type=int, default=16)
     ap.add_argument("--memsize", type=int, default=40, help="ip_sock_memsize (x 1500 bytes)")
     ap.add_argument(
+        "--process",
+        action="store_true",
+        help="run the module in a process of its own (cross-process wake-ups cost more than "
+        "they save on a small machine)",
+    )
+    ap.add_argument("--serve-module", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument(
         "--mode",
         choices=("window", "stream"),
         default="window",
         help="window: send a window, read it back (default); stream: keep sending while reading",
     )
     a = ap.parse_args()
+    if a.serve_module:
+        await serve_module_forever()
+        return
     payload = os.urandom(int(a.mb * 1024 * 1024))
     srv, port = await echo_server()
     async with srv:
         d = await direct(port, payload, a.chunk, a.window, a.mode)
-        m = await through_module(port, payload, a.chunk, a.window, a.memsize, a.mode)
+        m = await through_module(port, payload, a.chunk, a.window, a.memsize, a.mode, not a.process)
         # Both peers are gone: let the echo handlers see it and end.
         if HANDLERS:
             await asyncio.wait(HANDLERS, timeout=5)
     n = len(payload)
+    where = "in its own process" if a.process else "in this process"
     print(f"payload     {n} bytes each way, {a.chunk}-byte writes, {a.mode} of {a.window}")
+    print(f"module      {where}, console over TCP on 127.0.0.1")
     print(f"direct      {n / d:14,.0f} B/s  ({d:.3f} s)")
     print(f"via module  {n / m:14,.0f} B/s  ({m:.3f} s)")
     print(f"ratio       {d / m:.2f}  (module / direct; target >= 0.5)")
