@@ -1,6 +1,7 @@
 """TCP echo throughput: through the virtual module's SOCKW/SOCKR versus a direct asyncio client.
 
     python benchmarks/socket_echo.py [--mb 10] [--chunk 730] [--window 16] [--memsize 40]
+                                     [--mode window|stream] [--process]
 
 Both paths move the same bytes to the same echo server on 127.0.0.1 and back, in writes of
 ``--chunk`` bytes (730: the firmware's TCP MSS that drivers use). The module path is a host
