@@ -117,12 +117,24 @@ async def test_peer_close_pending_data(quiet_module):
 async def test_reset_closes_sockets(quiet_module):
     m = quiet_module
     srv, port = await echo_server()
+    sport = free_port()
     async with srv:
         await m.cmd(f"AT+S.SOCKON=127.0.0.1,{port},,t")
+        assert await m.cmd(f"AT+S.SOCKDON={sport},t") == b"AT-S.On:0\r\nAT-S.OK\r\n"
+        r, w = await asyncio.open_connection("127.0.0.1", sport)
+        await m.read_until(b"+WIND:61:")
         m.send(b"AT+S.RESET\r")
         await m.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
         await m.cmd("AT+S.SCFG=console_echo,0", echo=True)
         assert await m.cmd("AT+S.SOCKQ=0") == b"AT-S.ERROR:76:Illegal Socket ID\r\n"
+        assert await m.cmd("AT+S.SOCKDL") == b"AT-S.OK\r\n"
+        try:  # the module's side of the connection is gone (FIN, or RST)
+            assert await r.read() == b""
+        except ConnectionResetError:
+            pass
+        # The port is free again.
+        assert await m.cmd(f"AT+S.SOCKDON={sport},t") == b"AT-S.On:0\r\nAT-S.OK\r\n"
+        w.close()
 
 
 async def test_udp_client(quiet_module):
