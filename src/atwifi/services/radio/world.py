@@ -63,7 +63,7 @@ class AccessPoint:
     rssi: int = -50
     security: str = "open"
     passphrase: str = ""  # WPA/WPA2 personal
-    wep_keys: list[str] = field(default_factory=list)  # hex, index = WEP key index
+    wep_keys: list[str] = field(default_factory=list)  # hex, index = key id, "" = none
     identities: list[str] = field(default_factory=list)  # WPA2-Enterprise: accepted identities
     wps: bool = False
     wps_pin: str = ""  # the PIN the registrar was given; empty: accepts the enrollee's PIN
@@ -92,9 +92,9 @@ class AccessPoint:
         if self.security in ("wpa", "wpa2", "wpa-wpa2") and not 8 <= len(self.passphrase) <= 63:
             raise WorldError(f"{self.ssid}: a WPA passphrase has 8 to 63 characters")
         if self.security == "wep":
-            if not self.wep_keys:
+            if not any(self.wep_keys):
                 raise WorldError(f"{self.ssid}: WEP needs wep_keys")
-            for k in self.wep_keys:
+            for k in filter(None, self.wep_keys):
                 if len(parse_hex_key(k)) not in (5, 13, 16):
                     raise WorldError(f"{self.ssid}: WEP keys have 5, 13 or 16 octets")
         if self.security == "wpa2-enterprise" and not self.identities:
@@ -115,7 +115,7 @@ class AccessPoint:
         return ipaddress.IPv4Network(self.network)
 
     def wep_key(self, index: int) -> bytes | None:
-        if 0 <= index < len(self.wep_keys):
+        if 0 <= index < len(self.wep_keys) and self.wep_keys[index]:
             return parse_hex_key(self.wep_keys[index])
         return None
 
