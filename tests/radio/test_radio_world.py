@@ -8,7 +8,7 @@ import pytest
 
 from atwifi.services.radio import AccessPoint, World, WorldError
 from atwifi.services.radio.addressing import DhcpPool, autoip, link_local
-from atwifi.services.radio.security import wps_checksum, wps_pin8, wps_pin_valid, wpa_psk
+from atwifi.services.radio.security import wpa_psk, wps_checksum, wps_pin8, wps_pin_valid
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "world.toml"
 
