@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 
 import pytest
@@ -323,3 +324,28 @@ async def test_control_bad_json_line(boot) -> None:  # noqa: F811
     writer.close()
     assert [r["ok"] for r in replies] == [False, False, True]
     assert replies[2] == {"id": 7, "ok": True, "result": "pong"}
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("atwifi.transports") is None,
+    reason="atwifi serve needs the transports (another branch)",
+)
+async def test_served_module_joins_and_obeys_atwifi_ctl(served, tmp_path) -> None:
+    """The real `atwifi serve` process: reset, join STTest, then `atwifi ctl` from a shell."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import SRC
+
+    await served.send(b"AT+S.RESET\r")
+    up = await served.read_until(b"+WIND:24:WiFi Up::")
+    assert b"+WIND:25:WiFi Association successful:STTest\r\n+WIND:24:WiFi Up:0:192.168.1." in up
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    args = [sys.executable, "-m", "atwifi", "ctl", "--state", str(tmp_path / "state")]
+    done = await asyncio.to_thread(
+        subprocess.run, [*args, "ap.remove", "ap=STTest"], env=env, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ssid"] == "STTest"
+    assert b"+WIND:33:WiFi Network Lost\r\n" in await served.read_until(b"+WIND:33:")
