@@ -262,3 +262,21 @@ async def test_signal_low_and_ok_with_threshold_and_hysteresis(boot) -> None:  #
     await c.acall("ap.set", ap="STTest", rssi=-67)  # above the threshold, within hysteresis
     await c.acall("ap.set", ap="STTest", rssi=-60)
     assert await wind(m, b"+WIND:1") == b"+WIND:16:WiFi Signal Ok:-60"
+
+
+async def test_ip_services_hear_link_up_and_down(boot) -> None:  # noqa: F811
+    m = await boot()
+    await wind(m, b"+WIND:24:WiFi Up::")
+    calls: list[str] = []
+
+    class Net:  # device.net's hooks (NTP starts at link-up)
+        def on_link_up(self) -> None:
+            calls.append("up")
+
+        def on_link_down(self) -> None:
+            calls.append("down")
+
+    m.device.net = Net()
+    await ctl(m).acall("link.drop", kind="deauth")
+    await wind(m, b"+WIND:24:WiFi Up:0:")
+    assert calls == ["down", "up"]

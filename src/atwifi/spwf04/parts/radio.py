@@ -183,8 +183,13 @@ class RadioPart:
             d.trace_note(f"WPS: credentials for {ssid!r} stored in the running configuration")
             return
         spec = WINDS.get(ev.kind)
-        if spec is None:
-            return
-        number, fmt = spec
-        fields = fmt(*ev.args) if fmt is not None else ev.args
-        d.wind(number, *(_text(f) for f in fields))
+        if spec is not None:
+            number, fmt = spec
+            fields = fmt(*ev.args) if fmt is not None else ev.args
+            d.wind(number, *(_text(f) for f in fields))
+        # Tell the IP services (device.net: NTP at link-up) after the WIND is out.
+        hook = {Ev.UP: "on_link_up", Ev.LINK_DOWN: "on_link_down"}.get(ev.kind)
+        if hook is not None:
+            fn = getattr(d.net, hook, None) if d.net is not None else None
+            if callable(fn):
+                fn()
