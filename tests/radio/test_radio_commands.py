@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 from radio_helpers import (  # noqa: F401  (boot is a fixture)
@@ -336,12 +337,11 @@ async def test_served_module_joins_and_obeys_atwifi_ctl(served, tmp_path) -> Non
     import subprocess
     import sys
 
-    from conftest import SRC
-
+    src = Path(__file__).resolve().parents[2] / "src"
     await served.send(b"AT+S.RESET\r")
     up = await served.read_until(b"+WIND:24:WiFi Up::")
     assert b"+WIND:25:WiFi Association successful:STTest\r\n+WIND:24:WiFi Up:0:192.168.1." in up
-    env = dict(os.environ, PYTHONPATH=str(SRC))
+    env = dict(os.environ, PYTHONPATH=str(src))
     args = [sys.executable, "-m", "atwifi", "ctl", "--state", str(tmp_path / "state")]
     done = await asyncio.to_thread(
         subprocess.run, [*args, "ap.remove", "ap=STTest"], env=env, capture_output=True
