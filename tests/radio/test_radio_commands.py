@@ -21,6 +21,8 @@ from radio_helpers import (  # noqa: F401  (boot is a fixture)
 from atwifi.control import ControlClient, ControlError
 from atwifi.control.cli import main as ctl_main
 
+SRC = Path(__file__).resolve().parents[2] / "src"
+
 SCAN_WORLD = """
 [[ap]]
 ssid = "STTest"
@@ -337,11 +339,10 @@ async def test_served_module_joins_and_obeys_atwifi_ctl(served, tmp_path) -> Non
     import subprocess
     import sys
 
-    src = Path(__file__).resolve().parents[2] / "src"
     await served.send(b"AT+S.RESET\r")
     up = await served.read_until(b"+WIND:24:WiFi Up::")
     assert b"+WIND:25:WiFi Association successful:STTest\r\n+WIND:24:WiFi Up:0:192.168.1." in up
-    env = dict(os.environ, PYTHONPATH=str(src))
+    env = dict(os.environ, PYTHONPATH=str(SRC))
     args = [sys.executable, "-m", "atwifi", "ctl", "--state", str(tmp_path / "state")]
     done = await asyncio.to_thread(
         subprocess.run, [*args, "ap.remove", "ap=STTest"], env=env, capture_output=True
