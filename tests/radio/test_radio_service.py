@@ -144,3 +144,15 @@ async def test_peer_table_of_a_joined_station() -> None:
     assert peer["addr"] == "00:18:F8:3C:D9:18" and peer["rx_rssi"] == "-51"
     assert peer["capinfo"] == "0x00000421" and peer["setprot"] == "0"
     await radio.stop()
+
+
+@pytest.mark.parametrize("mode, ssid", [(1, b"STTest"), (1, b"Absent"), (0, b"STTest"), (3, b"AP")])
+async def test_wait_settled_after_start(mode: int, ssid: bytes) -> None:
+    radio, rec, _ = make(mode=mode, ssid=ssid)
+    await radio.start()
+    await asyncio.wait_for(radio.wait_settled(), 10)
+    if ssid == b"Absent":
+        assert not radio.ip_ready and rec.kinds()[-2:] == [Ev.SCANNING, Ev.SCAN_DONE]
+    else:
+        assert radio.ip_ready == (mode != 0)
+    await radio.stop()

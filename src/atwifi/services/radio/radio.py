@@ -111,6 +111,7 @@ class Radio:
         self.scanning = False
         self.stations: dict[int, Peer] = {}
         self._ip_event = asyncio.Event()
+        self._settled = asyncio.Event()
         self._kick = asyncio.Event()
         self._drops: list[_Drop] = []
         self._task: asyncio.Task[None] | None = None
@@ -130,6 +131,7 @@ class Radio:
         if self.on:
             return
         self.on = True
+        self._settled.clear()
         self._started_at = asyncio.get_running_loop().time()
         if self._kick.set not in self.world.listeners:
             self.world.listeners.append(self._kick.set)
@@ -141,6 +143,8 @@ class Radio:
         main = {1: self._station_main, 2: self._ibss_main, 3: self._miniap_main}.get(s.mode)
         if main is not None:
             self._task = self._spawn(self._guard(main()))
+        else:
+            self._settled.set()
 
     async def stop(self, announce: bool = False) -> None:
         """Switch the radio off (AT+S.WIFI=0 with ``announce``; reset/power-off without)."""
@@ -157,6 +161,7 @@ class Radio:
         self._dhcpd = None
         self.scanning = False
         self._drops.clear()
+        self._settled.set()
         if was_on and announce:
             self._set_state(State.TERMINATED)
             self._emit(Ev.POWERED_DOWN)
@@ -180,6 +185,12 @@ class Radio:
 
     async def wait_ip_ready(self) -> None:
         await self._ip_event.wait()
+
+    async def wait_settled(self) -> None:
+        """Return once the radio's start has an outcome: link up, the first join attempt
+        failed (retries go on), an idle radio, or the radio stopped. Lets a test (or a host)
+        begin on a quiet console after boot."""
+        await self._settled.wait()
 
     def status_values(self) -> dict[str, str]:
         """Table 8 values the radio owns, as STS prints them."""
@@ -266,6 +277,7 @@ class Radio:
                 await self._monitor(s)
                 continue
             failures += 1
+            self._settled.set()
             delay = min(self.timing("retry") * 2 ** (failures - 1), self.timing("retry_max"))
             await self._pause(delay)
 
@@ -369,6 +381,7 @@ class Radio:
                         return self._lost_while_joining()
                     reason = 0
                 self._emit(Ev.DHCP_FAILED, reason)
+                self._settled.set()
                 if s.dhcpc == 2:
                     ip = IpInfo(
                         autoip(s.mac), "255.255.0.0", "0.0.0.0", "0.0.0.0", "0.0.0.0", autoip=True
@@ -383,6 +396,7 @@ class Radio:
         self._set_state(State.LINK_UP if self.mode != 3 else State.AP_STARTED)
         self.ip_ready = True
         self._ip_event.set()
+        self._settled.set()
         return True
 
     def _lost_while_joining(self) -> bool:
