@@ -280,3 +280,11 @@ async def test_ip_services_hear_link_up_and_down(boot) -> None:  # noqa: F811
     await ctl(m).acall("link.drop", kind="deauth")
     await wind(m, b"+WIND:24:WiFi Up:0:")
     assert calls == ["down", "up"]
+
+
+async def test_utf8_ssid_goes_out_as_its_bytes(boot) -> None:  # noqa: F811
+    m = await boot('[[ap]]\nssid = "Café ☕"\n', **ssid_config("Café ☕"))
+    line = await wind(m, b"+WIND:25:")
+    assert line == "+WIND:25:WiFi Association successful:Café ☕".encode()
+    out = await m.cmd("AT+S.SCAN=s", echo=False)
+    assert "SSID: 'Café ☕' CAPS: 0421 \r\n".encode() in out

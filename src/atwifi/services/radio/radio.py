@@ -512,7 +512,7 @@ class Radio:
     def _start_cell(self, s: RadioSettings) -> None:
         self.bssid = norm_mac(s.mac) if self.mode == 3 else _ibss_bssid(s.mac)
         self.channel = s.channel
-        self._emit(Ev.AP_STARTED, s.ssid.decode("utf-8", "replace"))
+        self._emit(Ev.AP_STARTED, s.ssid.decode("utf-8", "surrogateescape"))
         self._set_state(State.AP_STARTED)
 
     def add_station(self, mac: str, rssi: int = -45, reassoc: bool = False) -> dict[str, Any]:

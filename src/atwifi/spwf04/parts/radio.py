@@ -24,7 +24,11 @@ def load_world(device: Device) -> World:
 
 
 def _text(value: object) -> str:
-    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    """A field as the console codec wants it: one character per byte on the wire. Text
+    (SSIDs) goes out as its UTF-8 bytes, as the module prints the SSID octets it has."""
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return str(value).encode("utf-8", "surrogateescape").decode("latin-1")
 
 
 def settings_from(device: Device) -> RadioSettings:
