@@ -271,6 +271,8 @@ async def test_ip_services_hear_link_up_and_down(boot) -> None:  # noqa: F811
 
     class Net:  # device.net's hooks (NTP starts at link-up)
         def on_link_up(self) -> None:
+            # The link is up for whoever hears it: SOCKON/PING check these.
+            assert m.device.radio.ip_ready and m.device.status.get("wifi_state") == 10
             calls.append("up")
 
         def on_link_down(self) -> None:

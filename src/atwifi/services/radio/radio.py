@@ -388,13 +388,16 @@ class Radio:
                     )
                     break
                 await self._pause(self.timing("retry_max"))
-        self.ip = ip
-        self._emit(Ev.UP, 1 if ip.autoip else 0, ip.address)
+        # State first, then the indications: whoever hears Ev.UP (device.net starts NTP) finds
+        # the link up. Nothing awaits in between, so a host cannot see the difference.
         if s.use_v6:
             ip.linklocal = link_local(s.mac)
-            self._emit(Ev.UP6, ip.linklocal)
-        self._set_state(State.LINK_UP if self.mode != 3 else State.AP_STARTED)
+        self.ip = ip
         self.ip_ready = True
+        self._set_state(State.LINK_UP if self.mode != 3 else State.AP_STARTED)
+        self._emit(Ev.UP, 1 if ip.autoip else 0, ip.address)
+        if s.use_v6:
+            self._emit(Ev.UP6, ip.linklocal)
         self._ip_event.set()
         self._settled.set()
         return True
