@@ -117,6 +117,9 @@ WINDS: dict[Ev, tuple[int, Any]] = {
     Ev.WPS_TIMEOUT: (82, None),
 }
 
+# Services told of the IPv4 link coming up and going down (on_link_up() / on_link_down()).
+LINK_LISTENERS = ("net", "sockets")
+
 RADIO_STATUS = (
     "wifi_bssid",
     "wifi_channelnum",
@@ -191,9 +194,11 @@ class RadioPart:
             number, fmt = spec
             fields = fmt(*ev.args) if fmt is not None else ev.args
             d.wind(number, *(_text(f) for f in fields))
-        # Tell the IP services (device.net: NTP at link-up) after the WIND is out.
+        # Tell the IP services after the WIND is out: device.net (NTP starts at link-up),
+        # device.sockets (sockets die with the link), whichever has the hook.
         hook = {Ev.UP: "on_link_up", Ev.LINK_DOWN: "on_link_down"}.get(ev.kind)
         if hook is not None:
-            fn = getattr(d.net, hook, None) if d.net is not None else None
-            if callable(fn):
-                fn()
+            for service in LINK_LISTENERS:
+                fn = getattr(getattr(d, service, None), hook, None)
+                if callable(fn):
+                    fn()
