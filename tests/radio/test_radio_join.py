@@ -290,3 +290,17 @@ async def test_utf8_ssid_goes_out_as_its_bytes(boot) -> None:  # noqa: F811
     assert line == "+WIND:25:WiFi Association successful:Café ☕".encode()
     out = await m.cmd("AT+S.SCAN=s", echo=False)
     assert "SSID: 'Café ☕' CAPS: 0421 \r\n".encode() in out
+
+
+async def test_ap_back_within_beacon_loss_window_is_regained(boot) -> None:  # noqa: F811
+    # A slow world (beacon loss window 200 beacons x 2 ms x 10 = 4 s) so the AP surely
+    # comes back inside it.
+    world = '[radio]\ntime_scale = 10\n\n[[ap]]\nssid = "STTest"\n'
+    m = await boot(world, wifi_beacon_loss_thresh=200)
+    await wind(m, b"+WIND:24:WiFi Up::")
+    c = ctl(m)
+    await c.acall("ap.set", ap="STTest", present=False)
+    assert await wind(m, b"+WIND:") == b"+WIND:30:WiFi BSS Lost"
+    await c.acall("ap.set", ap="STTest", present=True)
+    assert await wind(m, b"+WIND:") == b"+WIND:14:WiFi BSS Regained:200"
+    assert m.device.radio.ip_ready
