@@ -29,7 +29,8 @@ class Recorder:
         self._changed.set()
 
     def kinds(self, skip_state: bool = True) -> list[Ev]:
-        return [e.kind for e in self.events if not (skip_state and e.kind is Ev.STATE)]
+        quiet = (Ev.STATE, Ev.NOTE) if skip_state else ()
+        return [e.kind for e in self.events if e.kind not in quiet]
 
     async def until(self, pred: Callable[[Event], bool]) -> Event:
         async def wait() -> Event:
@@ -153,6 +154,7 @@ async def test_wait_settled_after_start(mode: int, ssid: bytes) -> None:
     await asyncio.wait_for(radio.wait_settled(), 10)
     if ssid == b"Absent":
         assert not radio.ip_ready and rec.kinds()[-2:] == [Ev.SCANNING, Ev.SCAN_DONE]
+        assert rec.events[-2] == Event(Ev.NOTE, ("no access point with SSID b'Absent' in range",))
     else:
         assert radio.ip_ready == (mode != 0)
     await radio.stop()

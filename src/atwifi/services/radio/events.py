@@ -39,6 +39,7 @@ class Ev(Enum):
     STATE = "state"  # (wifi_state,) the value of Table 8's wifi_state
     CREDENTIALS = "credentials"  # (ssid: bytes, priv_mode, passphrase) learnt by WPS
     LINK_DOWN = "link_down"  # the IP interface is gone (sockets die)
+    NOTE = "note"  # (text,) why something failed, for the trace (never on the console)
 
 
 @dataclass(frozen=True)

@@ -257,6 +257,9 @@ class Radio:
         for fn in list(self.listeners):
             fn(ev)
 
+    def _note(self, text: str) -> None:
+        self._emit(Ev.NOTE, text)
+
     def _set_state(self, n: int) -> None:
         self.state = n
         self._emit(Ev.STATE, n)
@@ -298,9 +301,11 @@ class Radio:
         """One join: scan, authenticate, associate, handshake, address. True when up."""
         ap = await self._scan_for(s.ssid)
         if ap is None:
+            self._note(f"no access point with SSID {s.ssid!r} in range")
             self._set_state(State.IDLE)
             return False
         if NEED_PRIV[ap.security] != s.priv_mode:
+            self._note(f"{ap.ssid} is {ap.security}, wifi_priv_mode={s.priv_mode} does not fit")
             self._emit(Ev.REJECTED_NETWORK)
             self._set_state(State.IDLE)
             return False
@@ -313,6 +318,8 @@ class Radio:
                 s.wep_keys[s.wep_default_key] if 0 <= s.wep_default_key < len(s.wep_keys) else b""
             )
             wep_ok = bool(mine) and mine == ap.wep_key(s.wep_default_key)
+            if not wep_ok:
+                self._note(f"{ap.ssid}: WEP key {s.wep_default_key} differs from the AP's")
             if not wep_ok and s.auth_type == 1:
                 # Shared key: the AP never confirms our answer to its challenge.
                 self._emit(Ev.AUTH_TIMEOUT)
@@ -337,6 +344,11 @@ class Radio:
                 ok = s.eap_identity in ap.identities
                 reason = 23  # IEEE 802.1X authentication failed
             if not ok:
+                self._note(
+                    f"{ap.ssid}: the PSK does not match the AP's passphrase"
+                    if s.priv_mode == 2
+                    else f"{ap.ssid}: identity {s.eap_identity!r} not accepted"
+                )
                 self._emit(Ev.DEAUTH, reason)
                 self._link_down(quiet=True)
                 self._set_state(State.IDLE)
@@ -380,6 +392,7 @@ class Radio:
                     if ap is not None and not self._reachable(ap):
                         return self._lost_while_joining()
                     reason = 0
+                self._note("DHCP: no answer" if reason == 0 else "DHCP: no free address")
                 self._emit(Ev.DHCP_FAILED, reason)
                 self._settled.set()
                 if s.dhcpc == 2:

@@ -179,6 +179,9 @@ class RadioPart:
         if ev.kind is Ev.STATE:
             d.status.set("wifi_state", ev.args[0])
             return
+        if ev.kind is Ev.NOTE:
+            d.trace_note(f"radio: {ev.args[0]}")
+            return
         if ev.kind is Ev.CREDENTIALS:
             ssid, priv, passphrase = ev.args
             assert isinstance(ssid, bytes)
