@@ -154,7 +154,7 @@ class RadioPart:
 
     def _status_fn(self, name: str) -> Any:
         def value() -> str:
-            r = self.device.radio
+            r = self.radio  # ours, even if a test swapped device.radio for a stand-in
             if r is None:
                 return {"wifi_bssid": "00:00:00:00:00:00", "ip_linklocal": ZERO_V6}.get(
                     name, "0.0.0.0" if name.startswith("ip_") else "0"
