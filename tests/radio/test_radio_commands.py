@@ -351,3 +351,18 @@ async def test_served_module_joins_and_obeys_atwifi_ctl(served, tmp_path) -> Non
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ssid"] == "STTest"
     assert b"+WIND:33:WiFi Network Lost\r\n" in await served.read_until(b"+WIND:33:")
+
+
+async def test_control_socket_in_a_deep_state_folder(tmp_path) -> None:
+    from radio_helpers import InProcessModule
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60) / "state"
+    assert len(str(deep / "ctl.sock")) > 108  # too long for a Unix socket address
+    m = InProcessModule(deep)
+    await m.device.power_on()
+    try:
+        assert await ControlClient(deep).acall("ping") == "pong"
+        assert await asyncio.to_thread(ControlClient(deep).call, "ping") == "pong"
+    finally:
+        await m.device.shutdown()
+    assert not (deep / "ctl.sock").exists()  # removed at power-off
