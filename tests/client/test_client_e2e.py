@@ -129,7 +129,7 @@ async def test_reset_without_waiting(client: AsyncClient) -> None:
 async def test_status_peers_time_random_help(client: AsyncClient) -> None:
     sts = await client.status()
     assert sts["build"] == "171117-0328fe3-SPWF04S"
-    assert await client.status("wifi_state") == sts["wifi_state"]
+    assert (await client.status("wifi_state")).isdigit()  # live: the radio moves it
     peers = await client.peers()
     assert 0 in peers and "addr" in peers[0]
     await client.set_time(1_700_000_000)
