@@ -16,7 +16,9 @@ import pytest
 
 from atwifi.client import AsyncClient, AtCommandError, Client, Wind
 
-pytest.importorskip("atwifi.transports")
+# A transports folder without make_transport (a namespace package mid-merge) is not enough.
+if not hasattr(pytest.importorskip("atwifi.transports"), "make_transport"):
+    pytest.skip("atwifi serve needs atwifi.transports.make_transport", allow_module_level=True)
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
