@@ -182,8 +182,9 @@ class _Core:
         """Send and wait; the caller holds the lock."""
         fut = self._send_start(line, raw_prefixes, expect_raw)
         try:
-            await self._transport.write(encode(line) + b"\r" + (data or b""))  # type: ignore[union-attr]
+            # The write counts too: a flow-controlled port may stall.
             async with asyncio.timeout(self.timeout if timeout is None else timeout):
+                await self._transport.write(encode(line) + b"\r" + (data or b""))  # type: ignore[union-attr]
                 return await fut
         except TimeoutError:
             raise TimeoutError(f"no answer to {line!r}") from None
