@@ -396,3 +396,15 @@ async def test_sync_client(module) -> None:
     loop = asyncio.get_running_loop()
     out = await asyncio.to_thread(use)
     assert out == ["0", 3725839442, 4, False, "WiFi Network Lost", 2]
+
+
+async def test_wind_handed_to_a_cancelled_waiter_is_kept(client: AsyncClient) -> None:
+    waiter = asyncio.ensure_future(client.wait_wind(33))
+    await asyncio.sleep(0)  # the waiter registers
+    # The WIND is handed over and the waiter cancelled before its task runs again (white box:
+    # bytes arrive exactly as the transport hands them over).
+    client._on_data(b"+WIND:33:WiFi Network Lost\r\n")
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert [w.number for w in client.pending_winds()] == [33]

@@ -265,6 +265,11 @@ class _Core:
         try:
             async with asyncio.timeout(timeout):
                 return await fut
+        except BaseException:
+            # Timed out or cancelled just as a WIND was handed over: do not lose it.
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                self._backlog.appendleft(fut.result())
+            raise
         finally:
             if entry in self._waiters:
                 self._waiters.remove(entry)
