@@ -59,3 +59,25 @@ def read_serial_exactly(port, n: int) -> bytes:  # noqa: ANN001 - a pyserial por
     if len(out) < n:
         raise TimeoutError(f"got {len(out)} of {n} bytes: {bytes(out)!r}")
     return bytes(out)
+
+
+class Notes:
+    """Collects a transport's notes so tests can await events instead of sleeping."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.items: list[str] = []
+        self._changed = asyncio.Event()
+        transport.on_note = self.add
+
+    def add(self, text: str) -> None:
+        self.items.append(text)
+        self._changed.set()
+
+    async def wait_for(self, fragment: str, count: int = 1) -> str:
+        async with asyncio.timeout(SAFETY):
+            while True:
+                hits = [n for n in self.items if fragment in n]
+                if len(hits) >= count:
+                    return hits[count - 1]
+                self._changed.clear()
+                await self._changed.wait()
