@@ -115,6 +115,11 @@ class SocketHostTransport(Transport):
         return self._conn is not None and self._conn.alive
 
     @property
+    def pending(self) -> int:
+        """Bytes of module output waiting for a (ready) host."""
+        return len(self._backlog)
+
+    @property
     def backpressured(self) -> bool:
         """True while the connected host takes bytes slower than the module writes them."""
         return self.connected and self._conn is not None and self._conn.paused
