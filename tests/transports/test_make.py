@@ -22,8 +22,9 @@ def test_kinds() -> None:
     assert isinstance(t, TcpTransport) and (t.host, t.port) == ("127.0.0.1", 0)
     r = make_transport("rfc2217", "[::1]:2217")
     assert isinstance(r, Rfc2217Transport) and (r.host, r.port) == ("::1", 2217)
-    s = make_transport("serial", "/dev/ttyUSB0")
-    assert isinstance(s, SerialTransport) and s.device == "/dev/ttyUSB0"
+    s = make_transport("serial", "/dev/ttyUSB0", baudrate=9600)
+    assert isinstance(s, SerialTransport) and (s.device, s.baudrate) == ("/dev/ttyUSB0", 9600)
+    assert make_transport("rfc2217", ":0", baudrate=921600).baudrate == 921600
 
 
 @pytest.mark.parametrize(

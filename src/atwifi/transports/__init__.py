@@ -33,8 +33,11 @@ def parse_hostport(text: str) -> tuple[str, int]:
     return host or DEFAULT_HOST, int(port_text)
 
 
-def make_transport(kind: str, arg: str | None, *, pty_link: str | None = None) -> Transport:
-    """The transport `atwifi serve --console KIND[:ARG]` asks for."""
+def make_transport(
+    kind: str, arg: str | None, *, pty_link: str | None = None, baudrate: int = 115200
+) -> Transport:
+    """The transport `atwifi serve` asks for. baudrate: the serial port's speed (serial), the
+    rate an RFC 2217 host reads back before it sets its own (rfc2217); ignored otherwise."""
     if kind == "pty":
         from atwifi.transports.pty import PtyTransport
 
@@ -55,11 +58,11 @@ def make_transport(kind: str, arg: str | None, *, pty_link: str | None = None) -
             return TcpTransport(host, port)
         from atwifi.transports.rfc2217 import Rfc2217Transport
 
-        return Rfc2217Transport(host, port)
+        return Rfc2217Transport(host, port, baudrate=baudrate)
     if kind == "serial":
         if not arg:
             raise ValueError("the serial console needs a device, e.g. /dev/ttyUSB0")
         from atwifi.transports.serial import SerialTransport
 
-        return SerialTransport(arg)
+        return SerialTransport(arg, baudrate)
     raise ValueError(f"unknown console kind {kind!r}: choose one of {', '.join(KINDS)}")

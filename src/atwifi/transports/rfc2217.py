@@ -69,11 +69,11 @@ def _sb(code: int, value: bytes) -> bytes:
 class Rfc2217Transport(SocketHostTransport):
     kind = "rfc2217"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, baudrate: int = 115200) -> None:
         super().__init__(host, port)
         # The port settings the host asked for. The module does not depend on them (bytes flow
         # whatever the rate), but they are kept so hosts can read back what they set.
-        self.baudrate = 115200
+        self.baudrate = baudrate
         self.datasize = 8
         self.parity = 1  # none
         self.stopsize = 1
