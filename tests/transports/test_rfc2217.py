@@ -211,3 +211,15 @@ async def test_purge_after_open_drops_held_output(rfc) -> None:
     assert b"ZZ" not in ack
     assert t.pending == 0
     writer.close()
+
+
+async def test_client_that_skips_option_answers_still_gets_com_port(rfc) -> None:
+    """pyserial does not answer our offers when it took them as agreement; its first
+    subnegotiation must be enough."""
+    t, _, notes = rfc
+    reader, writer = await _raw(t)
+    await asyncio.wait_for(reader.readexactly(18), SAFETY)  # our offers; no answer from us
+    writer.write(bytes((255, 250, 44, 12, 3, 255, 240)))  # PURGE-DATA both
+    await _read_until(reader, bytes((255, 250, 44, 112, 3, 255, 240)))
+    assert await notes.wait_for("uses RFC 2217")
+    writer.close()

@@ -74,10 +74,13 @@ class Notes:
         self._changed.set()
 
     async def wait_for(self, fragment: str, count: int = 1) -> str:
-        async with asyncio.timeout(SAFETY):
-            while True:
-                hits = [n for n in self.items if fragment in n]
-                if len(hits) >= count:
-                    return hits[count - 1]
-                self._changed.clear()
-                await self._changed.wait()
+        try:
+            async with asyncio.timeout(SAFETY):
+                while True:
+                    hits = [n for n in self.items if fragment in n]
+                    if len(hits) >= count:
+                        return hits[count - 1]
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            raise AssertionError(f"no note {fragment!r} (x{count}) in {self.items}") from None

@@ -244,7 +244,11 @@ class Rfc2217Transport(SocketHostTransport):
                 reply = DONT
         if reply is not None:
             conn.send_raw(bytes((IAC, reply, opt)))
-        if opt == COM_PORT_OPTION and not s.com_port and (opt in s.we or opt in s.they):
+        if opt == COM_PORT_OPTION and (opt in s.we or opt in s.they):
+            self._com_port_in_use(conn, s)
+
+    def _com_port_in_use(self, conn: HostConnection, s: _Session) -> None:
+        if not s.com_port:
             s.com_port = True
             self.note(f"host {conn.peer} uses RFC 2217")
             conn.send_raw(_sb(SERVER + NOTIFY_MODEMSTATE, bytes((self._modemstate(),))))
@@ -257,6 +261,10 @@ class Rfc2217Transport(SocketHostTransport):
     def _subnegotiation(self, conn: HostConnection, s: _Session, sb: bytes) -> None:
         if len(sb) < 2 or sb[0] != COM_PORT_OPTION:
             return
+        # pyserial never answers our own WILL/DO COM-PORT-OPTION when that offer reaches it
+        # before it sent its own requests (it takes the offer as agreement): its first
+        # subnegotiation is then the only sign that it speaks RFC 2217.
+        self._com_port_in_use(conn, s)
         cmd, value = sb[1], sb[2:]
         v = value[0] if value else 0
         answer: bytes | None = None
