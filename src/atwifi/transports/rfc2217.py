@@ -270,7 +270,7 @@ class Rfc2217Transport(SocketHostTransport):
         answer: bytes | None = None
         if cmd == SET_BAUDRATE:
             rate = int.from_bytes(value[:4], "big") if len(value) >= 4 else 0
-            if rate:
+            if rate and rate != self.baudrate:
                 self.baudrate = rate
                 self.note(f"host set baud rate {rate}")
             answer = self.baudrate.to_bytes(4, "big")
