@@ -223,3 +223,28 @@ async def test_client_that_skips_option_answers_still_gets_com_port(rfc) -> None
     await _read_until(reader, bytes((255, 250, 44, 112, 3, 255, 240)))
     assert await notes.wait_for("uses RFC 2217")
     writer.close()
+
+
+async def test_malformed_telnet_keeps_the_console_alive(rfc) -> None:
+    t, echo, notes = rfc
+    reader, writer = await _raw(t)
+    await asyncio.wait_for(reader.readexactly(18), SAFETY)
+    writer.write(
+        bytes((255, 241, 255, 243, 255, 246))  # NOP, BRK, AYT: ignored
+        + bytes((255, 250, 44, 1, 0, 255, 240))  # SET-BAUDRATE with 1 byte: a query
+        + bytes((255, 250, 44, 2, 9, 255, 240))  # data size 9: refused, 8 kept
+        + bytes((255, 250, 44, 12, 7, 255, 240))  # PURGE-DATA 7: ignored
+        + bytes((255, 250, 44, 99, 1, 255, 240))  # unknown command
+        + bytes((255, 250, 24, 1, 255, 240))  # another option's subnegotiation
+        + bytes((255, 250, 44, 1)) + b"\x00" * 500 + bytes((255, 240))  # far too long
+        + bytes((255, 250, 44, 5, 255, 65))  # SB cut short by IAC + not SE: ended there
+        + b"ok\r"
+    )  # fmt: skip
+    got = await echo.wait_for(3)
+    assert got.endswith(b"ok\r")
+    reply = await _read_until(reader, b"OK\r")
+    assert bytes((255, 250, 44, 101, 0, 1, 0xC2, 0)) in reply  # 115200 reported
+    assert bytes((255, 250, 44, 102, 8, 255, 240)) in reply
+    assert t.datasize == 8 and t.baudrate == 115200
+    assert await notes.wait_for("unknown COM-PORT-OPTION command 99")
+    writer.close()
