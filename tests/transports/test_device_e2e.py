@@ -65,7 +65,7 @@ async def test_rfc2217_pyserial_host_after_power_on(tmp_path: Path) -> None:
     t = make_transport("rfc2217", "127.0.0.1:0")
     device = await _powered(t, tmp_path / "state")
     try:
-        url = f"rfc2217://127.0.0.1:{t.port}"
+        url = f"rfc2217://127.0.0.1:{t.port}?timeout={SAFETY}"
         port = await asyncio.to_thread(serial.serial_for_url, url, 115200, timeout=SAFETY)
         try:
             boot, reply = await asyncio.to_thread(_session, port)
@@ -127,7 +127,7 @@ async def test_served_rfc2217_with_trace_file(tmp_path: Path) -> None:
     proc = _serve(tmp_path, "--rfc2217", "127.0.0.1:0", "--trace", str(trace))
     try:
         port_no = await asyncio.wait_for(asyncio.to_thread(_where, proc), SAFETY)
-        url = f"rfc2217://127.0.0.1:{port_no}"
+        url = f"rfc2217://127.0.0.1:{port_no}?timeout={SAFETY}"
         port = await asyncio.to_thread(serial.serial_for_url, url, 115200, timeout=SAFETY)
         try:
             boot, reply = await asyncio.to_thread(_session, port)
