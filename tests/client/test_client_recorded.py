@@ -197,9 +197,19 @@ async def test_cancelled_command_frees_the_console(module, client: AsyncClient) 
 async def test_unexpected_reboot_fails_the_pending_command(module, client: AsyncClient) -> None:
     _, rec, _ = module
     rec.script["AT+S.CRASH"] = BOOT
+    await client.command("AT")  # a session under way: not the replay of a connect
     with pytest.raises(ModuleRebootedError):
         await client.command("AT+S.CRASH", timeout=30)
     assert (await client.command("AT")).ok
+    assert [w.number for w in client.pending_winds()] == [1, 13, 0, 32]
+
+
+async def test_boot_lines_replayed_on_connect_are_no_reboot(module, client: AsyncClient) -> None:
+    # atwifi serve (and terminal servers) keep the module's output while no host is
+    # connected and replay it to the next one: old boot lines during the first command.
+    _, rec, _ = module
+    rec.script["AT"] = BOOT + OK
+    assert (await client.command("AT", timeout=30)).ok
     assert [w.number for w in client.pending_winds()] == [1, 13, 0, 32]
 
 

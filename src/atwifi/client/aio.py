@@ -71,6 +71,7 @@ class _Core:
         self._closed: BaseException | None = None
         self._tasks: set[asyncio.Task] = set()
         self._rebooting = False  # a reset/FCFG is under way: its reboot is expected
+        self._answered = False  # a first answer came: boot lines from now on are new
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -124,6 +125,7 @@ class _Core:
             if isinstance(ev, Wind):
                 self._deliver(ev)
             elif isinstance(ev, Reply):
+                self._answered = True
                 if self._reply is not None and not self._reply.done():
                     self._reply.set_result(ev)
             elif isinstance(ev, Stray):
@@ -216,9 +218,17 @@ class _Core:
 
     def _deliver(self, wind: Wind) -> None:
         # An unexpected power-on (watchdog, brown-out, reset pin): the module dropped the
-        # pending command; fail it now instead of at its timeout.
+        # pending command; fail it now instead of at its timeout. Not before the first answer:
+        # a console that kept the module's output while nobody was connected (atwifi serve,
+        # a terminal server) replays the old boot lines to a new host, and the module answers.
         reply = self._reply
-        if wind.number == 1 and not self._rebooting and reply is not None and not reply.done():
+        if (
+            wind.number == 1
+            and self._answered
+            and not self._rebooting
+            and reply is not None
+            and not reply.done()
+        ):
             reply.set_exception(ModuleRebootedError(f"the module restarted: {wind.line}"))
         for fn in list(self._callbacks):
             try:
@@ -403,7 +413,7 @@ class _Basics:
                 try:
                     await self.command("AT", timeout=probe)
                     return
-                except TimeoutError:
+                except (TimeoutError, ModuleRebootedError):
                     continue
 
     async def status(self, name: str | None = None) -> dict[str, str] | str:
