@@ -20,6 +20,11 @@ from atwifi.client import AsyncClient, AtCommandError, Client, Wind
 if not hasattr(pytest.importorskip("atwifi.transports"), "make_transport"):
     pytest.skip("atwifi serve needs atwifi.transports.make_transport", allow_module_level=True)
 
+# pyserial's rfc2217 client still calls Thread.setDaemon/setName.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:setDaemon:DeprecationWarning", "ignore:setName:DeprecationWarning"
+)
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 

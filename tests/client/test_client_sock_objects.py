@@ -58,6 +58,7 @@ async def client(tmp_path) -> AsyncIterator[SockClient]:
     await asyncio.wait_for(console.connected.wait(), 10)
     await console.device.power_on()
     await c.wait_wind(32, timeout=10)
+    await c.wait_wind(24, timeout=30)  # sockets need the join of the default world (error 60)
     await c.command("AT+S.SCFG=console_echo,0")
     yield c
     await c.close()
