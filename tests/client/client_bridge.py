@@ -1,6 +1,7 @@
-"""The in-process virtual module behind a TCP port on 127.0.0.1 or a pty, for end-to-end
-client tests while `atwifi serve`'s transports are not on main yet: the device, its codec and
-its handlers are the real ones; only the byte plumbing is this small bridge."""
+"""The in-process virtual module behind a TCP port on 127.0.0.1 or a pty, for fast end-to-end
+client tests in one process (a client connected before power-on sees every boot line): the
+device, its codec and its handlers are the real ones; only the byte plumbing is this small
+bridge. test_client_served.py goes through a real `atwifi serve` process instead."""
 
 from __future__ import annotations
 
