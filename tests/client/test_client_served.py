@@ -3,6 +3,7 @@ a pty and RFC 2217. Skipped while the transports are not built."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import re
@@ -129,3 +130,25 @@ async def test_rfc2217(tmp_path: Path) -> None:
             assert await c.status("build") == "171117-0328fe3-SPWF04S"
     finally:
         _stop(proc)
+
+
+async def test_command_line(served) -> None:
+    await served.disconnect()
+    env = dict(os.environ, PYTHONPATH=str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "atwifi.client",
+        f"socket://127.0.0.1:{served.port}",
+        "AT+S.STS=build",
+        "AT+S.GCFG=nope",
+        "AT+S.RANDOM",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1, err
+    assert b"AT-S.Var:build=171117-0328fe3-SPWF04S\r\n" in out
+    assert b"AT-S.Number:" in out
+    assert b"AT-S.ERROR:4:Variable not found" in err
