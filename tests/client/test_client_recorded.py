@@ -393,7 +393,8 @@ async def test_sync_client(module) -> None:
             out.append(e.value.number)
             out.append(c.echo_on)
             c.timeout = 7
-            assert c._async.timeout == 7 and c.timeout == 7
+            assert c.aio.timeout == 7 and c.timeout == 7
+            assert c.run(c.aio.random()) == 3725839442
             asyncio.run_coroutine_threadsafe(srv.push(b"+WIND:33:WiFi Network Lost\r\n"), loop)
             out.append(c.wait_wind(33, timeout=5).text)
             asyncio.run_coroutine_threadsafe(srv.push(b"+WIND:2:Reset\r\n"), loop)

@@ -73,6 +73,16 @@ class Client:
             fut.cancel()  # e.g. KeyboardInterrupt: do not leave the command running
             raise
 
+    @property
+    def aio(self) -> AsyncClient:
+        """The AsyncClient underneath (its loop runs in the client's thread)."""
+        return self._async
+
+    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        """Run any coroutine on the client's loop and return its result, e.g. the methods of
+        objects an area returns: ``c.run(sock.write(b"hi"))``."""
+        return self._run(coro)
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or name in ("_async", "_loop", "_thread"):
             raise AttributeError(name)
