@@ -88,6 +88,10 @@ class _Core:
         ``rfc2217://host:port``, or any other URL pyserial's serial_for_url accepts.
         ``serial_kw`` (baudrate, rtscts...) go to pyserial."""
         self = cls(timeout=timeout, wind_backlog=wind_backlog)
+        if url.startswith("rfc2217://") and "timeout=" not in url:
+            # pyserial waits 3 s for the telnet negotiation by default; a loaded host needs
+            # the same patience as a command.
+            url += ("&" if "?" in url else "?") + f"timeout={timeout:g}"
         self._transport = await open_transport(url, self._on_data, self._on_close, **serial_kw)
         return self
 
