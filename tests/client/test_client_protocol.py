@@ -412,3 +412,25 @@ def test_generated_streams(exchanges: list[tuple[Step, list]], data: st.DataObje
     expected = [e for _, evs in exchanges for e in evs]
     cuts = [data.draw(st.lists(st.integers(0, len(s.wire)), max_size=8)) for s in steps]
     assert run(steps, cuts) == expected
+
+
+def test_abandoned_raw_block_is_counted_off() -> None:
+    p = Parser()
+    p.start("AT+S.SOCKR=0")
+    p.feed(b"AT+S.SOCKR=0\r\nAT-S.Reading:20:20\r\n12345")
+    p.abandon()  # timed out in the middle of the data
+    p.start("AT")
+    evs = p.feed(b"+WIND:9:oops\r\nzAT-S.OK\r\nAT\r\nAT-S.OK\r\n")
+    assert evs[0] == Stray("AT-S.OK")  # the late end of the read, not a WIND, not our answer
+    assert isinstance(evs[1], Reply) and evs[1].echoed and evs[1].raw == b""
+    assert len(evs) == 2
+
+
+def test_forget_raw_after_a_reboot() -> None:
+    p = Parser()
+    p.start("AT+S.SOCKR=0")
+    p.feed(b"AT-S.Reading:20:20\r\n12345")
+    p.abandon()
+    p.forget_raw()
+    [w] = p.feed(b"+WIND:1:Poweron:x\r\n")
+    assert w.number == 1

@@ -328,6 +328,7 @@ class _Core:
         async with self._lock:
             self._rebooting = True
             self.clear_winds()
+            self._parser.forget_raw()  # what follows a reset is its boot lines
             booting = self._watch((1, 0))
             console = self._watch(0)
             hardware = self._watch(32)

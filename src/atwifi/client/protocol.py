@@ -221,6 +221,7 @@ class Parser:
         self._buf = bytearray()
         self._scan = 0
         self._raw_left = 0  # bytes of a raw block still to come
+        self._raw_owner: _Pending | None = None  # whose raw block it is
         self._expected_raw: list[int] = []  # declared by expect_raw, consumed at line starts
         self._pending: _Pending | None = None
         self.raw_prefixes: dict[str, int] = dict(
@@ -283,7 +284,13 @@ class Parser:
                 self.echo = None
         self._pending = None
         self._expected_raw.clear()
+        # A raw block under way keeps being counted off (and dropped): its bytes may hold
+        # anything, "+WIND:" included, and must not be read as lines.
+
+    def forget_raw(self) -> None:
+        """Stop counting off a raw block: the module rebooted, the rest will never come."""
         self._raw_left = 0
+        self._raw_owner = None
 
     # --- what the module sent ----------------------------------------------------------------
 
@@ -301,8 +308,8 @@ class Parser:
             p = self._pending
             if self._raw_left:
                 take = min(self._raw_left, end - pos)
-                chunk = buf[pos : pos + take]
-                if p is not None:
+                if p is not None and p is self._raw_owner:
+                    chunk = buf[pos : pos + take]
                     p.raw += chunk
                     p.body += chunk
                 self._raw_left -= take
@@ -316,6 +323,7 @@ class Parser:
                     break  # too few bytes to tell the echo from raw data
                 if start:
                     self._raw_left = self._expected_raw.pop(0)
+                    self._raw_owner = p
                     continue
             nl = buf.find(b"\n", max(pos, scan))
             if nl < 0:
@@ -397,5 +405,6 @@ class Parser:
                 # A malformed announce stays a plain line.
                 with contextlib.suppress(IndexError, ValueError):
                     self._raw_left = int(fields[index])
+                    self._raw_owner = p
                 break
         return None
