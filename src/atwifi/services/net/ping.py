@@ -17,6 +17,7 @@ import os
 import socket
 import struct
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from atwifi.services.net.policy import NetworkPolicy
@@ -145,10 +146,12 @@ async def ping(
     size: int = 56,
     timeout_s: float = 1.0,
     policy: NetworkPolicy | None = None,
+    on_reply: Callable[[Reply], Awaitable[None]] | None = None,
 ) -> PingResult:
     """Send ``count`` echo requests of ``size`` payload bytes to ``address`` (an IP literal),
     one after another, waiting up to ``timeout_s`` seconds for each answer. Lost requests
-    simply have no Reply. Raises PingBlocked when ``policy`` forbids the destination."""
+    simply have no Reply. ``on_reply`` is awaited with each reply as it arrives (progress
+    output). Raises PingBlocked when ``policy`` forbids the destination."""
     if policy is not None and not policy.allows(address):
         raise PingBlocked(address)
     v6 = ":" in address
@@ -175,6 +178,8 @@ async def ping(
                 continue
             if reply is not None:
                 result.replies.append(reply)
+                if on_reply is not None:
+                    await on_reply(reply)
     finally:
         if opened is not None:
             opened[0].close()
