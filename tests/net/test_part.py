@@ -84,7 +84,7 @@ async def test_sync_time_sets_clock_and_raises_wind84(
     assert await net.sync_time()
     assert dev.clock.t is not None and int(dev.clock.t) == int(FIXED_TIME)
     # 2031-02-03 04:05:06, a Monday (1 with Sunday = 0)
-    assert dev.winds == [(84, (2031, 2, 3, 1, 4, 5, 6))]
+    assert dev.winds == [(84, ("31.2.3", 1, "4.5.6"))]
 
 
 async def test_world_name_and_fallback_to_server2(
@@ -215,5 +215,6 @@ def test_split_server_bad_port(text: str) -> None:
 
 
 def test_wind84_fields() -> None:
-    assert wind84_fields(0) == (1970, 1, 1, 4, 0, 0, 0)  # a Thursday
-    assert wind84_fields(FIXED_TIME) == (2031, 2, 3, 1, 4, 5, 6)
+    assert wind84_fields(0) == ("70.1.1", 4, "0.0.0")  # a Thursday
+    assert wind84_fields(FIXED_TIME) == ("31.2.3", 1, "4.5.6")
+    assert wind84_fields(FIXED_TIME + 86400 * 5 + 3600 * 20) == ("31.2.9", 0, "0.5.6")

@@ -54,18 +54,16 @@ def split_server(text: str) -> tuple[str, int]:
     return host, NTP_PORT
 
 
-def wind84_fields(t: float) -> tuple[int, ...]:
-    """WIND:84 fields for unix time ``t``: year, month, day, day of week, hour, min, sec, in
-    the shape ``%u.%u.%u:%u:%u.%u.%u``. Day of week counts from Sunday = 0 (C's tm_wday)."""
+def wind84_fields(t: float) -> tuple[str, int, str]:
+    """WIND:84 fields for unix time ``t``, shaped ``%u.%u.%u:%u:%u.%u.%u``: year.month.day,
+    day of week, hour.min.sec. As AT+S.TIME prints them: a two-digit year (the module's RTC
+    keeps years 0-99) and Sunday = 0; %u means no zero padding."""
     tm = time.gmtime(int(t))
+    dow = (tm.tm_wday + 1) % 7  # Python's Monday = 0 -> C's Sunday = 0
     return (
-        tm.tm_year,
-        tm.tm_mon,
-        tm.tm_mday,
-        (tm.tm_wday + 1) % 7,  # Python's Monday = 0 -> C's Sunday = 0
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec,
+        f"{tm.tm_year % 100}.{tm.tm_mon}.{tm.tm_mday}",
+        dow,
+        f"{tm.tm_hour}.{tm.tm_min}.{tm.tm_sec}",
     )
 
 
