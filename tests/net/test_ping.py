@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from netsupport import needs_ipv6
 
 from atwifi.services.net.ping import PingBlocked, checksum, echo_request, ping
 from atwifi.services.net.policy import NetworkPolicy
@@ -24,6 +25,7 @@ async def test_ping_sizes() -> None:
         assert r.replies[0].size == 1472
 
 
+@needs_ipv6
 async def test_ping_ipv6_loopback() -> None:
     r = await ping("::1", count=1, timeout_s=5, policy=NetworkPolicy())
     assert len(r.replies) == 1

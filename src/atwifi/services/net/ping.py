@@ -79,9 +79,10 @@ def _open(v6: bool) -> tuple[socket.socket, str] | None:
     return None
 
 
-def _icmp_part(data: bytes, raw: bool, v6: bool) -> bytes:
-    # Raw IPv4 sockets hand us the IP header too; datagram and IPv6 raw sockets do not.
-    if raw and not v6 and data and data[0] >> 4 == 4:
+def _icmp_part(data: bytes, v6: bool) -> bytes:
+    # Raw IPv4 sockets (and macOS datagram ones) hand us the IP header too; Linux datagram
+    # and all IPv6 sockets do not. An ICMP message never starts with 0x4_, an IPv4 header does.
+    if not v6 and data and data[0] >> 4 == 4:
         return data[(data[0] & 0x0F) * 4 :]
     return data
 
@@ -107,7 +108,7 @@ async def _echo(
     async def wait_reply() -> Reply:
         while True:
             data, _src = await loop.sock_recvfrom(sock, 65535)
-            icmp = _icmp_part(data, raw, v6)
+            icmp = _icmp_part(data, v6)
             if len(icmp) < _HDR.size:
                 continue
             kind, _code, _c, rid, rseq = _HDR.unpack_from(icmp)
