@@ -218,3 +218,25 @@ def test_wind84_fields() -> None:
     assert wind84_fields(0) == ("70.1.1", 4, "0.0.0")  # a Thursday
     assert wind84_fields(FIXED_TIME) == ("31.2.3", 1, "4.5.6")
     assert wind84_fields(FIXED_TIME + 86400 * 5 + 3600 * 20) == ("31.2.9", 0, "0.5.6")
+
+
+async def test_bad_world_entries_fail_closed(empty_hosts: Path) -> None:
+    world = SimpleNamespace(
+        hosts={"ok.test": "127.0.0.3", "bad.test": "nowhere"}, policy=["10.0.0.0/33"]
+    )
+    dev = StandIn({}, world=world, hosts_file=empty_hosts)
+    net = Net(dev)  # type: ignore[arg-type]
+    assert net.policy.loopback_only
+    assert await net.resolve("ok.test") == "127.0.0.3"
+    with pytest.raises(AtError):
+        await net.resolve("bad.test")
+    assert any("bad.test" in n for n in dev.notes) and any("policy ignored" in n for n in dev.notes)
+
+
+async def test_world_appearing_later_is_used(empty_hosts: Path) -> None:
+    dev = StandIn({}, hosts_file=empty_hosts)
+    net = Net(dev)  # type: ignore[arg-type]
+    assert not net.allowed("192.0.2.1")
+    dev.world = SimpleNamespace(hosts={"late.test": "127.0.0.4"}, policy=["192.0.2.0/24"])
+    assert net.allowed("192.0.2.1")
+    assert await net.resolve("late.test") == "127.0.0.4"

@@ -17,7 +17,7 @@ from atwifi.errors import AtError
 from atwifi.services.net import ping as ping_service
 from atwifi.services.net import sntp
 from atwifi.services.net.policy import NetworkPolicy
-from atwifi.services.net.resolver import SYSTEM_HOSTS, ResolveError, Resolver
+from atwifi.services.net.resolver import SYSTEM_HOSTS, ResolveError, Resolver, ip_literal
 
 if TYPE_CHECKING:
     from atwifi.spwf04.device import Device
@@ -90,9 +90,19 @@ class Net:
             return
         self._world, self._world_seen = world, True
         options = getattr(self.device, "options", None)
-        self.policy = policy_for(getattr(options, "net", None), world)
+        try:
+            self.policy = policy_for(getattr(options, "net", None), world)
+        except ValueError as e:
+            # The world loader should have caught it; never fail open.
+            self.device.trace_note(f"network policy ignored ({e}): loopback only")
+            self.policy = NetworkPolicy()
         hosts_file = getattr(options, "hosts_file", None) or SYSTEM_HOSTS
-        hosts = getattr(world, "hosts", None) or {}
+        hosts: dict[str, str] = {}
+        for name, addr in (getattr(world, "hosts", None) or {}).items():
+            if ip_literal(str(addr)) is None:
+                self.device.trace_note(f"[hosts] {name} = {addr!r} ignored: not an IP address")
+            else:
+                hosts[str(name)] = str(addr)
         self.resolver = Resolver(hosts, self.policy, Path(hosts_file))
 
     async def resolve(self, host: str) -> str:
