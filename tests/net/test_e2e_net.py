@@ -182,3 +182,13 @@ async def test_ntp_overrides_time_set_by_hand(quiet_module, sntp_server: SntpSer
     assert (await m.cmd("AT+S.TIME")).startswith(b"AT-S.Date:31.02.03:01")
     sts = await m.cmd("AT+S.STS=system_time")
     assert re.match(rb"AT-S\.Var:system_time=19278579\d\d\r\n", sts), sts
+
+
+async def test_ping_needs_an_ip_link_when_a_radio_exists(quiet_module) -> None:
+    m = quiet_module
+    if m.device.radio is None:
+        m.device.radio = object()  # a radio part is present but has not joined
+    m.device.status.set("wifi_state", 3)  # radio idle
+    assert await m.cmd("AT+S.PING=1,56,127.0.0.1") == b"AT-S.ERROR:60:IP not ready to send\r\n"
+    m.device.status.set("wifi_state", 10)  # link up
+    assert (await m.cmd("AT+S.PING=1,56,127.0.0.1")).endswith(b"AT-S.OK\r\n")

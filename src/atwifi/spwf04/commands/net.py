@@ -8,16 +8,18 @@ from atwifi.spwf04.commands import handler
 from atwifi.spwf04.context import Context
 
 PING_MAX_COUNT = 1000  # the console is busy while pinging: keep one command bounded
-LINK_UP = 10  # wifi_state "Ready to transmit data (i.e. Link Up)", Table 8
+# wifi_state values (Table 8) with an IP link: 10 "Link Up" (station), 8 "Access point
+# started" (miniAP: the module pings its clients).
+IP_READY_STATES = (8, 10)
 
 
 def _link_up(ctx: Context) -> bool:
     # Without a radio part the host's own network is the link; with one, the module must
-    # have joined (wifi_state 10) before it can send anything, as the real module.
+    # have an IP link before it can send anything, as the real module.
     if getattr(ctx.device, "radio", None) is None:
         return True
     try:
-        return int(ctx.device.status.get("wifi_state")) == LINK_UP
+        return int(ctx.device.status.get("wifi_state")) in IP_READY_STATES
     except (TypeError, ValueError):
         return False
 
