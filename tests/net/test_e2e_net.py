@@ -42,13 +42,17 @@ class TraceNotes:
 
 
 @pytest.fixture
-def quiet_module(quiet_module):
-    """The quiet module with an IP link. Until these tests use the radio's join fixtures,
-    a present radio part gets wifi_state 10 ("Link Up") set directly, which is all PING
-    checks; without a radio part the host's network is the link anyway."""
-    if quiet_module.device.radio is not None:
-        quiet_module.device.status.set("wifi_state", 10)
-    return quiet_module
+async def quiet_module(module):
+    """A booted module, echo off, on a quiet console with an IP link. With a radio part the
+    module joins the default world's open network at boot: wait until that settles and drop
+    its WINDs; without one the host's own network is the link."""
+    radio = module.device.radio
+    if radio is not None and hasattr(radio, "wait_settled"):
+        await asyncio.wait_for(radio.wait_settled(), 30)
+    # Set directly, not by command, so no boot WIND can land in a reply this fixture reads.
+    module.device.config.set("console_echo", "0")
+    module.take()
+    return module
 
 
 @pytest.fixture
