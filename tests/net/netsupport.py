@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import socket
 import struct
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,3 +85,17 @@ def has_ipv6_loopback() -> bool:
 
 
 needs_ipv6 = pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback")
+
+
+def root_conftest() -> Any:
+    """The root tests/conftest.py, by path: ``import conftest`` finds whichever conftest module
+    pytest imported last (tests/net has its own)."""
+    name = "_atwifi_root_conftest"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "conftest.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]

@@ -10,8 +10,9 @@ import asyncio
 import re
 
 import pytest
-from netsupport import SntpServer, has_ipv6_loopback
+from netsupport import SntpServer, has_ipv6_loopback, root_conftest
 
+from atwifi.spwf04.parts import PARTS
 from atwifi.spwf04.parts.net import Net
 
 
@@ -206,3 +207,24 @@ async def test_ping_needs_an_ip_link_when_a_radio_exists(quiet_module) -> None:
     assert await m.cmd("AT+S.PING=1,56,127.0.0.1") == b"AT-S.ERROR:60:IP not ready to send\r\n"
     m.device.status.set("wifi_state", 10)  # link up
     assert (await m.cmd("AT+S.PING=1,56,127.0.0.1")).endswith(b"AT-S.OK\r\n")
+
+
+async def test_join_runs_ntp_at_link_up(tmp_path, sntp_server: SntpServer) -> None:
+    """The whole path: saved ip_ntp_server1 -> boot -> the radio joins -> +WIND:24 ->
+    device.net.on_link_up() -> +WIND:84 -> AT+S.TIME. Needs the radio part."""
+    if not any(ref.endswith(":RadioPart") for ref in PARTS):
+        pytest.skip("no radio part in this build: nothing signals link-up")
+    m = root_conftest().InProcessModule(tmp_path / "state")
+    try:
+        m.device.config.set("console_echo", "0")
+        m.device.config.set("ip_ntp_server1", f"127.0.0.1:{sntp_server.port}")
+        m.device.config.save()
+        await m.device.power_on()
+        out = await m.read_until(b"+WIND:84:NTP Server Delivery:31.2.3:1:4.5.6\r\n")
+        assert b"+WIND:24:WiFi Up:" in out
+        assert out.index(b"+WIND:24:") < out.index(b"+WIND:84:")
+        assert (await m.cmd("AT+S.TIME")).startswith(b"AT-S.Date:31.02.03:01\r\n")
+        ping = await m.cmd("AT+S.PING=2,,127.0.0.1")
+        assert ping.startswith(b"AT-S.Reply:1:127.0.0.1:56:") and ping.endswith(b"AT-S.OK\r\n")
+    finally:
+        await m.device.shutdown()
