@@ -1,4 +1,8 @@
-"""A real, small SNTP server for the tests (RFC 4330 server side, loopback only)."""
+"""Support for the IP services tests: a real, small SNTP server (RFC 4330 server side,
+loopback only) and its fixtures.
+
+Fixtures live here, not in a tests/net/conftest.py: a second conftest module would shadow
+the root one for tests that ``from conftest import ...``. Import the fixtures by name."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import importlib.util
 import socket
 import struct
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,3 +104,24 @@ def root_conftest() -> Any:
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+@pytest.fixture
+async def sntp_server() -> AsyncIterator[SntpServer]:
+    server, transport = await start_sntp_server()
+    try:
+        yield server
+    finally:
+        transport.close()
+
+
+@pytest.fixture
+async def closed_udp_port() -> int:
+    """A loopback UDP port with nobody listening (bound, then released)."""
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(
+        asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0)
+    )
+    port = transport.get_extra_info("sockname")[1]
+    transport.close()
+    return port

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from netsupport are parameters here)
 """PING and NTP through the module's console bytes (in-process module, real loopback peers).
 
 Until the radio part joins networks, the link-up the radio will signal is called directly:
@@ -10,7 +11,13 @@ import asyncio
 import re
 
 import pytest
-from netsupport import SntpServer, has_ipv6_loopback, root_conftest
+from netsupport import (  # noqa: F401  (fixtures)
+    SntpServer,
+    closed_udp_port,
+    has_ipv6_loopback,
+    root_conftest,
+    sntp_server,
+)
 
 from atwifi.spwf04.parts import PARTS
 from atwifi.spwf04.parts.net import Net

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from netsupport are parameters here)
 """Net (device.net) against a minimal stand-in device: the SNTP server and ping are real.
 
 The end-to-end tests through the module's console bytes are in test_e2e_net.py."""
@@ -11,7 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from netsupport import FIXED_TIME, SntpServer
+from netsupport import FIXED_TIME, SntpServer, closed_udp_port, sntp_server  # noqa: F401  (fixtures)
 
 from atwifi.errors import AtError
 from atwifi.spwf04.parts.net import Net, policy_for, split_server, wind84_fields

@@ -1,9 +1,10 @@
+# ruff: noqa: F811  (pytest fixtures imported from netsupport are parameters here)
 from __future__ import annotations
 
 import struct
 
 import pytest
-from netsupport import FIXED_TIME, SntpServer
+from netsupport import FIXED_TIME, SntpServer, closed_udp_port, sntp_server  # noqa: F401  (fixtures)
 
 from atwifi.services.net import sntp
 from atwifi.services.net.sntp import SntpError, from_ntp, parse_reply, query, request, to_ntp
