@@ -235,3 +235,39 @@ async def test_join_runs_ntp_at_link_up(tmp_path, sntp_server: SntpServer) -> No
         assert ping.startswith(b"AT-S.Reply:1:127.0.0.1:56:") and ping.endswith(b"AT-S.OK\r\n")
     finally:
         await m.device.shutdown()
+
+
+async def test_sockets_use_names_and_policy(quiet_module, notes: TraceNotes) -> None:
+    """SOCKON goes through device.net: [hosts] names, error 65 for unknown names, error 74
+    (as an unreachable host) for a destination outside the policy, with the reason traced."""
+    if quiet_module.device.sockets is None:
+        pytest.skip("no sockets part in this build")
+    m = quiet_module
+    accepted = asyncio.Event()
+
+    done = asyncio.Event()
+
+    async def on_client(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        accepted.set()
+        await done.wait()  # keep the connection open: no WIND:58 in the replies below
+        w.close()
+
+    server = await asyncio.start_server(on_client, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        m.device.world = type(
+            "World", (), {"hosts": {"broker.test": "127.0.0.1"}, "policy": None}
+        )()
+        out = await m.cmd(f"AT+S.SOCKON=broker.test,{port},,t")
+        assert out == b"AT-S.On:127.0.0.1:0\r\nAT-S.OK\r\n", out
+        await asyncio.wait_for(accepted.wait(), 20)
+        out = await m.cmd("AT+S.SOCKON=192.0.2.1,80,,t")
+        assert out == b"AT-S.ERROR:74:Failed to open socket\r\n"
+        assert "blocked by network policy: 192.0.2.1" in notes.notes
+        out = await m.cmd("AT+S.SOCKON=nowhere.test,80,,t")
+        assert out == b"AT-S.ERROR:65:DNS address failure\r\n"
+        assert await m.cmd("AT+S.SOCKC=0") == b"AT-S.OK\r\n"
+    finally:
+        done.set()
+        server.close()
+        await server.wait_closed()
