@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from netsupport import root_conftest
 
+from atwifi.spwf04.parts import PARTS
+
 pytest.importorskip("atwifi.transports", reason="atwifi serve needs the transports branch")
 pytest.importorskip("atwifi.trace", reason="--trace needs the transports branch")
 
@@ -25,8 +27,11 @@ async def test_blocked_ping_is_traced_as_policy(tmp_path: Path) -> None:
     m = rc.ServedModule(proc, port)
     try:
         await m.connect()
+        if any(ref.endswith(":RadioPart") for ref in PARTS):
+            # a fresh module joins the default world's open network at boot: PING needs the link
+            await m.read_until(b"+WIND:24:WiFi Up:")
         assert (await m.cmd("AT+S.SCFG=console_echo,0")).endswith(b"AT-S.OK\r\n")
-        m.take()  # any boot or join WINDs
+        m.take()  # any other boot or join WINDs
         out = await m.cmd("AT+S.PING=1,56,192.0.2.1")
         assert out.endswith(b"AT-S.ERROR:60:IP not ready to send\r\n"), out
         # the note is written before the reply goes out, and each record is flushed
