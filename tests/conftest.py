@@ -94,8 +94,17 @@ class InProcessModule(Host):
         return out
 
     async def boot(self) -> bytes:
+        """Power on; returns the boot WINDs and what the radio said until it settled (joined,
+        failed its first try, or idle), so a test starts on a quiet console."""
         await self.device.power_on()
-        return await self.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+        out = await self.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+        return out + await self.settle()
+
+    async def settle(self) -> bytes:
+        radio = self.device.radio
+        if radio is not None:
+            await asyncio.wait_for(radio.wait_settled(), TIMEOUT)
+        return self.take()
 
     async def restart(self) -> bytes:
         """Power-cycle: a new process of the module on the same flash."""
@@ -159,6 +168,10 @@ class ServedModule(Host):
         await self.send(line.encode("latin-1") + b"\r" + data)
         return await self.reply()
 
+    async def joined(self) -> bytes:
+        """Boot WINDs through the default world's join: IPv4 then IPv6 WIND:24."""
+        return await self.read_until(b"+WIND:24:WiFi Up::")  + await self.read_until(b"\r\n")
+
 
 def spawn_serve(state_dir: Path, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
     env = dict(os.environ, PYTHONPATH=str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -205,6 +218,7 @@ async def served(tmp_path: Path) -> AsyncIterator[ServedModule]:
     proc, port = spawn_serve(tmp_path / "state")
     m = ServedModule(proc, port)
     await m.connect()
+    await m.joined()
     yield m
     await m.disconnect()
     stop_serve(proc)

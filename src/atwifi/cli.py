@@ -55,20 +55,18 @@ def _parser() -> argparse.ArgumentParser:
         help="module port M listens on host port H",
     )
     s.add_argument("--ext-folder", type=Path, metavar="DIR", help="host folder for volume 0")
-    c = sub.add_parser("ctl", help="act on a running module (control channel)", add_help=False)
-    c.add_argument("rest", nargs=argparse.REMAINDER)
+    sub.add_parser("ctl", help="act on a running module: atwifi ctl --help", add_help=False)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ctl"]:
+        # Everything after `ctl` is the control channel's own command line.
+        from atwifi.control.cli import main as ctl_main
+
+        return ctl_main(argv[1:])
     args = _parser().parse_args(argv)
-    if args.cmd == "ctl":
-        try:
-            from atwifi.control.cli import main as ctl_main
-        except ImportError:
-            print("atwifi ctl: the control channel is not built in this version", file=sys.stderr)
-            return 2
-        return ctl_main(args.rest)
     try:
         return asyncio.run(serve(args))
     except KeyboardInterrupt:
@@ -100,6 +98,14 @@ async def serve(args: argparse.Namespace) -> int:
 
         trace = Trace(args.trace, verbose=args.verbose)
         transport = TracingTransport(transport, trace)
+    if args.world is not None:
+        from atwifi.services.radio.world import World, WorldError
+
+        try:
+            World.load(args.world, net=args.net if args.net == "any" else None)
+        except (OSError, WorldError) as e:
+            print(f"atwifi: --world {args.world}: {e}", file=sys.stderr)
+            return 2
     options = Options(
         state_dir=args.state or default_state_dir(),
         world=args.world,

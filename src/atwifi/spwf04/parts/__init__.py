@@ -30,8 +30,9 @@ class Part(Protocol):
 PARTS: tuple[str, ...] = (
     # "atwifi.spwf04.parts.files:FilesPart",
     "atwifi.spwf04.parts.net:NetPart",  # before the radio (on_link_up) and sockets (resolve)
-    # "atwifi.spwf04.parts.radio:RadioPart",
+    "atwifi.spwf04.parts.radio:RadioPart",
     "atwifi.spwf04.parts.sockets:SocketsPart",
+    "atwifi.spwf04.parts.control:ControlPart",
 )
 
 
