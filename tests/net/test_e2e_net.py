@@ -271,3 +271,18 @@ async def test_sockets_use_names_and_policy(quiet_module, notes: TraceNotes) -> 
         done.set()
         server.close()
         await server.wait_closed()
+
+
+async def test_ping_own_address_answers(quiet_module, notes: TraceNotes) -> None:
+    m = quiet_module
+    if m.device.radio is None:
+        pytest.skip("no radio part: the module has no address of its own")
+    own = m.device.status.get("ip_ipaddr")
+    assert own != "0.0.0.0"
+    out = await m.cmd(f"AT+S.PING=1,20,{own}")
+    assert out.startswith(f"AT-S.Reply:1:{own}:20:".encode()) and out.endswith(b"AT-S.OK\r\n")
+    assert any("the module's own address" in n for n in notes.notes)
+    # the world's gateway is a real host destination: outside loopback, it is blocked
+    gw = m.device.status.get("ip_gw")
+    assert await m.cmd(f"AT+S.PING=1,20,{gw}") == b"AT-S.ERROR:60:IP not ready to send\r\n"
+    assert f"blocked by network policy: {gw} (ping, nothing sent)" in notes.notes

@@ -142,7 +142,13 @@ class Net:
         ``on_reply(ip, reply)`` is awaited per reply. A blocked destination behaves as an
         unreachable one: no reply, nothing sent."""
         ip = await self.resolve(host)
-        if not self.allowed(ip):
+        target = ip
+        if ip in self._own_addresses():
+            # The module's simulated address exists nowhere on the host; the module answers
+            # its own echo, so the host's loopback stands in for it.
+            target = "::1" if ":" in ip else "127.0.0.1"
+            self.device.trace_note(f"ping {ip}: the module's own address, sent to {target}")
+        if not self.allowed(target):
             self.device.trace_note(f"blocked by network policy: {ip} (ping, nothing sent)")
             return ping_service.PingResult(address=ip, method="blocked", sent=count)
 
@@ -151,8 +157,14 @@ class Net:
                 await on_reply(ip, reply)
 
         result = await ping_service.ping(
-            ip, count=count, size=size, timeout_s=PING_TIMEOUT_S, policy=self.policy, on_reply=each
+            target,
+            count=count,
+            size=size,
+            timeout_s=PING_TIMEOUT_S,
+            policy=self.policy,
+            on_reply=each,
         )
+        result.address = ip
         if result.method == "tcp-probe":
             self.device.trace_note(
                 "ping: no ICMP socket allowed on this host (not root, and the group is outside "
@@ -161,6 +173,19 @@ class Net:
         for err in result.errors:
             self.device.trace_note(f"ping {ip}: {err}")
         return result
+
+    def _own_addresses(self) -> set[str]:
+        """The module's current addresses as the radio gives them (none without a radio)."""
+        out: set[str] = set()
+        for name in ("ip_ipaddr", "ip_linklocal"):
+            try:
+                value = str(self.device.status.get(name))
+            except (KeyError, AttributeError):
+                continue
+            lit = ip_literal(value)
+            if lit is not None and lit not in ("0.0.0.0", "::"):
+                out.add(lit)
+        return out
 
     # --- NTP -------------------------------------------------------------------------------
 
