@@ -295,6 +295,12 @@ class Device:
         out = bytearray()
         try:
             await self._dispatch(line.decode("latin-1"), out)
+        except Exception as e:
+            # A bug outside the handlers (parsing, configuration) must not end the console
+            # task: the module would go silent for good. Answer as for a crashed handler.
+            log.exception("console failed on %r", line[:40])
+            self.trace_note(f"console failed inside atwifi: {e!r}")
+            out += self._error(INTERNAL)
         finally:
             self._write(bytes(out))
             held = gate.end()
