@@ -201,8 +201,11 @@ class Device:
             counters = json.loads(blob) if blob else {}
         except (CorruptBlob, ValueError):
             counters = {}
+        if not isinstance(counters, dict):
+            counters = {}
         for key in self._counters:
-            self._counters[key] = int(counters.get(key, 0))
+            value = counters.get(key, 0)
+            self._counters[key] = value if isinstance(value, int) else 0
         self._counters["power_cycles" if reason == POWER_ON else "reset_cycles"] += 1
         self.flash.write("counters", json.dumps(self._counters).encode())
 
