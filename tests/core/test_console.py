@@ -6,23 +6,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from coreutil import reset_and_wait
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 WIND55 = (55, "", 0, 3, 3)  # Pending Data on client socket 0, as a driver sees it
 FSC_NOT_READY = b"AT+S.FSC=held.txt,10"
-
-
-async def reset_and_wait(module) -> bytes:
-    """AT+S.RESET, then everything the reboot prints, up to the moment the module is booted.
-
-    The first boot WIND (+WIND:1) is printed after the reboot has started, so waiting for it
-    and then for ``booted`` needs no knowledge of which later WINDs are masked."""
-    reply = await module.cmd("AT+S.RESET")
-    assert reply.endswith(b"AT-S.OK\r\n") or reply.endswith(b"AT-S.OK:55200:3\r\n"), reply
-    out = await module.read_until(b"+WIND:1:")
-    await asyncio.wait_for(module.device.booted.wait(), 10)
-    return out + module.take()
 
 
 # -- echo -----------------------------------------------------------------------------------
