@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import signal
 import sys
 from pathlib import Path
 
@@ -70,12 +67,18 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return ctl_main(args.rest)
     try:
+        import asyncio  # here, not at the top: `--help` and `ctl` need no event loop
+
         return asyncio.run(serve(args))
     except KeyboardInterrupt:
         return 0
 
 
 async def serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+    import signal
+
     from atwifi.spwf04.device import Device, Options, default_state_dir
     from atwifi.transports import make_transport
 
