@@ -1,0 +1,86 @@
+"""The console end to end: a real `atwifi serve --tcp` process and a host on 127.0.0.1.
+
+Bytes arrive through the TCP transport's callbacks, so these also run the console's fast path
+(commands answered inside the callback) and its hand-over to the console task."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from coreutil import needs_serve
+
+pytestmark = needs_serve
+
+OK = b"AT-S.OK\r\n"
+BOOT = (
+    b"+WIND:1:Poweron:171117-0328fe3-SPWF04S\r\n"
+    b"+WIND:13:Copyright (c) 2012-2017 STMicroelectronics, Inc. All rights Reserved:SPWF04SA\r\n"
+    b"+WIND:0:Console active\r\n"
+    b"+WIND:32:WiFi Hardware Started\r\n"
+)
+
+
+async def test_boot_winds_reach_a_host_that_connects_after_boot(served):
+    out = await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+    assert out == BOOT
+
+
+async def test_echo_then_quiet(served):
+    await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+    assert await served.cmd("AT") == b"AT\r\n" + OK
+    assert await served.cmd("at+s.gcfg=console_echo") == (
+        b"at+s.gcfg=console_echo\r\nAT-S.Var:console_echo=1\r\n" + OK
+    )
+    assert await served.cmd("AT+S.SCFG=console_echo,0") == b"AT+S.SCFG=console_echo,0\r\n" + OK
+    assert await served.cmd("AT") == OK
+
+
+async def test_pipelined_in_one_write_and_byte_by_byte(served):
+    await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+    assert (await served.cmd("AT+S.SCFG=console_echo,0")).endswith(OK)
+    await served.send(b"AT\rAT+S.STS=fw_version\r\nAT+S.NOPE\nAT\r")
+    assert await served.reply() == OK
+    assert await served.reply() == b"AT-S.Var:fw_version=1.1.0\r\n" + OK
+    assert await served.reply() == b"AT-S.ERROR:1:Command not found\r\n"
+    assert await served.reply() == OK
+    for byte in b"AT+S.GCFG=console_errs\r":
+        await served.send(bytes([byte]))
+    assert await served.reply() == b"AT-S.Var:console_errs=2\r\n" + OK
+
+
+async def test_data_block_split_across_writes_keeps_the_stream_in_step(served):
+    await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+    assert (await served.cmd("AT+S.SCFG=console_echo,0")).endswith(OK)
+    await served.send(b"AT+S.FSC=" + b"n" * 65 + b",12\rAT+S.")
+    await served.send(b"RESET\r")
+    await served.send(b"\nAT\r")
+    assert await served.reply() == b"AT-S.ERROR:32:Argument exceeds allowed size\r\n"
+    assert await served.reply() == OK
+
+
+async def test_a_flood_without_terminator_then_a_command(served):
+    await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+    assert (await served.cmd("AT+S.SCFG=console_echo,0")).endswith(OK)
+    chunk = b"x" * 65536
+    for _ in range(32):  # 2 MiB
+        await served.send(chunk)
+    await served.send(b"\rAT\r")
+    assert await served.reply() == b"AT-S.ERROR:32:Argument exceeds allowed size\r\n"
+    assert await served.reply() == OK
+
+
+async def test_reset_over_tcp(served):
+    await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+    await served.send(b"AT+S.RESET\r")
+    out = await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+    assert out == b"AT+S.RESET\r\n" + OK + BOOT
+    assert await served.cmd("AT+S.STS=reset_reason") == (
+        b"AT+S.STS=reset_reason\r\nAT-S.Var:reset_reason=2\r\n" + OK
+    )
+
+
+async def test_sigterm_ends_the_process_cleanly(served):
+    await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+    served.proc.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(served.proc.wait, 10) == 0
