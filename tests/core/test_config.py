@@ -139,7 +139,7 @@ async def test_scfg_variable_names_ignore_case(quiet_module):
 
 
 async def test_unbuilt_consoles_are_refused(quiet_module):
-    for value in ("0", "2", "3"):
+    for value in ("0", "2", "3", "00", "+0", "0x0", "0x2", "03"):
         assert await quiet_module.cmd(f"AT+S.SCFG=console_enabled,{value}") == E8
     assert await quiet_module.cmd("AT+S.SCFG=console_enabled,1") == OK
 

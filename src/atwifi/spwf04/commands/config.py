@@ -39,14 +39,14 @@ async def scfg(ctx: Context, key: str, value: str | None) -> None:
         if var.type is not VarType.TEXT:
             raise AtError(2, f"{var.name}: no value")
         value = ""
-    if var.name == "console_enabled" and value.strip() in {str(k) for k in _UNBUILT_CONSOLES}:
-        raise AtError(8, f"the {_UNBUILT_CONSOLES[int(value)]} console is not built in atwifi yet")
-    if var.name in _ONE_BYTE:
+    typed = parse_value(var, value)  # raises the type's error first
+    # The typed value, not the text: 00, +0 and 0x0 all mean SPI.
+    if var.name == "console_enabled" and typed in _UNBUILT_CONSOLES:
+        raise AtError(8, f"the {_UNBUILT_CONSOLES[typed]} console is not built in atwifi yet")
+    if var.name in _ONE_BYTE and not 0 < typed <= 0xFF:
         # The console splits arguments on this one character: a value that is no byte
         # cannot be a delimiter (and chr() of it would fail on the next command).
-        number = parse_value(var, value)
-        if not 0 < number <= 0xFF:
-            raise AtError(8, f"{var.name} is one character: 0x01..0xFF")
+        raise AtError(8, f"{var.name} is one character: 0x01..0xFF")
     config.set(var.name, value)
 
 
