@@ -225,7 +225,8 @@ class Device:
         self.reset_reason = reason
         self.status.clear()
         config_ok = self.config.load()
-        self._count_boot(reason)
+        # Two fsyncs: not for the event loop (a slow disk would stall every socket).
+        await asyncio.to_thread(self._count_boot, reason)
         self.wind(1, BUILD)
         self.wind(13, self.config.get("nv_model"))
         if not config_ok:
