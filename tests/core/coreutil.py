@@ -29,9 +29,9 @@ async def reset_and_wait(module: Any) -> bytes:
 
     The first boot WIND (+WIND:1, in any console_winds form but 0) is printed once the reboot
     has started, so waiting for it and then for ``booted`` needs no knowledge of which later
-    WINDs are masked."""
+    WINDs are masked. The radio then joins the world's network (its WINDs are included)."""
     reply = await module.cmd("AT+S.RESET")
     assert reply.startswith(OK_FINAL), reply
     out = await module.read_until(b"+WIND:1:")
     await asyncio.wait_for(module.device.booted.wait(), 10)
-    return out + module.take()
+    return out + await module.settle()  # and what the radio said until it settled

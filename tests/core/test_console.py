@@ -62,7 +62,8 @@ async def test_verbose_2_shows_heap_and_wifi_state(quiet_module):
     )
     out = await m.cmd("AT")
     heap, state = out.removeprefix(b"AT-S.OK:").removesuffix(b"\r\n").split(b":")
-    assert int(heap) == m.device.free_heap() and int(state) == 3
+    assert int(heap) == m.device.free_heap()
+    assert int(state) == m.device.status.get("wifi_state") >= 3
     assert await m.cmd("AT+S.SCFG=console_verbose,1") == b"AT-S.OK\r\n"
 
 

@@ -157,6 +157,7 @@ async def test_reset_in_the_fast_path(cb_module):
     m.send(b"AT+S.RESET\r")
     out = await m.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
     assert out.startswith(OK + b"+WIND:1:Poweron:")
+    await m.settle()
     m.send(b"AT\r")
     assert await m.reply() == b"AT\r\n" + OK  # the echo setting was not saved
 

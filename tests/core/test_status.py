@@ -38,15 +38,15 @@ async def test_power_on_prints_the_boot_winds_exactly(tmp_path):
 
     m = InProcessModule(tmp_path / "state")
     try:
-        # Later parts (the radio) may add WINDs after WIND:32; these four come first.
-        assert await m.boot() == BOOT
+        # The radio adds its WINDs after WIND:32 (joining); these four come first.
+        assert (await m.boot()).startswith(BOOT)
     finally:
         await m.device.shutdown()
 
 
 async def test_boot_sequence_bytes(module):
     boot = await module.restart()
-    assert boot == BOOT
+    assert boot.startswith(BOOT)
     # Nothing may follow the text of WIND:0 and WIND:32 (drivers match the whole line).
     assert b"+WIND:0:Console active\r\n" in boot and b"+WIND:32:WiFi Hardware Started\r\n" in boot
 
@@ -56,6 +56,7 @@ async def test_reset_answers_ok_then_boots(quiet_module):
     m.send(b"AT+S.RESET\r")
     out = await m.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
     assert out == OK + BOOT
+    await m.settle()
     # The fixture's console_echo=0 was never saved: the reset brought the echo back.
     m.send(b"AT\r")
     assert await m.reply() == b"AT\r\nAT-S.OK\r\n"
@@ -65,6 +66,7 @@ async def test_reset_brings_back_the_saved_configuration(module):
     assert await module.cmd("AT+S.SCFG=console_echo,0", echo=True) == OK
     module.send(b"AT+S.RESET\r")
     await module.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+    await module.settle()
     module.send(b"AT\r")
     assert await module.reply() == b"AT\r\nAT-S.OK\r\n"
 
@@ -89,7 +91,10 @@ async def test_reset_reason_and_counters(quiet_module):
 
 
 async def test_wifi_state_after_boot(quiet_module):
-    assert await sts(quiet_module, "wifi_state") == "3"
+    # 3 (radio idle) at least; the radio part moves it on (10: joined the world's network).
+    state = await sts(quiet_module, "wifi_state")
+    assert int(state) >= 3
+    assert state == str(quiet_module.device.status.get("wifi_state"))
 
 
 async def test_pipelined_commands_after_reset_are_dropped_with_the_reboot(quiet_module):
@@ -98,6 +103,7 @@ async def test_pipelined_commands_after_reset_are_dropped_with_the_reboot(quiet_
     m.send(b"AT+S.RESET\rAT+S.STS=build\r")
     out = await m.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
     assert out == OK + BOOT
+    await m.settle()
     m.send(b"AT\r")
     assert await m.reply() in (OK, b"AT\r\n" + OK)
 
@@ -220,20 +226,23 @@ async def test_sts_unknown_variable_is_error_4(quiet_module, name):
 # -- PEERS ---------------------------------------------------------------------------------
 
 
+def peer_names(out: bytes, n: int = 0) -> list[str]:
+    return [x.decode() for x in re.findall(rb"AT-S\.Var:%d\.([^=]+)=" % n, out)]
+
+
 async def test_peers_lists_entry_0(quiet_module):
     out = await quiet_module.cmd("AT+S.PEERS")
-    names = re.findall(rb"AT-S\.Var:0\.([^=]+)=", out)
-    assert [n.decode() for n in names] == [v.name for v in PEER_VARS]
-    assert b"AT-S.Var:0.addr=00:00:00:00:00:00\r\n" in out
-    assert b"AT-S.Var:0.rate_mask=0x00000000\r\n" in out
+    assert peer_names(out) == [v.name for v in PEER_VARS]
+    assert re.search(rb"AT-S\.Var:0\.addr=([0-9A-F]{2}:){5}[0-9A-F]{2}\r\n", out)
+    assert re.search(rb"AT-S\.Var:0\.rate_mask=0x[0-9A-F]{8}\r\n", out)
     assert out.endswith(OK)
 
 
 async def test_peers_forms(quiet_module):
     m = quiet_module
-    full = await m.cmd("AT+S.PEERS")
-    assert await m.cmd("AT+S.PEERS=0") == full
-    assert await m.cmd("AT+S.PEERS=0,rx_rssi") == b"AT-S.Var:0.rx_rssi=0\r\n" + OK
+    assert peer_names(await m.cmd("AT+S.PEERS=0")) == peer_names(await m.cmd("AT+S.PEERS"))
+    out = await m.cmd("AT+S.PEERS=0,rx_rssi")
+    assert re.fullmatch(rb"AT-S\.Var:0\.rx_rssi=-?\d+\r\n" + re.escape(OK), out), out
 
 
 @pytest.mark.parametrize(
