@@ -58,14 +58,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.cmd == "ctl":
+    argv = sys.argv[1:] if argv is None else argv
+    # `ctl` hands everything after it to its own parser. argparse's REMAINDER cannot do that
+    # when the first word is an option (`atwifi ctl --state DIR ...` was refused).
+    if argv[:1] == ["ctl"]:
         try:
             from atwifi.control.cli import main as ctl_main
         except ImportError:
             print("atwifi ctl: the control channel is not built in this version", file=sys.stderr)
             return 2
-        return ctl_main(args.rest)
+        return ctl_main(argv[1:])
+    args = _parser().parse_args(argv)
     try:
         import asyncio  # here, not at the top: `--help` and `ctl` need no event loop
 
