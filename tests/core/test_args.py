@@ -4,6 +4,8 @@ through the device (and a few direct checks of args.parse)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from atwifi.errors import AtError
 from atwifi.spwf04 import args
@@ -254,3 +256,30 @@ def test_certificate_content_form_has_no_data():
     assert args.parse("AT+S.TLSCERT=content,1").data_len is None
     assert args.parse("AT+S.TLSCERT=Content,2").data_len is None
     assert args.parse("AT+S.TLSCERT=ca,12").data_len == 12
+
+
+# -- properties ----------------------------------------------------------------------------
+
+_names = st.sampled_from([c.at for c in COMMANDS] + ["AT+S.NOPE", "at+s.sts", "AT"])
+_fields = st.lists(
+    st.one_of(
+        st.text(max_size=12),
+        st.sampled_from(["", "(null)", "NULL", "0", "-1", "0x10", "99999999999", " 7 ", "t"]),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=_names, fields=_fields, eq=st.booleans())
+def test_parse_never_fails_with_anything_but_a_module_error(name, fields, eq):
+    text = name + ("=" + ",".join(fields) if eq else "")
+    try:
+        parsed = args.parse(text)
+    except AtError as e:
+        assert e.number == 1
+        return
+    if parsed.error is not None:
+        assert parsed.error.number in {2, 6, 7, 8, 32, 33}
+    if parsed.data_len is not None:
+        assert parsed.data_len >= 0
