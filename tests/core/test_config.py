@@ -413,6 +413,8 @@ async def test_kill_9_at_random_moments_while_saving(tmp_path):
         out = await boot_lines(s)
         assert FACTORY_RESET not in out
         assert await gcfg_served(s, "user_desc") == old
+        # Temporary files of killed writers are cleaned up by the next process.
+        assert not list((state / "flash").glob(".*.tmp"))
     finally:
         await close(s)
 

@@ -76,3 +76,25 @@ def test_config_text_is_refused_with_a_module_error_or_round_trips(var, text):
     # What GCFG prints is accepted by SCFG and means the same value (flash stores that text).
     assert parse_value(var, shown) == value
     assert format_value(var, parse_value(var, shown)) == shown
+
+
+def test_temporary_files_of_dead_writers_are_removed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "flash"
+    folder.mkdir()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True
+    )
+    dead_pid = int(dead.stdout)
+    stale = folder / f".config.bin.{dead_pid}.tmp"
+    stale.write_bytes(b"half a blob")
+    live = folder / f".config.bin.{os.getppid()}.tmp"  # a live process: left alone
+    live.write_bytes(b"in progress")
+    other = folder / ".notes.tmp"
+    other.write_bytes(b"not ours")
+    Flash(folder)
+    assert not stale.exists()
+    assert live.exists() and other.exists()
