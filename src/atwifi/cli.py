@@ -52,21 +52,16 @@ def _parser() -> argparse.ArgumentParser:
         help="module port M listens on host port H",
     )
     s.add_argument("--ext-folder", type=Path, metavar="DIR", help="host folder for volume 0")
-    c = sub.add_parser("ctl", help="act on a running module (control channel)", add_help=False)
-    c.add_argument("rest", nargs=argparse.REMAINDER)
+    sub.add_parser("ctl", help="act on a running module: atwifi ctl --help", add_help=False)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    # `ctl` hands everything after it to its own parser. argparse's REMAINDER cannot do that
-    # when the first word is an option (`atwifi ctl --state DIR ...` was refused).
     if argv[:1] == ["ctl"]:
-        try:
-            from atwifi.control.cli import main as ctl_main
-        except ImportError:
-            print("atwifi ctl: the control channel is not built in this version", file=sys.stderr)
-            return 2
+        # Everything after `ctl` is the control channel's own command line.
+        from atwifi.control.cli import main as ctl_main
+
         return ctl_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
