@@ -1,6 +1,7 @@
 """The console end to end: a real `atwifi serve --tcp` process and a host on 127.0.0.1.
 
-Bytes arrive through the TCP transport's callbacks, so these also run the console's fast path
+The ``served`` fixture hands over a module that has joined the default world. Bytes arrive
+through the TCP transport's callbacks, so these also run the console's fast path
 (commands answered inside the callback) and its hand-over to the console task."""
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import re
 import signal
 
 from coreutil import needs_serve
+
+from conftest import ServedModule, spawn_serve, stop_serve
 
 pytestmark = needs_serve
 
@@ -39,13 +42,19 @@ async def reply(served) -> bytes:
     return no_winds(await served.reply())
 
 
-async def test_boot_winds_reach_a_host_that_connects_after_boot(served):
-    out = await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
-    assert out == BOOT
+async def test_boot_winds_reach_a_host_that_connects_after_boot(tmp_path):
+    proc, port = await asyncio.to_thread(spawn_serve, tmp_path / "state")
+    m = ServedModule(proc, port)
+    try:
+        await m.connect()
+        out = await m.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+        assert out == BOOT
+    finally:
+        await m.disconnect()
+        await asyncio.to_thread(stop_serve, proc)
 
 
 async def test_echo_then_quiet(served):
-    await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
     assert await cmd(served, "AT") == b"AT\r\n" + OK
     assert await cmd(served, "at+s.gcfg=console_echo") == (
         b"at+s.gcfg=console_echo\r\nAT-S.Var:console_echo=1\r\n" + OK
@@ -55,7 +64,6 @@ async def test_echo_then_quiet(served):
 
 
 async def test_pipelined_in_one_write_and_byte_by_byte(served):
-    await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
     assert (await cmd(served, "AT+S.SCFG=console_echo,0")).endswith(OK)
     await served.send(b"AT\rAT+S.STS=fw_version\r\nAT+S.NOPE\nAT\r")
     assert await reply(served) == OK
@@ -68,7 +76,6 @@ async def test_pipelined_in_one_write_and_byte_by_byte(served):
 
 
 async def test_data_block_split_across_writes_keeps_the_stream_in_step(served):
-    await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
     assert (await cmd(served, "AT+S.SCFG=console_echo,0")).endswith(OK)
     await served.send(b"AT+S.FSC=" + b"n" * 65 + b",12\rAT+S.")
     await served.send(b"RESET\r")
@@ -78,7 +85,6 @@ async def test_data_block_split_across_writes_keeps_the_stream_in_step(served):
 
 
 async def test_a_flood_without_terminator_then_a_command(served):
-    await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
     assert (await cmd(served, "AT+S.SCFG=console_echo,0")).endswith(OK)
     chunk = b"x" * 65536
     for _ in range(32):  # 2 MiB
@@ -89,7 +95,6 @@ async def test_a_flood_without_terminator_then_a_command(served):
 
 
 async def test_reset_over_tcp(served):
-    await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
     await served.send(b"AT+S.RESET\r")
     out = await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
     boot = out.index(b"+WIND:1:Poweron:")
@@ -101,6 +106,5 @@ async def test_reset_over_tcp(served):
 
 
 async def test_sigterm_ends_the_process_cleanly(served):
-    await served.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
     served.proc.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(served.proc.wait, 10) == 0
