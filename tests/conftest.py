@@ -170,7 +170,7 @@ class ServedModule(Host):
 
     async def joined(self) -> bytes:
         """Boot WINDs through the default world's join: IPv4 then IPv6 WIND:24."""
-        return await self.read_until(b"+WIND:24:WiFi Up::")  + await self.read_until(b"\r\n")
+        return await self.read_until(b"+WIND:24:WiFi Up::") + await self.read_until(b"\r\n")
 
 
 def spawn_serve(state_dir: Path, *extra: str) -> tuple[subprocess.Popen[bytes], int]:

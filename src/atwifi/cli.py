@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import signal
 import sys
 from pathlib import Path
 
@@ -68,12 +65,18 @@ def main(argv: list[str] | None = None) -> int:
         return ctl_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
+        import asyncio  # here, not at the top: `--help` and `ctl` need no event loop
+
         return asyncio.run(serve(args))
     except KeyboardInterrupt:
         return 0
 
 
 async def serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+    import signal
+
     from atwifi.spwf04.device import Device, Options, default_state_dir
     from atwifi.transports import make_transport
 
