@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-aio = pytest.importorskip("atwifi.client.aio")
-
-from atwifi.client.sockets import SocketsMixin  # noqa: E402
+from atwifi.client import aio  # noqa: E402
 from atwifi.spwf04.device import Device, Options  # noqa: E402
 
 
@@ -46,8 +44,7 @@ class Console:
         await self.device.shutdown()
 
 
-class SockClient(SocketsMixin, aio.AsyncClient):  # until the lead adds it to MIXINS
-    pass
+SockClient = aio.AsyncClient  # SocketsMixin is one of its MIXINS
 
 
 @pytest.fixture
