@@ -1,7 +1,7 @@
 """TCP echo throughput: through the virtual module's SOCKW/SOCKR versus a direct asyncio client.
 
     python benchmarks/socket_echo.py [--mb 10] [--chunk 730] [--window 16] [--memsize 40]
-                                     [--mode window|stream] [--process]
+                                     [--mode window|stream]
 
 Both paths move the same bytes to the same echo server on 127.0.0.1 and back, in writes of
 ``--chunk`` bytes (730: the firmware's TCP MSS that drivers use). The module path is a host
@@ -28,9 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from atwifi.spwf04.device import Device, Options  # noqa: E402
+SRC = Path(__file__).resolve().parents[1] / "src"
 
 READING = re.compile(rb"AT-S\.Reading:(\d+):(\d+)\r\n")
 OK = b"AT-S.OK\r\n"
@@ -134,65 +132,39 @@ class Console:
                 return ln
 
 
-async def module_console(state: Path) -> tuple[asyncio.Server, int]:
-    """The virtual module behind a TCP console on 127.0.0.1; it powers on when a host
-    connects, so the host sees the boot WINDs."""
-    device = Device(Options(state_dir=state))
-    console_writer: list[asyncio.StreamWriter] = []
-
-    # The console link sends what the module wrote during one turn of the event loop in one
-    # piece, as a UART driver with a DMA buffer does.
-    pending = bytearray()
-
-    def flush() -> None:
-        if console_writer and pending:
-            console_writer[0].write(bytes(pending))
-        pending.clear()
-
-    def to_host(data: bytes) -> None:
-        if not pending:
-            asyncio.get_running_loop().call_soon(flush)
-        pending.extend(data)
-
-    device.attach(to_host)
-
-    async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        console_writer.append(w)
-        await device.power_on()
-        try:
-            while data := await r.read(262144):
-                device.feed(data)
-        finally:
-            await device.shutdown()
-
-    srv = await asyncio.start_server(serve, "127.0.0.1", 0)
-    return srv, srv.sockets[0].getsockname()[1]
-
-
-async def serve_module_forever() -> None:
-    """``--serve-module``: run the module in this process; print its console port."""
-    srv, port = await module_console(Path(tempfile.mkdtemp(prefix="atwifi-bench-")))
-    print(port, flush=True)
-    async with srv:
-        await srv.serve_forever()
+async def start_module(state: Path) -> tuple[asyncio.subprocess.Process, int]:
+    """`atwifi serve --tcp 127.0.0.1:0`: the product itself, in its own process."""
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "atwifi",
+        "serve",
+        "--tcp",
+        "127.0.0.1:0",
+        "--state",
+        str(state),
+        stdout=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None
+    while True:
+        line = await proc.stdout.readline()
+        if not line:
+            raise RuntimeError("atwifi serve ended before it listened")
+        m = re.search(rb"127\.0\.0\.1:(\d+)", line)
+        if m:
+            return proc, int(m.group(1))
 
 
 async def through_module(
-    port: int, payload: bytes, chunk: int, window: int, memsize: int, mode: str, inproc: bool
+    port: int, payload: bytes, chunk: int, window: int, memsize: int, mode: str
 ) -> float:
-    proc = None
-    if inproc:
-        srv, cport = await module_console(Path(tempfile.mkdtemp(prefix="atwifi-bench-")))
-    else:
-        # The module in its own process, as `atwifi serve` runs it next to a host program.
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--serve-module", stdout=asyncio.subprocess.PIPE
-        )
-        assert proc.stdout is not None
-        cport = int(await proc.stdout.readline())
+    proc, cport = await start_module(Path(tempfile.mkdtemp(prefix="atwifi-bench-")))
     r, w = await asyncio.open_connection("127.0.0.1", cport)
     con = Console(r, w)
-    while b"+WIND:32" not in await con.line():
+    # Boot, then the default world's join: sockets need the link up (IPv4 and IPv6 WIND:24).
+    while not (await con.line()).startswith(b"+WIND:24:WiFi Up::"):
         pass
 
     async def cmd(line: str) -> bytes:
@@ -250,11 +222,8 @@ async def through_module(
     dt = time.perf_counter() - t0
     assert got == payload, "module path corrupted the data"
     w.close()
-    if proc is not None:
-        proc.terminate()
-        await proc.wait()
-    else:
-        srv.close()
+    proc.terminate()
+    await proc.wait()
     return dt
 
 
@@ -265,34 +234,23 @@ async def main() -> None:
     ap.add_argument("--window", type=int, default=16)
     ap.add_argument("--memsize", type=int, default=40, help="ip_sock_memsize (x 1500 bytes)")
     ap.add_argument(
-        "--process",
-        action="store_true",
-        help="run the module in a process of its own (cross-process wake-ups cost more than "
-        "they save on a small machine)",
-    )
-    ap.add_argument("--serve-module", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument(
         "--mode",
         choices=("window", "stream"),
         default="window",
         help="window: send a window, read it back (default); stream: keep sending while reading",
     )
     a = ap.parse_args()
-    if a.serve_module:
-        await serve_module_forever()
-        return
     payload = os.urandom(int(a.mb * 1024 * 1024))
     srv, port = await echo_server()
     async with srv:
         d = await direct(port, payload, a.chunk, a.window, a.mode)
-        m = await through_module(port, payload, a.chunk, a.window, a.memsize, a.mode, not a.process)
+        m = await through_module(port, payload, a.chunk, a.window, a.memsize, a.mode)
         # Both peers are gone: let the echo handlers see it and end.
         if HANDLERS:
             await asyncio.wait(HANDLERS, timeout=5)
     n = len(payload)
-    where = "in its own process" if a.process else "in this process"
     print(f"payload     {n} bytes each way, {a.chunk}-byte writes, {a.mode} of {a.window}")
-    print(f"module      {where}, console over TCP on 127.0.0.1")
+    print("module      `atwifi serve --tcp` in its own process, console on 127.0.0.1")
     print(f"direct      {n / d:14,.0f} B/s  ({d:.3f} s)")
     print(f"via module  {n / m:14,.0f} B/s  ({m:.3f} s)")
     print(f"ratio       {d / m:.2f}  (module / direct; target >= 0.5)")
