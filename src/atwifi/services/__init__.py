@@ -1,0 +1,1 @@
+"""Dialect-free services: what the module does on the host's network and disk."""

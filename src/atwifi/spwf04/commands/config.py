@@ -1,3 +1,81 @@
-"""Handlers: config."""
+"""Handlers: AT+S.GCFG, AT+S.SCFG, AT+S.WCFG, AT+S.FCFG, AT+S.SSIDTXT."""
 
-from atwifi.spwf04.commands import handler  # noqa: F401
+from __future__ import annotations
+
+import asyncio
+
+from atwifi.errors import AtError
+from atwifi.spwf04.commands import handler
+from atwifi.spwf04.context import Context
+from atwifi.spwf04.table.config_vars import CONFIG_BY_NAME
+from atwifi.spwf04.table.schema import VarType
+
+# Interfaces atwifi does not offer yet: refusing the value beats a module that goes silent
+# on its UART after the next reset.
+_UNBUILT_CONSOLES = {0: "SPI", 2: "UART+MicroPython", 3: "MicroPython"}
+
+
+@handler("GCFG")
+async def gcfg(ctx: Context, cfg_var: str | None) -> None:
+    config = ctx.device.config
+    if cfg_var is None:
+        for name, value in config.items():
+            ctx.info(f"Var:{name}={value}")
+        return
+    value = config.text(cfg_var)
+    ctx.info(f"Var:{_canonical(cfg_var)}={value}")
+
+
+@handler("SCFG")
+async def scfg(ctx: Context, key: str, value: str | None) -> None:
+    config = ctx.device.config
+    var = CONFIG_BY_NAME.get(_canonical(key))
+    if var is None:
+        raise AtError(4, f"no variable {key!r}")
+    if value is None:
+        # Empty, or what a C driver prints for a NULL pointer: an empty text, or nothing to set.
+        if var.type is not VarType.TEXT:
+            raise AtError(2, f"{var.name}: no value")
+        value = ""
+    if var.name == "console_enabled" and value.strip() in {str(k) for k in _UNBUILT_CONSOLES}:
+        raise AtError(8, f"the {_UNBUILT_CONSOLES[int(value)]} console is not built in atwifi yet")
+    config.set(var.name, value)
+
+
+@handler("WCFG")
+async def wcfg(ctx: Context) -> None:
+    try:
+        await asyncio.to_thread(ctx.device.config.save)
+    except OSError as e:
+        raise AtError(101, str(e)) from None
+
+
+@handler("FCFG")
+async def fcfg(ctx: Context) -> None:
+    try:
+        await asyncio.to_thread(ctx.device.config.factory)
+    except OSError as e:
+        raise AtError(101, str(e)) from None
+
+
+@handler("SSIDTXT")
+async def ssidtxt(ctx: Context, ssidtxt: str | None) -> None:
+    config = ctx.device.config
+    if ssidtxt is None:
+        raw: bytes = config.get("wifi_ssid")
+        length = min(config.get("wifi_ssid_len"), len(raw))
+        ctx.info(f"Network:{raw[:length].decode('latin-1')}")
+        return
+    ssid = ssidtxt.encode("latin-1", "replace")
+    if len(ssid) > 32:
+        raise AtError(32, "an SSID has at most 32 octets")
+    # As the factory value shows (53:54:54:65:73:74:00), the text is stored NUL-terminated.
+    config.set_value("wifi_ssid", ssid + b"\0" if len(ssid) < 32 else ssid)
+    config.set_value("wifi_ssid_len", len(ssid))
+
+
+def _canonical(name: str) -> str:
+    if name in CONFIG_BY_NAME:
+        return name
+    low = name.lower()
+    return low if low in CONFIG_BY_NAME else name

@@ -1,0 +1,128 @@
+"""`atwifi serve` runs a virtual SPWF04SA; `atwifi ctl` acts on a running one."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+
+
+def _port_map(text: str) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for item in filter(None, text.split(",")):
+        module, _, host = item.partition(":")
+        try:
+            out[int(module)] = int(host)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"--port-map wants MODULE:HOST[,MODULE:HOST...], got {item!r}"
+            ) from None
+    return out
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="atwifi", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("serve", help="run one virtual SPWF04SA until interrupted")
+    where = s.add_mutually_exclusive_group()
+    where.add_argument("--tcp", metavar="HOST:PORT", help="raw console on a TCP port")
+    where.add_argument("--stdio", action="store_true", help="console on this terminal")
+    where.add_argument("--rfc2217", metavar="HOST:PORT", help="RFC 2217 serial-over-TCP server")
+    where.add_argument("--serial", metavar="DEVICE", help="a real serial port")
+    s.add_argument("--pty-link", metavar="PATH", help="also make a symlink to the pty")
+    s.add_argument("--baud", type=int, default=115200, help="with --serial (default 115200)")
+    s.add_argument("--state", metavar="DIR", type=Path, help="the module's flash and files")
+    s.add_argument("--trace", metavar="FILE", type=Path, help="every byte as JSON lines")
+    s.add_argument("-v", "--verbose", action="store_true", help="coloured byte view on stderr")
+    s.add_argument("--world", metavar="FILE", type=Path, help="the simulated Wi-Fi world (TOML)")
+    s.add_argument(
+        "--net",
+        choices=("loopback", "any"),
+        default="loopback",
+        help="where the module may send packets (default: loopback only)",
+    )
+    s.add_argument(
+        "--bind", default="127.0.0.1", metavar="HOST", help="where module servers listen"
+    )
+    s.add_argument(
+        "--port-map",
+        type=_port_map,
+        default={},
+        metavar="M:H,...",
+        help="module port M listens on host port H",
+    )
+    s.add_argument("--ext-folder", type=Path, metavar="DIR", help="host folder for volume 0")
+    c = sub.add_parser("ctl", help="act on a running module (control channel)", add_help=False)
+    c.add_argument("rest", nargs=argparse.REMAINDER)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.cmd == "ctl":
+        try:
+            from atwifi.control.cli import main as ctl_main
+        except ImportError:
+            print("atwifi ctl: the control channel is not built in this version", file=sys.stderr)
+            return 2
+        return ctl_main(args.rest)
+    try:
+        return asyncio.run(serve(args))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def serve(args: argparse.Namespace) -> int:
+    from atwifi.spwf04.device import Device, Options, default_state_dir
+    from atwifi.transports import make_transport
+
+    if args.tcp:
+        kind, target = "tcp", args.tcp
+    elif args.stdio:
+        kind, target = "stdio", None
+    elif args.rfc2217:
+        kind, target = "rfc2217", args.rfc2217
+    elif args.serial:
+        kind, target = "serial", args.serial
+    else:
+        kind, target = "pty", None
+    try:
+        transport = make_transport(kind, target, pty_link=args.pty_link, baudrate=args.baud)
+    except ValueError as e:
+        print(f"atwifi: {e}", file=sys.stderr)
+        return 2
+    trace = None
+    if args.trace or args.verbose:
+        from atwifi.trace import Trace, TracingTransport
+
+        trace = Trace(args.trace, verbose=args.verbose)
+        transport = TracingTransport(transport, trace)
+    options = Options(
+        state_dir=args.state or default_state_dir(),
+        world=args.world,
+        net=args.net,
+        port_map=args.port_map,
+        bind_host=args.bind,
+        ext_folder=args.ext_folder,
+    )
+    device = Device(options, trace=trace)
+    device.attach(transport.write, transport.drain)
+    await transport.start(device.feed)
+    out = sys.stderr if kind == "stdio" else sys.stdout
+    print(f"atwifi: virtual SPWF04SA, state in {options.state_dir}", file=out)
+    print(transport.describe(), file=out, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await device.power_on()
+    await stop.wait()
+    await device.shutdown()
+    await transport.close()
+    if trace is not None:
+        trace.close()
+    return 0

@@ -1,0 +1,63 @@
+"""The module's flash: named blobs written atomically, each with a checksum.
+
+A write goes to a temporary file in the same folder, is fsynced, then renamed over the old
+one (rename is atomic on POSIX), and the folder is fsynced: a kill at any moment leaves the
+old blob or the new one. A blob whose magic, length or CRC does not match reads as corrupt.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from pathlib import Path
+
+_MAGIC = b"ATWF"
+_HEADER = struct.Struct(">4sII")  # magic, payload length, crc32
+
+
+class CorruptBlob(Exception):
+    pass
+
+
+class Flash:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, name: str) -> Path:
+        return self.folder / f"{name}.bin"
+
+    def read(self, name: str) -> bytes | None:
+        """The blob, None if it was never written; raises CorruptBlob if it is damaged."""
+        try:
+            raw = self.path(name).read_bytes()
+        except FileNotFoundError:
+            return None
+        if len(raw) < _HEADER.size:
+            raise CorruptBlob(name)
+        magic, length, crc = _HEADER.unpack_from(raw)
+        payload = raw[_HEADER.size :]
+        if magic != _MAGIC or length != len(payload) or zlib.crc32(payload) != crc:
+            raise CorruptBlob(name)
+        return payload
+
+    def write(self, name: str, payload: bytes) -> None:
+        final = self.path(name)
+        tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+        blob = _HEADER.pack(_MAGIC, len(payload), zlib.crc32(payload)) + payload
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, blob)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, final)
+        dfd = os.open(self.folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+    def erase(self, name: str) -> None:
+        self.path(name).unlink(missing_ok=True)
