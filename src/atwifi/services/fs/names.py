@@ -48,7 +48,8 @@ def check_name(name: str, error: int = ERR_OPEN) -> str:
 
 
 def split(text: str, error: int = ERR_OPEN) -> tuple[int | None, str]:
-    """``"2:/dir.txt"`` -> ``(2, "dir.txt")``; ``"dir.txt"`` -> ``(None, "dir.txt")``.
+    """``"2:/dir.txt"`` -> ``(2, "dir.txt")``; ``"dir.txt"`` and ``"/dir.txt"`` ->
+    ``(None, "dir.txt")``.
 
     A prefix naming no volume (``7:/x``) gives volume 7, which the file system refuses as an
     unknown volume (error 50); a malformed name raises ``AtError(error)``.
@@ -56,4 +57,7 @@ def split(text: str, error: int = ERR_OPEN) -> tuple[int | None, str]:
     m = _PREFIX.match(text)
     if m:
         return int(m.group(1)), check_name(text[m.end() :], error)
+    if text.startswith("/"):
+        # SPWF01-era hosts write "/index.html": the same bare name, one slash dropped.
+        text = text[1:]
     return None, check_name(text, error)
