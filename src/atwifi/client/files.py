@@ -8,6 +8,7 @@ by n raw bytes, which the protocol parser collects into ``Reply.raw``.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ HASHES = {"sha1": 0, "sha224": 1, "sha256": 2, "md5": 3}
 # One FSC per this many bytes: a real module's console buffer is small, and every FSC is
 # atomic on its own.
 UPLOAD_CHUNK = 4096
+_PREFIX = re.compile(r"([0-9]):/")
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,9 @@ class FilesMixin:
         async def command(self, line: str, data: bytes | None = None, **kw: Any) -> Any: ...
 
     async def upload(self, name: str, data: bytes, *, chunk: int = UPLOAD_CHUNK) -> None:
-        """Make ``name`` hold ``data`` (replacing it). FSC appends, so an existing file is
-        deleted first; if a chunk fails (volume full), the partial file is deleted again."""
-        _name(name)
-        with contextlib.suppress(Exception):
-            if await self.file_exists(name):
-                await self.delete(name)
+        """Make ``name`` hold ``data``, replacing it where it is. FSC appends, so an existing
+        file is deleted first; if a chunk fails (volume full), the partial file is deleted."""
+        name = await self._writable_path(_name(name))
         view = memoryview(bytes(data))
         try:
             if not view:
@@ -62,6 +61,23 @@ class FilesMixin:
                 with contextlib.suppress(Exception):
                     await self.delete(name)
             raise
+
+    async def _writable_path(self, name: str) -> str:
+        """``name`` with the volume a bare write would reach (the file's own volume when it
+        exists on RAM, external or user flash, in the module's search order), emptied."""
+        files = await self.list_files()
+        if _PREFIX.match(name) is None:
+            bare = name[1:] if name.startswith("/") else name
+            for vol in (2, 0, 1):
+                if any(f.volume == vol and f.name == bare for f in files):
+                    name = f"{vol}:/{bare}"
+                    break
+        m = _PREFIX.match(name)
+        if m is not None and any(
+            f.volume == int(m.group(1)) and f.name == name[m.end() :] for f in files
+        ):
+            await self.delete(name)
+        return name
 
     async def append_file(self, name: str, data: bytes) -> None:
         await self.command(f"AT+S.FSC={_name(name)},{len(data)}", bytes(data))
@@ -82,10 +98,11 @@ class FilesMixin:
         return out
 
     async def file_exists(self, name: str) -> bool:
-        """Whether FSL shows ``name`` (``<vol>:/name`` or a bare name on any volume)."""
+        """Whether FSL shows ``name`` (``<vol>:/name``, or a bare name on any volume)."""
         vol = None
-        if len(name) > 3 and name[0].isdigit() and name[1:3] == ":/":
-            vol, name = int(name[0]), name[3:]
+        m = _PREFIX.match(name)
+        if m is not None:
+            vol, name = int(m.group(1)), name[m.end() :]
         return any(f.name == name and vol in (None, f.volume) for f in await self.list_files())
 
     async def delete(self, name: str) -> None:
