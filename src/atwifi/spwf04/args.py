@@ -85,10 +85,8 @@ def _split(cmd: Command, rest: str | None, delimiter: str) -> list[str]:
         if rest.strip():
             raise AtError(6, f"AT+S.{cmd.name} takes no argument")
         return []
-    if params[-1].rest:
-        fields = rest.split(delimiter, len(params) - 1)
-    else:
-        fields = rest.split(delimiter)
+    limit = len(params) - 1 if params[-1].rest else -1
+    fields = rest.split(delimiter, limit)
     if len(fields) > len(params):
         raise AtError(6, f"{len(fields)} arguments for {len(params)}")
     return fields
