@@ -240,3 +240,27 @@ async def test_ext_folder_option(tmp_path: Path) -> None:
         assert sorted(p.name for p in folder.iterdir()) == ["hello.txt", "new.txt"]
     finally:
         await m.device.shutdown()
+
+
+async def test_big_file_in_pieces(tmp_path: Path) -> None:
+    from conftest import InProcessModule
+
+    folder = tmp_path / "sd"
+    folder.mkdir()
+    data = bytes(range(251)) * 4000  # ~1 MB: several pieces
+    (folder / "big.bin").write_bytes(data)
+    m = InProcessModule(tmp_path / "state", ext_folder=folder)
+    await m.boot()
+    try:
+        m.send(b"AT+S.SCFG=console_echo,0\r")
+        await m.reply()
+        m.send(b"AT+S.FSP=big.bin,7\r")
+        head = await m.read_until(b"\r\n")
+        assert head == f"AT-S.Reading:{len(data) - 7}:{len(data)}\r\n".encode()
+        body = await m.read_until(data[7:] + OK)
+        assert body == data[7:] + OK
+        assert await m.cmd("AT+S.HASH=2,0:/big.bin") == (
+            f"AT-S.SHA256:{hashlib.sha256(data).hexdigest()}\r\n".encode() + OK
+        )
+    finally:
+        await m.device.shutdown()

@@ -260,3 +260,18 @@ async def test_write_image(tmp_path: Path) -> None:
     await fs2.write_image(EXT, blob)
     assert fs2.status()["extvol_fs"] == 1
     assert await fs2.read("0:/c") == b"C"
+
+
+async def test_snapshot_outlives_a_rewrite(tmp_path: Path) -> None:
+    fs = await make(tmp_path, ext_folder=tmp_path)
+    for name in ("0:/s", "1:/s", "2:/s"):
+        await fs.write(name, b"old" * 10)
+        snap = await fs.open(name)
+        try:
+            await fs.write(name, b"new")
+            assert snap.size == 30
+            assert await snap.read(0, 100) == b"old" * 10
+            assert await snap.read(27, 10) == b"old"
+        finally:
+            snap.close()
+        assert await fs.read(name) == b"new"

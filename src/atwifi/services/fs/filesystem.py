@@ -20,7 +20,13 @@ from typing import NamedTuple
 from atwifi.errors import AtError
 from atwifi.services.fs import image
 from atwifi.services.fs.names import APP, EXT, FLAGS, RAM, USER, split, valid_name
-from atwifi.services.fs.volumes import FolderVolume, ImageVolume, MemoryVolume, Volume
+from atwifi.services.fs.volumes import (
+    FolderVolume,
+    ImageVolume,
+    MemoryVolume,
+    Snapshot,
+    Volume,
+)
 
 ERR_ACCESS = 50  # "Unable to access filesystem"
 ERR_OPEN = 51  # "Unable to open file"
@@ -244,6 +250,17 @@ class FileSystem:
             raise AtError(ERR_OPEN, f"no file {name!r}") from None
         except OSError as e:
             raise AtError(ERR_READ, str(e)) from None
+
+    async def open(self, name: str, *, console: bool = False) -> Snapshot:
+        """The file as it is now, for a long read in pieces; ``close()`` it when done."""
+        vol, bare = self._find(name, ERR_OPEN)
+        self._check_console(vol, console)
+        try:
+            return await vol.snapshot(bare)
+        except FileNotFoundError:
+            raise AtError(ERR_OPEN, f"no file {name!r}") from None
+        except OSError as e:
+            raise AtError(ERR_OPEN, str(e)) from None
 
     async def write(self, name: str, data: bytes, append: bool = False) -> None:
         """Create or replace (or append to) ``name``, atomically; a write that does not fit

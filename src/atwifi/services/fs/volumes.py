@@ -76,6 +76,10 @@ class Volume(ABC):
         """Bytes of ``name`` from ``offset``; FileNotFoundError when absent."""
 
     @abstractmethod
+    async def snapshot(self, name: str) -> Snapshot:
+        """The file for a long read (FSP); FileNotFoundError when absent."""
+
+    @abstractmethod
     async def hash(self, name: str, algo: str) -> str: ...
 
     @abstractmethod
@@ -96,6 +100,45 @@ class Volume(ABC):
 
 def _digest(algo: str, data: bytes) -> str:
     return hashlib.new(algo, data).hexdigest()
+
+
+class Snapshot:
+    """One file as it was when opened: later writes (atomic renames) do not change what a
+    long read returns, so a reply announced with a length is never a mix of two files."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    async def read(self, offset: int, n: int) -> bytes:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class BytesSnapshot(Snapshot):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(len(data))
+        self.data = data
+
+    async def read(self, offset: int, n: int) -> bytes:
+        return self.data[offset : offset + n]
+
+
+class FdSnapshot(Snapshot):
+    def __init__(self, fd: int) -> None:
+        super().__init__(os.fstat(fd).st_size)
+        self.fd: int | None = fd
+
+    async def read(self, offset: int, n: int) -> bytes:
+        if self.fd is None:
+            return b""
+        return await asyncio.to_thread(os.pread, self.fd, n, offset)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 class MemoryVolume(Volume):
@@ -128,6 +171,9 @@ class MemoryVolume(Volume):
         data = self._get(name)
         end = len(data) if length is None else offset + length
         return data[offset:end]
+
+    async def snapshot(self, name: str) -> Snapshot:
+        return BytesSnapshot(self._get(name))
 
     async def hash(self, name: str, algo: str) -> str:
         data = self._get(name)
@@ -306,6 +352,9 @@ class FolderVolume(Volume):
 
     async def read(self, name: str, offset: int = 0, length: int | None = None) -> bytes:
         return await asyncio.to_thread(self._read, name, offset, length)
+
+    async def snapshot(self, name: str) -> Snapshot:
+        return FdSnapshot(await asyncio.to_thread(self._open, name))
 
     def _hash(self, name: str, algo: str) -> str:
         h = hashlib.new(algo)

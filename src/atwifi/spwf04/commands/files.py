@@ -51,26 +51,31 @@ async def fsl(ctx: Context, output_filename: str | None = None) -> None:
 
 @handler("FSP")
 async def fsp(ctx: Context, filename: str, offset: int = 0, len: int | None = None) -> None:
-    fs = _fs(ctx)
-    size = fs.size(filename, console=True)
-    if offset > size:
-        raise AtError(52, f"offset {offset} beyond {size}")
-    count = size - offset if len is None else min(len, size - offset)
-    # Read everything before the header goes out: an error must not follow half a reply.
-    first = await fs.read(filename, offset, min(count, _CHUNK), console=True)
-    ctx.info(f"Reading:{count}:{size}")
-    ctx.raw(first)
-    done = builtins.len(first)
-    while done < count:
-        await ctx.flush()
-        piece = await fs.read(filename, offset + done, min(count - done, _CHUNK), console=True)
-        if not piece:
-            break
-        ctx.raw(piece)
-        done += builtins.len(piece)
-    if done < count:
-        # The file shrank under us (another service rewrote it): keep the announced length.
-        ctx.raw(bytes(count - done))
+    snap = await _fs(ctx).open(filename, console=True)
+    try:
+        size = snap.size
+        if offset > size:
+            raise AtError(52, f"offset {offset} beyond {size}")
+        count = size - offset if len is None else min(len, size - offset)
+        ctx.info(f"Reading:{count}:{size}")
+        done = 0
+        while done < count:
+            try:
+                piece = await snap.read(offset + done, min(count - done, _CHUNK))
+            except OSError as e:
+                ctx.device.trace_note(f"FSP {filename}: read failed after {done} bytes: {e}")
+                piece = b""
+            if not piece:
+                # The host disk failed under us: the announced length is kept all the same,
+                # or the host would read the final line as file bytes.
+                ctx.raw(bytes(count - done))
+                break
+            ctx.raw(piece)
+            done += builtins.len(piece)
+            if done < count:
+                await ctx.flush()
+    finally:
+        snap.close()
 
 
 @handler("FSM")
