@@ -238,8 +238,10 @@ class ImageVolume(MemoryVolume):
         self.files = dict(self.factory or {}) if files is None else files
 
     async def _commit(self, files: dict[str, bytes]) -> None:
-        blob = image.pack(files)
-        await asyncio.to_thread(atomic_write, self.path.parent, self.path.name, [blob])
+        def save() -> None:
+            atomic_write(self.path.parent, self.path.name, [image.pack(files)])
+
+        await asyncio.to_thread(save)  # megabytes to pack, checksum and fsync
         self.files = files
 
 
