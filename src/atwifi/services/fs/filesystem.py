@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -62,6 +63,12 @@ class FileEntry(NamedTuple):
 
 def factory_app_files() -> dict[str, bytes]:
     """The application flash of a factory module (package data in ``appflash/``)."""
+    return dict(_factory_app_files())
+
+
+@functools.cache
+def _factory_app_files() -> dict[str, bytes]:
+    # Read once per process: every boot would otherwise read the package files again.
     root = resources.files("atwifi.services.fs") / "appflash"
     return {
         p.name: p.read_bytes()
