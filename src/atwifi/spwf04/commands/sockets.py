@@ -1,3 +1,60 @@
-"""Handlers: sockets."""
+"""Handlers: socket clients (manual 6.38-6.43)."""
 
-from atwifi.spwf04.commands import handler  # noqa: F401
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from atwifi.errors import AtError
+from atwifi.spwf04.commands import handler
+from atwifi.spwf04.context import Context
+
+if TYPE_CHECKING:
+    from atwifi.services.sockets import Sockets
+
+
+def sockets_of(ctx: Context) -> Sockets:
+    socks = ctx.device.sockets
+    if socks is None:
+        raise AtError(74, "sockets not started")
+    return socks
+
+
+@handler("SOCKON")
+async def sockon(ctx: Context, hostname: str, port: int, kind: str, null: None = None) -> None:
+    radio = ctx.device.radio
+    if radio is not None and not radio.ip_ready:
+        raise AtError(60, "not joined: no IP address")
+    ip, cid = await sockets_of(ctx).open(hostname, port, kind)
+    ctx.info(f"On:{ip}:{cid}")
+
+
+@handler("SOCKQ")
+async def sockq(ctx: Context, id: int) -> None:
+    ctx.info(f"Query:{sockets_of(ctx).unread(id)}")
+
+
+@handler("SOCKR")
+async def sockr(ctx: Context, id: int, length: int = 0) -> None:
+    data, unread = sockets_of(ctx).read(id, length or 0)
+    # AT-S.Reading:<returned>:<unread before the read>, the bytes, then AT-S.OK right after
+    # the last byte (wire-notes: "AT-S.Reading:31:31" for a full read of 31).
+    ctx.info(f"Reading:{len(data)}:{unread}")
+    ctx.raw(data)
+
+
+@handler("SOCKW")
+async def sockw(ctx: Context, id: int, length: int, data: bytes | None = None) -> None:
+    await sockets_of(ctx).write(id, data or b"")
+
+
+@handler("SOCKC")
+async def sockc(ctx: Context, id: int) -> None:
+    sockets_of(ctx).close(id)
+
+
+@handler("SOCKL")
+async def sockl(ctx: Context) -> None:
+    socks = sockets_of(ctx)
+    for cid in sorted(socks.clients):
+        c = socks.clients[cid]
+        ctx.info(f"List::{cid}:{int(c.connected)}:{c.kind}:{c.unread()}:{c.ip}:{c.port}")

@@ -30,7 +30,7 @@ class Part(Protocol):
 PARTS: tuple[str, ...] = (
     "atwifi.spwf04.parts.files:FilesPart",
     # "atwifi.spwf04.parts.radio:RadioPart",
-    # "atwifi.spwf04.parts.sockets:SocketsPart",
+    "atwifi.spwf04.parts.sockets:SocketsPart",
 )
 
 

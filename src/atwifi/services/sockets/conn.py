@@ -1,0 +1,332 @@
+"""One connected socket of the module (a client, or a client of one of its servers).
+
+The module keeps what the peer sent in a buffer of ``capacity`` bytes (``ip_sock_memsize`` x
+1500) until the host reads it. TCP/TLS: when the buffer is full the socket stops reading from
+the peer, so the peer's TCP window closes and nothing is lost; reading resumes as soon as the
+host takes something. UDP: a datagram that does not fit is dropped and said so (WIND:63).
+
+Receiving uses ``asyncio.BufferedProtocol`` with a buffer never larger than the room left, so
+the module never holds more than ``capacity`` unread bytes, whatever the peer does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from atwifi.errors import AtError
+
+if TYPE_CHECKING:
+    from asyncio import BaseTransport
+
+# WIND:58 / WIND:62 closure reasons (manual Table 14, WIND 58).
+FIN, RST, RETRANSMISSIONS, NETWORK, TIMEOUT, UNREACHABLE = range(6)
+
+MAX_DATAGRAM = 65507  # IPv4 UDP payload limit: one SOCKW is one datagram
+OUT_FLUSH = 16384  # send at once when this much is collected
+WRITE_TIMEOUT = 9.0  # drivers wait 10 s for SOCKW/SOCKDW: fail with 79 before they give up
+
+# Received bytes land here first (one read at a time on the event loop, so one is enough),
+# then are copied into the socket's buffer.
+_SCRATCH = bytearray(65536)
+_SCRATCH_VIEW = memoryview(_SCRATCH)
+
+
+class Events(Protocol):
+    """What sockets report; the dialect turns each into its indication (WIND)."""
+
+    def pending(self, sid: int | None, cid: int, received: int, unread: int) -> None: ...
+    def closed(self, cid: int, reason: int) -> None: ...
+    def incoming(self, ip: str, port: int, sid: int, cid: int) -> None: ...
+    def gone(self, ip: str, port: int, sid: int, cid: int, reason: int) -> None: ...
+    def dropping(self, sid: int | None, cid: int, dropped: int) -> None: ...
+    def refused(self, reason: int) -> None: ...
+    def datagram(self, sid: int, ip: str, port: int, data: bytes) -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+def reason_of(exc: BaseException | None) -> int:
+    """WIND:58 closure reason for how a connection ended."""
+    if exc is None:
+        return FIN
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+        return RST
+    if isinstance(exc, TimeoutError):
+        return TIMEOUT
+    if isinstance(exc, OSError) and exc.errno in (errno.EHOSTUNREACH, errno.ECONNREFUSED):
+        return UNREACHABLE
+    return NETWORK
+
+
+class Conn:
+    """A socket's state: its buffer, its transport, whether the peer is still there."""
+
+    def __init__(
+        self,
+        events: Events,
+        sid: int | None,
+        cid: int,
+        kind: str,
+        capacity: int,
+        threshold: Callable[[], int],
+    ) -> None:
+        self.events = events
+        self.sid = sid  # server id, None for a client socket
+        self.cid = cid
+        self.kind = kind  # "t", "u", "s" (client); "t", "u", "s1", "s2" (server side)
+        self.capacity = max(1, capacity)
+        self._threshold = threshold  # percent of capacity before WIND:55 (ip_sock_threshold)
+        self.buf = bytearray()
+        self.transport: BaseTransport | None = None
+        self.ip = ""  # the peer, as the module shows it
+        self.port = 0
+        self.connected = False
+        self.reason: int | None = None  # set once the peer has gone
+        self.received = 0
+        self.live = False  # announced to the host: events flow only once it knows the id
+        self.on_gone: Callable[[Conn], None] | None = None  # server-side bookkeeping
+        self.udp_addr: tuple[str, int] | None = None  # UDP server client: where replies go
+        self._paused = False
+        self._armed = True
+        self._since = 0
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._closed_by_host = False
+        self._out: bytearray | None = None  # bytes written by the host, not yet sent
+
+    # -- state ---------------------------------------------------------------------------
+    def unread(self) -> int:
+        return len(self.buf)
+
+    def room(self) -> int:
+        return self.capacity - len(self.buf)
+
+    def go_live(self) -> None:
+        """The host now knows this socket: report what happened before it did."""
+        self.live = True
+        if self.buf:
+            self._announce(force=True)
+        if self.reason is not None:
+            self._report_gone()
+
+    # -- data from the peer --------------------------------------------------------------
+    def deliver(self, data: bytes | memoryview) -> None:
+        """Stream bytes from the peer (never more than ``room()``)."""
+        n = len(data)
+        self.buf += data
+        self.received += n
+        self._since += n
+        if len(self.buf) >= self.capacity:
+            self._pause()
+        self._announce()
+
+    def deliver_datagram(self, data: bytes) -> bool:
+        """One datagram; False (and WIND:63) if it does not fit in the buffer."""
+        n = len(data)
+        if n > self.room():
+            if self.live:
+                self.events.dropping(self.sid, self.cid, n)
+            return False
+        self.buf += data
+        self.received += n
+        self._since += n
+        # Each WIND:55 announces one datagram (wire-notes), threshold permitting.
+        self._armed = True
+        self._announce()
+        return True
+
+    def _threshold_bytes(self) -> int:
+        pct = self._threshold()
+        if pct <= 0:
+            return 1
+        return min(self.capacity, max(1, self.capacity * pct // 100))
+
+    def _announce(self, force: bool = False) -> None:
+        # One WIND:55 per batch: after one is raised the next waits for the host to read
+        # (any read re-arms), so a fast peer cannot flood the console with indications.
+        if not self.live or not (self._armed or force):
+            return
+        if len(self.buf) < self._threshold_bytes() and not force:
+            return
+        self._armed = False
+        self.events.pending(self.sid, self.cid, self._since, len(self.buf))
+        self._since = 0
+
+    def _pause(self) -> None:
+        t = self.transport
+        if not self._paused and t is not None and not t.is_closing():
+            self._paused = True
+            t.pause_reading()  # type: ignore[attr-defined]
+
+    def _resume(self) -> None:
+        t = self.transport
+        if self._paused and t is not None and not t.is_closing():
+            self._paused = False
+            t.resume_reading()  # type: ignore[attr-defined]
+
+    # -- the host reads ------------------------------------------------------------------
+    def read(self, n: int = 0) -> tuple[bytes, int]:
+        """Take up to ``n`` bytes (0: all); returns (data, unread before the read)."""
+        avail = len(self.buf)
+        if n <= 0 or n > avail:
+            n = avail
+        if n == avail:
+            data = bytes(self.buf)
+            self.buf.clear()
+        else:
+            with memoryview(self.buf) as mv:
+                data = bytes(mv[:n])
+            del self.buf[:n]  # O(1) in CPython: the start pointer moves
+        self._armed = True
+        if len(self.buf) < self.capacity:
+            self._resume()
+        return data, avail
+
+    # -- the host writes -----------------------------------------------------------------
+    async def write(self, data: bytes) -> None:
+        t = self.transport
+        if not self.connected or t is None or t.is_closing():
+            raise AtError(78, "peer has closed the socket")
+        if not data:
+            return
+        try:
+            if self.kind == "u":
+                if len(data) > MAX_DATAGRAM:
+                    raise AtError(79, f"{len(data)} bytes do not fit in one UDP datagram")
+                if self.udp_addr is not None:
+                    t.sendto(data, self.udp_addr)  # type: ignore[attr-defined]
+                else:
+                    t.sendto(data)  # type: ignore[attr-defined]
+                return
+            self._queue_out(t, data)
+        except (OSError, RuntimeError, ValueError) as e:
+            raise AtError(79, str(e)) from None
+        if not self._writable.is_set():
+            try:
+                await asyncio.wait_for(self._writable.wait(), WRITE_TIMEOUT)
+            except TimeoutError:
+                raise AtError(79, "peer does not read: send buffer still full") from None
+            if not self.connected and self.reason not in (None, FIN):
+                raise AtError(79, "connection lost while sending")
+
+    def _queue_out(self, t: BaseTransport, data: bytes) -> None:
+        # Commands that arrive together (a driver pipelining SOCKWs) leave in one send: the
+        # bytes are collected and written once the console has handled what it has, like
+        # the module's TCP stack filling a segment. Large writes go at once.
+        if self._out is None:
+            if len(data) >= OUT_FLUSH:
+                t.write(data)  # type: ignore[attr-defined]
+                return
+            self._out = bytearray(data)
+            asyncio.get_running_loop().call_soon(self._flush_out)
+        else:
+            self._out += data
+            if len(self._out) >= OUT_FLUSH:
+                self._flush_out()
+
+    def _flush_out(self) -> None:
+        out, self._out = self._out, None
+        t = self.transport
+        if out and t is not None and not t.is_closing():
+            t.write(bytes(out))  # type: ignore[attr-defined]
+
+    # -- life ----------------------------------------------------------------------------
+    def attach(self, transport: BaseTransport) -> None:
+        self.transport = transport
+        self.connected = True
+        peer = transport.get_extra_info("peername")
+        if peer and not self.ip:
+            self.ip, self.port = peer[0], peer[1]
+
+    def peer_gone(self, reason: int) -> None:
+        if self.reason is not None or self._closed_by_host:
+            return
+        self.reason = reason
+        self.connected = False
+        self._writable.set()
+        if self.live:
+            self._report_gone()
+
+    def _report_gone(self) -> None:
+        assert self.reason is not None
+        if self.sid is None:
+            self.events.closed(self.cid, self.reason)
+        else:
+            self.events.gone(self.ip, self.port, self.sid, self.cid, self.reason)
+        if self.on_gone is not None:
+            self.on_gone(self)
+
+    def close(self, abort: bool = False) -> None:
+        """The host closes (SOCKC/SOCKDC) or the module resets: no indication."""
+        self._closed_by_host = True
+        self.connected = False
+        self._writable.set()
+        t = self.transport
+        if t is not None and self.udp_addr is None:  # a UDP server's endpoint is shared
+            if not abort:
+                self._flush_out()
+            if abort:
+                t.abort()  # type: ignore[attr-defined]
+            else:
+                t.close()
+
+
+class StreamProtocol(asyncio.BufferedProtocol):
+    """TCP/TLS receive path of one Conn."""
+
+    def __init__(self, conn: Conn | None = None) -> None:
+        self.conn = conn
+
+    def connection_made(self, transport: BaseTransport) -> None:  # type: ignore[override]
+        assert self.conn is not None
+        self.conn.attach(transport)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        assert self.conn is not None
+        room = self.conn.room()
+        # room is never 0 here: reading is paused as soon as the buffer is full.
+        return _SCRATCH_VIEW[: max(1, min(room, len(_SCRATCH)))]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        assert self.conn is not None
+        self.conn.deliver(_SCRATCH_VIEW[:nbytes])
+
+    def eof_received(self) -> bool:
+        if self.conn is not None:
+            self.conn.peer_gone(FIN)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.conn is not None:
+            self.conn.peer_gone(reason_of(exc))
+
+    def pause_writing(self) -> None:
+        if self.conn is not None:
+            self.conn._writable.clear()
+
+    def resume_writing(self) -> None:
+        if self.conn is not None:
+            self.conn._writable.set()
+
+
+class DatagramProtocol(asyncio.DatagramProtocol):
+    """A UDP client socket: datagrams from the one peer it is connected to."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    def connection_made(self, transport: BaseTransport) -> None:  # type: ignore[override]
+        self.conn.attach(transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.conn.deliver_datagram(data)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable and friends: UDP has no connection to lose; note it only.
+        self.conn.events.note(f"socket {self.conn.cid}: UDP error {exc}")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:
+            self.conn.peer_gone(reason_of(exc))

@@ -1,0 +1,227 @@
+"""The module's socket table: up to 8 client sockets (ids 0-7) and 2 servers.
+
+Errors are the manual's (Table 10): 65 DNS, 73 port already opened, 74 failed to open,
+75 too many sockets, 76 illegal id, 77 pending data, 78 not connected, 79 write failed,
+72 reading a closed socket that has nothing left. Certificate failures of TLS clients are
+``AtResultLine("AT-S.Certificate Error:<n>")`` (Table 13).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from atwifi.errors import AtError, AtResultLine
+from atwifi.services.sockets.conn import Conn, DatagramProtocol, Events, StreamProtocol
+from atwifi.services.sockets.server import Server
+
+if TYPE_CHECKING:
+    from atwifi.services.tls import TlsService
+
+MAX_CLIENTS = 8
+MAX_SERVERS = 2
+# Drivers give SOCKON 5 s (wire-notes): a connect (and TLS handshake) that cannot complete
+# must fail before that.
+CONNECT_TIMEOUT = 4.5
+
+Resolve = Callable[[str], Awaitable[str]]
+
+
+async def literal_resolve(host: str) -> str:
+    """Resolution without a DNS service: IP literals and ``localhost`` only (loopback rule)."""
+    if host.lower() == "localhost":
+        return "127.0.0.1"
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        raise AtError(65, f"cannot resolve {host!r} without the net service") from None
+
+
+def _no_check(ip: str) -> None:
+    return None
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+class Sockets:
+    def __init__(
+        self,
+        events: Events,
+        *,
+        capacity: Callable[[], int] = lambda: 1500,
+        threshold: Callable[[], int] = lambda: 0,
+        resolve: Resolve = literal_resolve,
+        check: Callable[[str], None] = _no_check,
+        tls: TlsService | None = None,
+        bind_host: str = "127.0.0.1",
+        port_map: dict[int, int] | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
+    ) -> None:
+        self.events = events
+        self.capacity = capacity  # bytes per socket, read when a socket opens
+        self.threshold = threshold  # percent, read at every arrival
+        self.resolve = resolve
+        self.check = check
+        self.tls = tls
+        self.bind_host = bind_host
+        self.port_map = port_map if port_map is not None else {}
+        self.connect_timeout = connect_timeout
+        self.clients: dict[int, Conn] = {}
+        self.servers: dict[int, Server] = {}
+
+    # -- clients -------------------------------------------------------------------------
+    async def open(self, host: str, port: int, kind: str) -> tuple[str, int]:
+        """SOCKON: returns (server IP, socket id)."""
+        k = kind.lower() if kind else ""
+        if not k:
+            raise AtError(2, "kind missing")
+        if len(self.clients) >= MAX_CLIENTS:
+            raise AtError(75, "8 client sockets already open")
+        tls_name: str | None = None
+        if k in ("t", "u"):
+            pass
+        elif k == "s":
+            tls_name = host
+        else:
+            tls_name = kind  # the server's name given in place of the kind (manual 6.38)
+            k = "s"
+        if tls_name is not None and self.tls is None:
+            raise AtError(74, "no TLS service")
+        ip = await self.resolve(host)
+        self.check(ip)
+        cid = next(i for i in range(MAX_CLIENTS) if i not in self.clients)
+        conn = Conn(self.events, None, cid, k, self.capacity(), self.threshold)
+        conn.ip, conn.port = ip, port
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                if k == "u":
+                    await loop.create_datagram_endpoint(
+                        lambda: DatagramProtocol(conn), remote_addr=(ip, port)
+                    )
+                elif k == "t":
+                    await loop.create_connection(lambda: StreamProtocol(conn), ip, port)
+                else:
+                    assert self.tls is not None and tls_name is not None
+                    ctx = await self.tls.client_context()
+                    await loop.create_connection(
+                        lambda: StreamProtocol(conn),
+                        ip,
+                        port,
+                        ssl=ctx,
+                        server_hostname=tls_name,
+                        ssl_handshake_timeout=self.connect_timeout,
+                    )
+        except TimeoutError:
+            conn.close(abort=True)
+            raise AtError(74, f"connect to {ip}:{port} timed out") from None
+        except (OSError, ValueError) as e:  # refused, unreachable, TLS handshake failure
+            conn.close(abort=True)
+            raise AtError(74, f"connect to {ip}:{port}: {e}") from None
+        if tls_name is not None:
+            await self._verify(conn, tls_name)
+        self.clients[cid] = conn
+        conn.go_live()
+        return ip, cid
+
+    async def _verify(self, conn: Conn, name: str) -> None:
+        from atwifi.services.tls import CertError
+
+        assert self.tls is not None and conn.transport is not None
+        ssl_object = conn.transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        try:
+            await self.tls.verify_server(der, name)
+        except CertError as e:
+            conn.close(abort=True)
+            raise AtResultLine(e.line, str(e)) from None
+
+    def client(self, cid: int) -> Conn:
+        conn = self.clients.get(cid)
+        if conn is None:
+            raise AtError(76, f"no client socket {cid}")
+        return conn
+
+    def unread(self, cid: int) -> int:
+        return self.client(cid).unread()
+
+    def read(self, cid: int, n: int = 0) -> tuple[bytes, int]:
+        conn = self.client(cid)
+        if not conn.buf and not conn.connected:
+            raise AtError(72, f"socket {cid} closed by the peer, nothing left to read")
+        return conn.read(n)
+
+    async def write(self, cid: int, data: bytes) -> None:
+        await self.client(cid).write(data)
+
+    def close(self, cid: int) -> None:
+        conn = self.client(cid)
+        if conn.buf:
+            raise AtError(77, f"socket {cid} has {len(conn.buf)} bytes unread")
+        conn.close()
+        del self.clients[cid]
+
+    # -- servers -------------------------------------------------------------------------
+    async def open_server(self, port: int, kind: str) -> int:
+        """SOCKDON: returns the server id."""
+        k = kind.lower()
+        if k not in ("t", "u", "s1", "s2"):
+            raise AtError(7, f"server kind {kind!r}")
+        if len(self.servers) >= MAX_SERVERS:
+            raise AtError(75, "2 servers already open")
+        if port and any(s.port == port for s in self.servers.values()):
+            raise AtError(73, f"port {port} already opened")
+        ssl_ctx = None
+        if k in ("s1", "s2"):
+            if self.tls is None:
+                raise AtError(74, "no TLS service")
+            from atwifi.services.tls import CertError
+
+            try:
+                ssl_ctx = await self.tls.server_context(mutual=k == "s2")
+            except CertError as e:
+                raise AtResultLine(e.line, str(e)) from None
+        sid = next(i for i in range(MAX_SERVERS) if i not in self.servers)
+        server = Server(sid, port, k, self.events, self.capacity, self.threshold, self.tls)
+        host_port = self.port_map.get(port, port)
+        try:
+            await server.start(self.bind_host, host_port, ssl_ctx)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise AtError(73, f"host port {host_port} in use") from None
+            raise AtError(74, f"listen on {self.bind_host}:{host_port}: {e}") from None
+        self.servers[sid] = server
+        return sid
+
+    def server(self, sid: int) -> Server:
+        srv = self.servers.get(sid)
+        if srv is None:
+            raise AtError(76, f"no server {sid}")
+        return srv
+
+    def close_server(self, sid: int, cid: int | None = None) -> None:
+        srv = self.server(sid)
+        if cid is not None:
+            srv.close_client(cid)
+            return
+        srv.close()
+        del self.servers[sid]
+
+    # -- reset ---------------------------------------------------------------------------
+    def close_all(self) -> None:
+        """Reset or power-off: every socket goes, unread data included, no indication."""
+        for conn in self.clients.values():
+            conn.close(abort=True)
+        self.clients.clear()
+        for srv in self.servers.values():
+            srv.close(force=True)
+        self.servers.clear()

@@ -1,0 +1,214 @@
+"""A socket server of the module: a listening TCP/TLS socket or a bound UDP socket on the host,
+with up to ``MAX_CLIENTS`` clients, each a Conn with its own buffer.
+
+TCP/TLS: each accepted connection takes the lowest free client id (WIND:61); with all ids
+taken the connection is dropped (WIND:83:1). TLS ``s2`` also checks the client's certificate
+against the module's clock after the handshake and drops the client if it fails.
+
+UDP: each new peer address becomes a client (WIND:61), so the host can answer it with SOCKDW;
+a ninth peer is refused (WIND:83:2, the manual's "only when UDP" reason). Every datagram is
+buffered for SOCKDR (WIND:55) and also shown inline by WIND:80.
+
+A client that goes away with unread data keeps its id until the host has read everything
+(or closes it with SOCKDC); one with nothing unread frees its id at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from atwifi.errors import AtError
+from atwifi.services.sockets.conn import Conn, Events, StreamProtocol
+
+if TYPE_CHECKING:
+    from atwifi.services.tls import TlsService
+
+MAX_CLIENTS = 8
+NO_RAM, TOO_MANY_UDP = 1, 2  # WIND:83 reasons
+
+
+class Server:
+    def __init__(
+        self,
+        sid: int,
+        port: int,
+        kind: str,
+        events: Events,
+        capacity: Callable[[], int],
+        threshold: Callable[[], int],
+        tls: TlsService | None,
+    ) -> None:
+        self.sid = sid
+        self.port = port  # the module's port (what SOCKDL and WINDs show)
+        self.host_port = port  # where it really listens on the host
+        self.kind = kind
+        self.events = events
+        self._capacity = capacity
+        self._threshold = threshold
+        self._tls = tls
+        self.clients: dict[int, Conn] = {}
+        self._by_addr: dict[tuple[str, int], Conn] = {}
+        self._server: asyncio.base_events.Server | None = None
+        self._udp: asyncio.DatagramTransport | None = None
+        self.closed = False
+
+    # -- opening -------------------------------------------------------------------------
+    async def start(self, host: str, host_port: int, ssl_ctx: object | None) -> None:
+        loop = asyncio.get_running_loop()
+        if self.kind == "u":
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _UdpServerProtocol(self), local_addr=(host, host_port)
+            )
+            self._udp = transport  # type: ignore[assignment]
+            self.host_port = transport.get_extra_info("sockname")[1]
+        else:
+            self._server = await loop.create_server(
+                lambda: _ServerStreamProtocol(self),
+                host,
+                host_port,
+                ssl=ssl_ctx,  # type: ignore[arg-type]
+                reuse_address=True,
+                ssl_handshake_timeout=10.0 if ssl_ctx is not None else None,
+            )
+            self.host_port = self._server.sockets[0].getsockname()[1]
+        if self.port == 0:
+            self.port = self.host_port
+
+    def _free_cid(self) -> int | None:
+        for cid in range(MAX_CLIENTS):
+            if cid not in self.clients:
+                return cid
+        return None
+
+    def _new_conn(self, cid: int) -> Conn:
+        conn = Conn(self.events, self.sid, cid, self.kind, self._capacity(), self._threshold)
+        conn.on_gone = self._gone
+        return conn
+
+    # -- TCP/TLS clients -----------------------------------------------------------------
+    def accept(self, proto: _ServerStreamProtocol, transport: asyncio.BaseTransport) -> None:
+        if self.kind == "s2" and self._tls is not None:
+            ssl_object = transport.get_extra_info("ssl_object")
+            der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+            from atwifi.services.tls import CertError
+
+            try:
+                self._tls.verify_client(der)
+            except CertError as e:
+                self.events.note(f"server {self.sid}: client refused, {e}")
+                transport.abort()  # type: ignore[attr-defined]
+                return
+        cid = self._free_cid()
+        if cid is None or self.closed:
+            self.events.refused(NO_RAM)
+            transport.abort()  # type: ignore[attr-defined]
+            return
+        conn = self._new_conn(cid)
+        proto.conn = conn
+        self.clients[cid] = conn
+        conn.attach(transport)
+        conn.live = True
+        self.events.incoming(conn.ip, conn.port, self.sid, cid)
+
+    def _gone(self, conn: Conn) -> None:
+        if not conn.buf:
+            self._forget(conn)
+
+    def _forget(self, conn: Conn) -> None:
+        if self.clients.get(conn.cid) is conn:
+            del self.clients[conn.cid]
+        if conn.udp_addr is not None:
+            self._by_addr.pop(conn.udp_addr, None)
+
+    # -- UDP -----------------------------------------------------------------------------
+    def datagram(self, data: bytes, addr: tuple[str, int]) -> None:
+        addr = (addr[0], addr[1])
+        conn = self._by_addr.get(addr)
+        if conn is None:
+            cid = self._free_cid()
+            if cid is None or self.closed:
+                self.events.refused(TOO_MANY_UDP)
+                return
+            conn = self._new_conn(cid)
+            conn.udp_addr = addr
+            conn.ip, conn.port = addr
+            conn.transport = self._udp
+            conn.connected = True
+            conn.live = True
+            self.clients[cid] = conn
+            self._by_addr[addr] = conn
+            self.events.incoming(addr[0], addr[1], self.sid, cid)
+        if conn.deliver_datagram(data):
+            self.events.datagram(self.sid, addr[0], addr[1], data)
+
+    # -- the host's commands -------------------------------------------------------------
+    def client(self, cid: int) -> Conn:
+        conn = self.clients.get(cid)
+        if conn is None:
+            raise AtError(76 if not 0 <= cid < MAX_CLIENTS else 78, f"no client {cid}")
+        return conn
+
+    def read(self, cid: int, n: int) -> tuple[bytes, int]:
+        conn = self.client(cid)
+        out = conn.read(n)
+        if not conn.connected and not conn.buf:
+            self._forget(conn)  # gone and drained: the id is free again
+        return out
+
+    def close_client(self, cid: int) -> None:
+        conn = self.client(cid)
+        if conn.buf:
+            raise AtError(77, f"client {cid} has {len(conn.buf)} bytes unread")
+        conn.close()
+        self._forget(conn)
+
+    def close(self, force: bool = False) -> None:
+        if not force:
+            busy = [c.cid for c in self.clients.values() if c.buf]
+            if busy:
+                raise AtError(77, f"clients {busy} have unread data")
+        self.closed = True
+        for conn in list(self.clients.values()):
+            conn.close(abort=force)
+        self.clients.clear()
+        self._by_addr.clear()
+        if self._server is not None:
+            self._server.close()
+        if self._udp is not None:
+            self._udp.close()
+
+
+class _ServerStreamProtocol(StreamProtocol):
+    def __init__(self, server: Server) -> None:
+        super().__init__(None)
+        self.server = server
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+        self.server.accept(self, transport)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if self.conn is None:  # refused: swallow what arrives before the abort lands
+            from atwifi.services.sockets.conn import _SCRATCH_VIEW
+
+            return _SCRATCH_VIEW
+        return super().get_buffer(sizehint)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self.conn is not None:
+            super().buffer_updated(nbytes)
+
+
+class _UdpServerProtocol(asyncio.DatagramProtocol):
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+        self.server._udp = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.server.datagram(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        self.server.events.note(f"server {self.server.sid}: UDP error {exc}")

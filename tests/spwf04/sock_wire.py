@@ -1,0 +1,68 @@
+"""Helpers to drive the module's socket commands byte by byte, as a host driver does."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+TIMEOUT = 20.0
+_READING = re.compile(rb"AT-S\.Reading:(\d+):(\d+)\r\n")
+_WIND55 = re.compile(rb"\+WIND:55:Pending Data:(\d*):(\d+):(\d+):(\d+)\r\n")
+
+
+async def take(m, n: int) -> bytes:
+    """Exactly n raw bytes from the module's output."""
+
+    async def wait() -> bytes:
+        while len(m.rx) < n:
+            m._more.clear()
+            await m._more.wait()
+        out = bytes(m.rx[:n])
+        del m.rx[:n]
+        return out
+
+    return await asyncio.wait_for(wait(), TIMEOUT)
+
+
+async def line(m) -> bytes:
+    return await m.read_until(b"\r\n")
+
+
+async def sockr(m, cmd: str) -> tuple[bytes, int, list[bytes]]:
+    """Send a SOCKR/SOCKDR; returns (data, second number, lines seen before the reply).
+    Checks the exact shape: Reading line, the raw bytes, AT-S.OK right after them."""
+    m.send(cmd.encode() + b"\r")
+    before = []
+    while True:
+        ln = await line(m)
+        mt = _READING.fullmatch(ln)
+        if mt:
+            break
+        assert not ln.startswith(b"AT-S."), ln
+        before.append(ln)
+    n, avail = int(mt.group(1)), int(mt.group(2))
+    data = await take(m, n)
+    assert await take(m, 9) == b"AT-S.OK\r\n"
+    return data, avail, before
+
+
+async def wind55(m) -> tuple[str, int, int, int]:
+    ln = await m.read_until(_WIND55)
+    mt = _WIND55.search(ln)
+    assert mt
+    return mt.group(1).decode(), int(mt.group(2)), int(mt.group(3)), int(mt.group(4))
+
+
+async def echo_server(ssl=None) -> tuple[asyncio.Server, int]:
+    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        try:
+            while data := await r.read(65536):
+                w.write(data)
+                await w.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            w.close()
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ssl)
+    return srv, srv.sockets[0].getsockname()[1]
