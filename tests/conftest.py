@@ -94,8 +94,17 @@ class InProcessModule(Host):
         return out
 
     async def boot(self) -> bytes:
+        """Power on; returns the boot WINDs and what the radio said until it settled (joined,
+        failed its first try, or idle), so a test starts on a quiet console."""
         await self.device.power_on()
-        return await self.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+        out = await self.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+        return out + await self.settle()
+
+    async def settle(self) -> bytes:
+        radio = self.device.radio
+        if radio is not None:
+            await asyncio.wait_for(radio.wait_settled(), TIMEOUT)
+        return self.take()
 
     async def restart(self) -> bytes:
         """Power-cycle: a new process of the module on the same flash."""

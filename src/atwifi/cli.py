@@ -100,6 +100,14 @@ async def serve(args: argparse.Namespace) -> int:
 
         trace = Trace(args.trace, verbose=args.verbose)
         transport = TracingTransport(transport, trace)
+    if args.world is not None:
+        from atwifi.services.radio.world import World, WorldError
+
+        try:
+            World.load(args.world, net=args.net if args.net == "any" else None)
+        except (OSError, WorldError) as e:
+            print(f"atwifi: --world {args.world}: {e}", file=sys.stderr)
+            return 2
     options = Options(
         state_dir=args.state or default_state_dir(),
         world=args.world,

@@ -126,6 +126,7 @@ async def test_reset_closes_sockets(quiet_module):
         await m.read_until(b"+WIND:61:")
         m.send(b"AT+S.RESET\r")
         await m.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+        await m.settle()
         await m.cmd("AT+S.SCFG=console_echo,0", echo=True)
         assert await m.cmd("AT+S.SOCKQ=0") == b"AT-S.ERROR:76:Illegal Socket ID\r\n"
         assert await m.cmd("AT+S.SOCKDL") == b"AT-S.OK\r\n"

@@ -249,9 +249,10 @@ class Device:
         return format_error(self.config.get("console_errs"), number, ERRORS.get(number, ""))
 
     def _ok(self) -> bytes:
-        return format_ok(
-            self.config.get("console_verbose"), self.free_heap(), self.status.get("wifi_state")
-        )
+        verbose = self.config.get("console_verbose")
+        if verbose < 2:
+            return b"AT-S.OK\r\n"
+        return format_ok(verbose, self.free_heap(), self.status.get("wifi_state"))
 
     async def flush_reply(self, out: bytearray) -> None:
         if out:
@@ -290,9 +291,9 @@ class Device:
     async def _command(self, line: bytes) -> None:
         gate = self.gate
         gate.begin()
-        if self.config.get("console_echo"):
-            self._write(line + CRLF)
-        out = bytearray()
+        # The echo goes out with the reply in one write; _dispatch sends it on its own first
+        # when it has to wait for a {data} block, so the host sees it before sending data.
+        out = bytearray(line + CRLF) if self.config.get("console_echo") else bytearray()
         try:
             await self._dispatch(line.decode("latin-1"), out)
         finally:
@@ -312,7 +313,12 @@ class Device:
         data: bytes | None = None
         if parsed.data_len is not None:
             self.decoder.expect_data(parsed.data_len)
-            block = await self._next_event()
+            block = self.decoder.next_event()
+            if block is None:  # the data is still on its way: let the echo out first
+                if out:
+                    self._write(bytes(out))
+                    out.clear()
+                block = await self._next_event()
             data = block.data
         if parsed.error is not None:
             self.trace_note(f"error {parsed.error.number}: {parsed.error.detail}")

@@ -29,8 +29,9 @@ class Part(Protocol):
 # "module:Class" of every part, in start order (the file system before the radio and TLS).
 PARTS: tuple[str, ...] = (
     "atwifi.spwf04.parts.files:FilesPart",
-    # "atwifi.spwf04.parts.radio:RadioPart",
+    "atwifi.spwf04.parts.radio:RadioPart",
     "atwifi.spwf04.parts.sockets:SocketsPart",
+    "atwifi.spwf04.parts.control:ControlPart",
 )
 
 

@@ -414,11 +414,14 @@ COMMANDS: tuple[Command, ...] = (
         RADIO,
         "Network scan",
         (
+            # Optional: the mbed driver sends a bare AT+S.SCAN, meaning no filter.
             Param(
                 "filter",
                 P.CHOICE,
+                required=False,
+                default="d",
                 choices=("d", "s", "m"),
-                help="d no filter, s filter on ssid, m filter on the mac",
+                help="d no filter (default), s filter on ssid, m filter on the mac",
             ),
             _opt_file("filename", "save the output there; console when absent"),
         ),

@@ -1,0 +1,62 @@
+"""What the radio needs from the module's configuration, and how long simulated things take."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RadioSettings:
+    """A snapshot of the configuration, taken again at every join attempt (so a host that
+    changes the passphrase while the module retries is heard at the next try)."""
+
+    mac: str = "00:80:E1:FA:12:34"
+    mode: int = 1  # 0 idle, 1 station, 2 IBSS, 3 MiniAP
+    ssid: bytes = b"STTest"
+    priv_mode: int = 0  # 0 open, 1 WEP, 2 WPA/WPA2 personal, 3 WPA2-Enterprise
+    auth_type: int = 0  # 0 open system, 1 shared key
+    psk_text: str = ""
+    psk_raw: bytes = b""
+    wep_keys: tuple[bytes, ...] = ()  # each already cut to its wifi_wep_key_lens length
+    wep_default_key: int = 0
+    eap_identity: str = "identity"
+    eap_password: str = "password"
+    dhcpc: int = 2  # 0 static, 1 DHCP, 2 DHCP then AutoIP
+    ipaddr: str = "192.168.0.50"
+    netmask: str = "255.255.255.0"
+    gw: str = "192.168.0.1"
+    dns1: str = "208.67.222.222"
+    dns2: str = "208.67.220.220"
+    use_v6: bool = True
+    rssi_thresh: int = 0  # 0: signal indications off
+    rssi_hyst: int = 0
+    beacon_loss_thresh: int = 10  # 0: the module never notices beacon loss
+    channel: int = 1  # MiniAP / IBSS channel
+    dhcpd: bool = True
+    num_clients: int = 5
+    macfilter: str = "00:00:00:00:00:00"
+    lease_time: int = 120
+    wps_pin: int = 1234567
+    wps_walk_time: int = 120
+    dhcp_timeout: int = 20
+
+
+@dataclass
+class Timing:
+    """Wall-clock seconds of the simulated steps. Small, so tests are fast; a world's
+    ``[radio] time_scale`` multiplies all of them (0 makes every step immediate)."""
+
+    scan: float = 0.02
+    auth: float = 0.005
+    assoc: float = 0.005
+    handshake: float = 0.01
+    dhcp: float = 0.01
+    module_second: float = 0.005  # one second of module time (DHCP timeout, WPS walk time)
+    beacon: float = 0.002  # one beacon interval (beacon loss window = threshold x this)
+    retry: float = 0.1  # first pause after a failed join; doubles up to retry_max
+    retry_max: float = 1.0
+    ap_start: float = 0.01
+    scale: float = field(default=1.0)
+
+    def __call__(self, name: str, times: float = 1.0) -> float:
+        return float(getattr(self, name)) * times * self.scale

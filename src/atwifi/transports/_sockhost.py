@@ -1,0 +1,205 @@
+"""One host at a time on a listening socket, with a UART-like backlog while nobody listens.
+
+Shared by the raw TCP and the RFC 2217 transports, which differ only in how bytes are framed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from atwifi.transports.base import BACKLOG_LIMIT, HIGH_WATER, Backlog, Transport
+
+
+def format_hostport(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class HostConnection(asyncio.Protocol):
+    """One accepted host. The owner decides what its bytes mean."""
+
+    def __init__(self, owner: SocketHostTransport) -> None:
+        self.owner = owner
+        self.transport: asyncio.Transport | None = None
+        self.peer = "?"
+        self.paused = False
+        self._resumed = asyncio.Event()
+        self._resumed.set()
+        # While held, output goes to the owner's backlog instead of the socket (RFC 2217 keeps
+        # it until the host has finished opening the port; flow control suspends it).
+        self.held = False
+
+    @property
+    def alive(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.set_write_buffer_limits(high=HIGH_WATER)
+        peer = transport.get_extra_info("peername")
+        if peer:
+            self.peer = format_hostport(str(peer[0]), int(peer[1]))
+        self.owner._attach(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.owner._received(self, data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._resumed.set()
+        self.owner._detach(self)
+
+    def pause_writing(self) -> None:
+        self.paused = True
+        self._resumed.clear()
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        self._resumed.set()
+
+    def send_raw(self, data: bytes) -> None:
+        if self.alive:
+            assert self.transport is not None
+            self.transport.write(data)
+
+    async def wait_resumed(self) -> None:
+        await self._resumed.wait()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class SocketHostTransport(Transport):
+    """Listens on host:port; a new connection replaces the current one."""
+
+    kind = "tcp"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self._server: asyncio.Server | None = None
+        self._feed: Callable[[bytes], None] | None = None
+        self._conn: HostConnection | None = None
+        self._backlog = Backlog(BACKLOG_LIMIT)
+        self._dropping = False
+
+    # -- hooks for subclasses -------------------------------------------------------------------
+
+    def _encode(self, data: bytes) -> bytes:
+        """Frame module output for the wire."""
+        return data
+
+    def _connected(self, conn: HostConnection) -> None:
+        """A host arrived; it may set conn.held to keep output back for a while."""
+
+    def _data(self, conn: HostConnection, data: bytes) -> None:
+        """Bytes from the host."""
+        self._deliver(data)
+
+    def _disconnected(self, conn: HostConnection) -> None:
+        """The host left (its state may be dropped)."""
+
+    # -- transport API --------------------------------------------------------------------------
+
+    async def start(self, feed: Callable[[bytes], None]) -> None:
+        self._feed = feed
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: HostConnection(self), self.host, self.port, reuse_address=True
+        )
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and self._conn.alive
+
+    @property
+    def pending(self) -> int:
+        """Bytes of module output waiting for a (ready) host."""
+        return len(self._backlog)
+
+    @property
+    def backpressured(self) -> bool:
+        """True while the connected host takes bytes slower than the module writes them."""
+        return self.connected and self._conn is not None and self._conn.paused
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        conn = self._conn
+        if conn is not None and conn.alive and not conn.held:
+            conn.send_raw(self._encode(data))
+            return
+        if self._backlog.append(data) and not self._dropping:
+            self._dropping = True
+            why = "host not ready" if conn is not None else "no host"
+            self.note(f"{why}: keeping the newest {BACKLOG_LIMIT} bytes of output")
+
+    async def drain(self) -> None:
+        conn = self._conn
+        while conn is not None and conn.alive and conn.paused and conn is self._conn:
+            await conn.wait_resumed()
+
+    def describe(self) -> str:
+        where = format_hostport(self.host, self.port)
+        return (
+            f"console on raw TCP {where}\n"
+            f"  connect: socat -,raw,echo=0 TCP:{where}\n"
+            f"       or: python -m serial.tools.miniterm socket://{where} 115200"
+        )
+
+    async def close(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        if self._conn is not None:
+            self._conn.abort()
+        await self._server.wait_closed()
+        self._server = None
+
+    # -- shared machinery -----------------------------------------------------------------------
+
+    def _deliver(self, data: bytes) -> None:
+        if data and self._feed is not None:
+            self._feed(data)
+
+    def release(self, conn: HostConnection) -> None:
+        """Let output flow to conn: first what waited in the backlog, then live output."""
+        conn.held = False
+        if conn is not self._conn or not conn.alive:
+            return
+        if self._dropping:
+            self._dropping = False
+            self.note(f"dropped {self._backlog.take_dropped()} bytes: no host")
+        pending = self._backlog.take()
+        if pending:
+            conn.send_raw(self._encode(pending))
+
+    def hold(self, conn: HostConnection) -> None:
+        conn.held = True
+
+    def purge_output(self) -> int:
+        """Forget module output that has not been sent yet."""
+        return self._backlog.clear()
+
+    def _attach(self, conn: HostConnection) -> None:
+        old = self._conn
+        self._conn = conn
+        if old is not None and old.alive:
+            self.note(f"host {old.peer} replaced by {conn.peer}")
+            old.abort()
+        self.note(f"host connected from {conn.peer}")
+        self._connected(conn)
+        if not conn.held:
+            self.release(conn)
+
+    def _received(self, conn: HostConnection, data: bytes) -> None:
+        if conn is self._conn:
+            self._data(conn, data)
+
+    def _detach(self, conn: HostConnection) -> None:
+        self._disconnected(conn)
+        if conn is self._conn:
+            self._conn = None
+            self.note(f"host {conn.peer} disconnected")

@@ -1,0 +1,83 @@
+"""The JSON-lines trace and the TracingTransport wrapper."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+
+from rich.console import Console
+from transport_helpers import SAFETY, Echo
+
+from atwifi.trace import Trace, TracingTransport, escape, read_trace
+from atwifi.transports.tcp import TcpTransport
+
+
+def test_records_are_json_lines_and_round_trip(tmp_path) -> None:
+    path = tmp_path / "trace.jsonl"
+    trace = Trace(path, verbose=False)
+    chunks = [b"AT+S.STS\r", bytes(range(256)), b"\\x41 not an escape", b"AT-S.OK\r\n"]
+    trace.record("in", chunks[0])
+    trace.record("out", chunks[1])
+    trace.note("blocked by network policy")
+    trace.record("in", chunks[2])
+    trace.record("out", chunks[3])
+    trace.close()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 5
+    records = [json.loads(line) for line in lines]
+    assert [r["dir"] for r in records] == ["in", "out", "note", "in", "out"]
+    data = [r for r in records if r["dir"] != "note"]
+    assert [bytes.fromhex(r["hex"]) for r in data] == chunks
+    assert data[0]["data"] == "AT+S.STS\\r"
+    assert data[3]["data"] == "AT-S.OK\\r\\n"
+    assert data[2]["data"] == "\\\\x41 not an escape"  # a literal backslash is doubled
+    assert records[2]["text"] == "blocked by network policy"
+    ts = [r["t"] for r in records]
+    assert ts == sorted(ts) and all(isinstance(t, float) for t in ts)
+    assert all(r["wall"].endswith("Z") and "T" in r["wall"] for r in records)
+    assert read_trace(path) == records
+
+
+def test_escape_is_unambiguous() -> None:
+    assert escape(b"\x00\x1f\x7f\xff\t") == "\\x00\\x1f\\x7f\\xff\\t"
+    assert escape(b"A b~") == "A b~"
+
+
+def test_verbose_view_is_coloured_one_line_per_record() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, color_system="truecolor", width=200)
+    trace = Trace(None, verbose=True, console=console)
+    trace.record("in", b"AT\r")
+    trace.record("out", b"AT-S.OK\r\n")
+    trace.note("host connected")
+    text = out.getvalue()
+    lines = text.splitlines()
+    assert len(lines) == 3
+    assert "AT\u240d" in lines[0] and "AT-S.OK\u240d\u240a" in lines[1]
+    assert "host connected" in lines[2]
+    assert "\x1b[" in text  # styled
+    assert lines[0].split("\x1b[")[-2] != lines[1].split("\x1b[")[-2]  # different colours
+
+
+async def test_tracing_transport_records_both_directions(tmp_path) -> None:
+    path = tmp_path / "t.jsonl"
+    trace = Trace(path, verbose=False)
+    tcp = TcpTransport("127.0.0.1", 0)
+    t = TracingTransport(tcp, trace)
+    echo = Echo(t)
+    await t.start(echo.feed)
+    try:
+        assert t.port == tcp.port > 0  # attributes of the wrapped transport show through
+        reader, writer = await asyncio.open_connection("127.0.0.1", t.port)
+        writer.write(b"at\xff\r")
+        assert await asyncio.wait_for(reader.readexactly(4), SAFETY) == b"AT\xff\r"
+        writer.close()
+    finally:
+        await t.close()
+        trace.close()
+    records = read_trace(path)
+    ins = b"".join(bytes.fromhex(r["hex"]) for r in records if r["dir"] == "in")
+    outs = b"".join(bytes.fromhex(r["hex"]) for r in records if r["dir"] == "out")
+    assert ins == b"at\xff\r" and outs == b"AT\xff\r"
+    assert any("host connected" in r.get("text", "") for r in records)
