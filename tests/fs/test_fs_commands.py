@@ -38,6 +38,7 @@ async def files(m) -> list[bytes]:
 async def reset(m) -> None:
     assert await m.cmd("AT+S.RESET", echo=False) == OK
     await m.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+    await m.settle()  # the radio's join WINDs, whatever they are
     if m.device.config.get("console_echo"):  # not saved with WCFG: back after the reset
         assert await m.cmd("AT+S.SCFG=console_echo,0", echo=True) == OK
 
@@ -223,7 +224,7 @@ async def test_ext_volume_disabled(quiet_module) -> None:
 
 
 async def test_ext_folder_option(tmp_path: Path) -> None:
-    from conftest import InProcessModule
+    from fs_helpers import InProcessModule
 
     folder = tmp_path / "sd"
     folder.mkdir()
@@ -243,7 +244,7 @@ async def test_ext_folder_option(tmp_path: Path) -> None:
 
 
 async def test_big_file_in_pieces(tmp_path: Path) -> None:
-    from conftest import InProcessModule
+    from fs_helpers import InProcessModule
 
     folder = tmp_path / "sd"
     folder.mkdir()

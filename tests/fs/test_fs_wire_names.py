@@ -7,10 +7,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from fs_helpers import InProcessModule
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import InProcessModule
 
 # What a console line can carry in a file name: anything but CR, LF and the delimiter.
 names = st.one_of(
