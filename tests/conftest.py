@@ -168,6 +168,10 @@ class ServedModule(Host):
         await self.send(line.encode("latin-1") + b"\r" + data)
         return await self.reply()
 
+    async def joined(self) -> bytes:
+        """Boot WINDs through the default world's join: IPv4 then IPv6 WIND:24."""
+        return await self.read_until(b"+WIND:24:WiFi Up::") + await self.read_until(b"\r\n")
+
 
 def spawn_serve(state_dir: Path, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
     env = dict(os.environ, PYTHONPATH=str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -214,6 +218,7 @@ async def served(tmp_path: Path) -> AsyncIterator[ServedModule]:
     proc, port = spawn_serve(tmp_path / "state")
     m = ServedModule(proc, port)
     await m.connect()
+    await m.joined()
     yield m
     await m.disconnect()
     stop_serve(proc)

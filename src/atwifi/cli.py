@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import signal
 import sys
 from pathlib import Path
 
@@ -55,27 +52,31 @@ def _parser() -> argparse.ArgumentParser:
         help="module port M listens on host port H",
     )
     s.add_argument("--ext-folder", type=Path, metavar="DIR", help="host folder for volume 0")
-    c = sub.add_parser("ctl", help="act on a running module (control channel)", add_help=False)
-    c.add_argument("rest", nargs=argparse.REMAINDER)
+    sub.add_parser("ctl", help="act on a running module: atwifi ctl --help", add_help=False)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ctl"]:
+        # Everything after `ctl` is the control channel's own command line.
+        from atwifi.control.cli import main as ctl_main
+
+        return ctl_main(argv[1:])
     args = _parser().parse_args(argv)
-    if args.cmd == "ctl":
-        try:
-            from atwifi.control.cli import main as ctl_main
-        except ImportError:
-            print("atwifi ctl: the control channel is not built in this version", file=sys.stderr)
-            return 2
-        return ctl_main(args.rest)
     try:
+        import asyncio  # here, not at the top: `--help` and `ctl` need no event loop
+
         return asyncio.run(serve(args))
     except KeyboardInterrupt:
         return 0
 
 
 async def serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+    import signal
+
     from atwifi.spwf04.device import Device, Options, default_state_dir
     from atwifi.transports import make_transport
 

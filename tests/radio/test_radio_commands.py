@@ -350,7 +350,8 @@ async def test_served_module_joins_and_obeys_atwifi_ctl(served, tmp_path) -> Non
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ssid"] == "STTest"
-    assert b"+WIND:33:WiFi Network Lost\r\n" in await served.read_until(b"+WIND:33:")
+    lost = await served.read_until(b"+WIND:33:WiFi Network Lost\r\n")
+    assert lost.endswith(b"+WIND:30:WiFi BSS Lost\r\n+WIND:33:WiFi Network Lost\r\n")
 
 
 async def test_control_socket_in_a_deep_state_folder(tmp_path) -> None:

@@ -24,6 +24,19 @@ class Flash:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
+        self._drop_stale_temps()
+
+    def _drop_stale_temps(self) -> None:
+        """A process killed inside write() leaves its temporary file behind (the blob itself
+        is intact). Remove those of processes that are gone, so kills do not pile them up."""
+        for tmp in self.folder.glob(".*.tmp"):
+            try:
+                pid = int(tmp.name.rsplit(".", 2)[-2])
+            except ValueError:
+                continue
+            if pid == os.getpid() or _alive(pid):
+                continue
+            tmp.unlink(missing_ok=True)
 
     def path(self, name: str) -> Path:
         return self.folder / f"{name}.bin"
@@ -61,3 +74,13 @@ class Flash:
 
     def erase(self, name: str) -> None:
         self.path(name).unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True

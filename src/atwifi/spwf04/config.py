@@ -61,6 +61,9 @@ def parse_value(var: ConfigVar, text: str) -> Any:
         if var.size is not None and len(octets) > var.size:
             raise AtError(32, f"{var.name}: more than {var.size} octets")
         return octets
+    if t is VarType.LIST and not all(_INT.fullmatch(x) for x in text.split()):
+        # The manual types these INT: a list of numbers (ports, TTLs), one per mDNS service.
+        raise AtError(8, f"{var.name}: numbers separated by spaces")
     if t is VarType.TEXT or t is VarType.LIST:
         if var.size is not None and len(text.encode("latin-1", "replace")) > var.size:
             raise AtError(32, f"{var.name}: longer than {var.size}")
@@ -141,11 +144,15 @@ class Config:
         try:
             saved = json.loads(blob)
         except ValueError:
+            saved = None
+        if not isinstance(saved, dict):
+            # A blob with a good checksum but not our shape (another tool, another version)
+            # is as unusable as a corrupt one; it must not stop the module from booting.
             self._flash.erase(FLASH_NAME)
             return False
         for name, text in saved.items():
             var = CONFIG_BY_NAME.get(name)
-            if var is None:
+            if var is None or not isinstance(text, str):
                 continue  # a variable an older atwifi knew; not ours any more
             try:
                 self._values[name] = parse_value(var, text)

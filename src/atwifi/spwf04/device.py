@@ -14,7 +14,8 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Callable, Coroutine
+from asyncio.tasks import _enter_task, _leave_task
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,10 @@ class Device:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wakeup = asyncio.Event()
         self._console_task: asyncio.Task[None] | None = None
+        # The console task waits for input with nothing else to do (see feed()).
+        self._parked = False
+        # A console step begun in feed() that had to wait: the console task finishes it.
+        self._pending: Awaitable[None] | None = None
         self._reboot_requested = False
         self.reset_reason = POWER_ON
         self.booted = asyncio.Event()
@@ -111,9 +116,47 @@ class Device:
         self._drain = drain
 
     def feed(self, data: bytes) -> None:
-        """Bytes from the host. Never blocks."""
+        """Bytes from the host. Never blocks.
+
+        When the console is idle, the commands are run right here, inside the transport's
+        callback, until one has to wait: most replies then go out without a trip through the
+        event loop (a task wake-up costs as much as the command; see benchmarks/roundtrip.py).
+        """
         self.decoder.feed(data)
+        if self._parked and self._pending is None and self._run_eagerly():
+            return  # all handled; the console task stays parked
         self._wakeup.set()
+
+    def _run_eagerly(self) -> bool:
+        """Run console steps now, as the console task would, until one has to wait (it is
+        handed to the console task) or no complete input is left (returns True)."""
+        task = self._console_task
+        if task is None:
+            return False
+        try:
+            if asyncio.current_task() is not None:
+                return False  # fed from a task (in-process tests): the console task does it
+        except RuntimeError:
+            return False  # no running loop
+        loop = task.get_loop()
+        while (event := self.decoder.next_event()) is not None:
+            step = self._handle(event)
+            # Inside the step, current_task() is the console task, as in the normal path:
+            # asyncio.timeout() and friends in handlers work, and the step can be continued
+            # by that very task.
+            _enter_task(loop, task)
+            try:
+                waiting_on = step.send(None)
+            except StopIteration:
+                continue
+            except BaseException as exc:  # the console task would have died of it: so it does
+                self._pending = _reraise(exc)
+                return False
+            finally:
+                _leave_task(loop, task)
+            self._pending = _Continue(step, waiting_on)
+            return False
+        return True
 
     def trace_note(self, text: str) -> None:
         if self.trace is not None:
@@ -151,6 +194,9 @@ class Device:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._console_task
             self._console_task = None
+        pending, self._pending = self._pending, None
+        if isinstance(pending, (_Continue, Coroutine)):
+            pending.close()  # a step begun in feed() that the console task never took over
         await self._stop_parts()
 
     async def reboot(self) -> None:
@@ -179,7 +225,8 @@ class Device:
         self.reset_reason = reason
         self.status.clear()
         config_ok = self.config.load()
-        self._count_boot(reason)
+        # Two fsyncs: not for the event loop (a slow disk would stall every socket).
+        await asyncio.to_thread(self._count_boot, reason)
         self.wind(1, BUILD)
         self.wind(13, self.config.get("nv_model"))
         if not config_ok:
@@ -201,8 +248,11 @@ class Device:
             counters = json.loads(blob) if blob else {}
         except (CorruptBlob, ValueError):
             counters = {}
+        if not isinstance(counters, dict):
+            counters = {}
         for key in self._counters:
-            self._counters[key] = int(counters.get(key, 0))
+            value = counters.get(key, 0)
+            self._counters[key] = value if isinstance(value, int) else 0
         self._counters["power_cycles" if reason == POWER_ON else "reset_cycles"] += 1
         self.flash.write("counters", json.dumps(self._counters).encode())
 
@@ -272,17 +322,34 @@ class Device:
 
     async def _console(self) -> None:
         while True:
-            event = await self._next_event()
-            if isinstance(event, CommandLine):
-                await self._command(event.text)
-            elif isinstance(event, LineTooLong):
-                self.trace_note(f"line of {event.length} bytes dropped: over 512")
-                self._write(self._error(LINE_TOO_LONG))
-            elif isinstance(event, DataBlock):  # cannot happen: blocks follow their command
-                self.trace_note(f"stray data block of {len(event.data)} bytes")
-            if self._reboot_requested:
-                self._reboot_requested = False
-                await self.reboot()
+            pending = self._pending
+            if pending is not None:
+                self._pending = None
+                await pending  # a step feed() began and could not finish
+                continue
+            event = self.decoder.next_event()
+            if event is None:
+                self._wakeup.clear()
+                self._parked = True
+                try:
+                    await self._wakeup.wait()
+                finally:
+                    self._parked = False
+                continue
+            await self._handle(event)
+
+    async def _handle(self, event: Any) -> None:
+        """One console step: a command (with its data) or a dropped line, then any reboot."""
+        if isinstance(event, CommandLine):
+            await self._command(event.text)
+        elif isinstance(event, LineTooLong):
+            self.trace_note(f"line of {event.length} bytes dropped: over 512")
+            self._write(self._error(LINE_TOO_LONG))
+        elif isinstance(event, DataBlock):  # cannot happen: blocks follow their command
+            self.trace_note(f"stray data block of {len(event.data)} bytes")
+        if self._reboot_requested:
+            self._reboot_requested = False
+            await self.reboot()
 
     def request_reboot(self) -> None:
         """Reboot once the current reply is out (AT+S.RESET answers before it reboots)."""
@@ -296,6 +363,12 @@ class Device:
         out = bytearray(line + CRLF) if self.config.get("console_echo") else bytearray()
         try:
             await self._dispatch(line.decode("latin-1"), out)
+        except Exception as e:
+            # A bug outside the handlers (parsing, configuration) must not end the console
+            # task: the module would go silent for good. Answer as for a crashed handler.
+            log.exception("console failed on %r", line[:40])
+            self.trace_note(f"console failed inside atwifi: {e!r}")
+            out += self._error(INTERNAL)
         finally:
             self._write(bytes(out))
             held = gate.end()
@@ -352,6 +425,45 @@ class Device:
             out += self._error(INTERNAL)
         else:
             out += self._ok()
+
+
+class _Continue:
+    """Continues, inside the console task, a coroutine that feed() began and that stopped at
+    ``waiting_on`` (what it yielded: a future, or None for a bare yield). The task sees exactly
+    what it would have seen had it run the coroutine from the start."""
+
+    __slots__ = ("_coro", "_first")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+        self._coro = coro
+        self._first = waiting_on
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coro, value = self._coro, self._first
+        self._first = None
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # cancellation and throw() go on to the coroutine
+                try:
+                    value = coro.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration:
+                    return
+
+    def close(self) -> None:
+        self._coro.close()
+
+
+async def _reraise(exc: BaseException) -> None:
+    raise exc
 
 
 def default_state_dir() -> Path:

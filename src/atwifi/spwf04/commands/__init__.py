@@ -32,6 +32,7 @@ MODULES = (
     "sockets",
     "servers",
     "tls",
+    "net",
 )
 
 

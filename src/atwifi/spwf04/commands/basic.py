@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from atwifi.errors import AtError
 from atwifi.spwf04.commands import handler
 from atwifi.spwf04.context import Context
 from atwifi.spwf04.table.commands import COMMANDS
@@ -32,6 +33,9 @@ async def reset(ctx: Context) -> None:
 async def time_(ctx: Context, time: int | None) -> None:  # noqa: A002 - the table's name
     clock = ctx.device.clock
     if time is not None:
+        # The module's RTC counts unsigned 32-bit seconds; beyond that gmtime() fails too.
+        if not 0 <= time <= 0xFFFFFFFF:
+            raise AtError(8, "time is 0..4294967295 seconds since 1970")
         clock.set(time)
         return
     t = _gmtime(clock.now())

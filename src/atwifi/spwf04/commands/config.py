@@ -6,6 +6,7 @@ import asyncio
 
 from atwifi.errors import AtError
 from atwifi.spwf04.commands import handler
+from atwifi.spwf04.config import parse_value
 from atwifi.spwf04.context import Context
 from atwifi.spwf04.table.config_vars import CONFIG_BY_NAME
 from atwifi.spwf04.table.schema import VarType
@@ -13,6 +14,7 @@ from atwifi.spwf04.table.schema import VarType
 # Interfaces atwifi does not offer yet: refusing the value beats a module that goes silent
 # on its UART after the next reset.
 _UNBUILT_CONSOLES = {0: "SPI", 2: "UART+MicroPython", 3: "MicroPython"}
+_ONE_BYTE = {"console_delimiter", "console_repeater"}
 
 
 @handler("GCFG")
@@ -37,8 +39,14 @@ async def scfg(ctx: Context, key: str, value: str | None) -> None:
         if var.type is not VarType.TEXT:
             raise AtError(2, f"{var.name}: no value")
         value = ""
-    if var.name == "console_enabled" and value.strip() in {str(k) for k in _UNBUILT_CONSOLES}:
-        raise AtError(8, f"the {_UNBUILT_CONSOLES[int(value)]} console is not built in atwifi yet")
+    typed = parse_value(var, value)  # raises the type's error first
+    # The typed value, not the text: 00, +0 and 0x0 all mean SPI.
+    if var.name == "console_enabled" and typed in _UNBUILT_CONSOLES:
+        raise AtError(8, f"the {_UNBUILT_CONSOLES[typed]} console is not built in atwifi yet")
+    if var.name in _ONE_BYTE and not 0 < typed <= 0xFF:
+        # The console splits arguments on this one character: a value that is no byte
+        # cannot be a delimiter (and chr() of it would fail on the next command).
+        raise AtError(8, f"{var.name} is one character: 0x01..0xFF")
     config.set(var.name, value)
 
 

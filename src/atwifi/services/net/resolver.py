@@ -1,0 +1,126 @@
+"""Name resolution for the virtual module: the world's [hosts], the system hosts file, and
+only when the network policy lets packets leave the machine, the host's resolver.
+
+Under the loopback-only policy no DNS query is ever sent: the hosts file is parsed here
+rather than through getaddrinfo, because getaddrinfo falls through to DNS for unknown names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+
+from atwifi.services.net.policy import NetworkPolicy
+
+SYSTEM_HOSTS = Path("/etc/hosts")
+
+
+class ResolveError(Exception):
+    """The name could not be resolved. ``blocked`` is True when the host resolver was not
+    asked because the network policy keeps DNS queries on the machine."""
+
+    def __init__(self, name: str, reason: str, blocked: bool = False) -> None:
+        super().__init__(name, reason)
+        self.name = name
+        self.reason = reason
+        self.blocked = blocked
+
+    def __str__(self) -> str:
+        return f"cannot resolve {self.name!r}: {self.reason}"
+
+
+def ip_literal(text: str) -> str | None:
+    """The canonical text of an IP literal (brackets and IPv6 zone allowed), else None."""
+    t = text.strip()
+    if t.startswith("[") and t.endswith("]"):
+        t = t[1:-1]
+    try:
+        return str(ipaddress.ip_address(t.split("%", 1)[0]))
+    except ValueError:
+        return None
+
+
+def parse_hosts(text: str) -> dict[str, list[str]]:
+    """hosts(5) text -> lower-case name -> addresses in file order (first entry wins)."""
+    out: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) < 2:
+            continue
+        addr = ip_literal(fields[0])
+        if addr is None:
+            continue
+        for name in fields[1:]:
+            out.setdefault(name.lower().rstrip("."), []).append(addr)
+    return out
+
+
+def _prefer_v4(addrs: list[str]) -> str:
+    for a in addrs:
+        if ":" not in a:
+            return a
+    return addrs[0]
+
+
+def _read_small(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+class Resolver:
+    def __init__(
+        self,
+        hosts: Mapping[str, str] | None = None,
+        policy: NetworkPolicy | None = None,
+        hosts_file: Path | str | None = SYSTEM_HOSTS,
+    ) -> None:
+        self.policy = policy or NetworkPolicy()
+        self.hosts: dict[str, str] = {}
+        for name, addr in (hosts or {}).items():
+            lit = ip_literal(str(addr))
+            if lit is None:
+                raise ValueError(f"[hosts] {name} = {addr!r}: not an IP address")
+            self.hosts[str(name).strip().lower().rstrip(".")] = lit
+        self.hosts_file = Path(hosts_file) if hosts_file is not None else None
+
+    async def resolve(self, name: str) -> str:
+        """The address ``name`` stands for, IPv4 preferred. IP literals pass through
+        unchanged (the policy is the caller's business: resolving sends nothing)."""
+        lit = ip_literal(name)
+        if lit is not None:
+            return lit
+        key = name.strip().lower().rstrip(".")
+        if not key:
+            raise ResolveError(name, "empty name")
+        if key in self.hosts:
+            return self.hosts[key]
+        if self.hosts_file is not None:
+            # hosts files are tiny, but this is still disk I/O: keep it off the event loop.
+            text = await asyncio.to_thread(_read_small, self.hosts_file)
+            found = parse_hosts(text).get(key)
+            if found:
+                return _prefer_v4(found)
+        if self.policy.loopback_only:
+            raise ResolveError(
+                name,
+                "not in [hosts] or the hosts file, and the loopback-only network policy "
+                "sends no DNS query",
+                blocked=True,
+            )
+        return await self._system(name, key)
+
+    async def _system(self, name: str, key: str) -> str:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(key, None, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as e:
+            raise ResolveError(name, f"host resolver: {e}") from e
+        addrs = [str(info[4][0]) for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
+        if not addrs:
+            raise ResolveError(name, "host resolver returned no address")
+        return _prefer_v4(addrs)
