@@ -102,7 +102,8 @@ async def test_missing_and_bad_names(tmp_path: Path) -> None:
         (fs.write("a\nb", b""), 51),
         (fs.write("a\\b", b""), 51),
         (fs.write("caf\xe9", b""), 51),
-        (fs.write("x" * 65, b""), 32),
+        (fs.write("x" * 65, b""), 51),
+        (fs.delete("x" * 65), 56),
     ):
         with pytest.raises(AtError) as e:
             await call

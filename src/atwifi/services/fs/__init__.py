@@ -6,7 +6,7 @@
     await fs.read("a.txt")                     # bare names: RAM, ext, user, app
     fs.exists("a.txt"); await fs.list(); await fs.delete("a.txt")
 
-Every failure is an ``AtError`` with the manual's number (50-59, 32 for a long name).
+Every failure is an ``AtError`` with the manual's number (50-59).
 """
 
 from atwifi.services.fs.filesystem import ALGOS, FileEntry, FileSystem

@@ -40,8 +40,8 @@ def valid_name(name: str) -> bool:
 
 
 def check_name(name: str, error: int = ERR_OPEN) -> str:
-    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME:
-        raise AtError(32, f"file name longer than {MAX_NAME} bytes")
+    # A name longer than 64 bytes names no file: the command's own error, like any bad name
+    # (FSC's parameter check answers 32 before it gets here).
     if not valid_name(name):
         raise AtError(error, f"bad file name {name!r}")
     return name
