@@ -1,18 +1,19 @@
 """TCP echo throughput: through the virtual module's SOCKW/SOCKR versus a direct asyncio client.
 
-    python benchmarks/socket_echo.py [--mb 10] [--chunk 730] [--window 16] [--memsize 40]
-                                     [--mode window|stream] [--process]
+    python benchmarks/socket_echo.py [--mb 10] [--chunk 730] [--window 32] [--memsize 40]
+                                     [--mode stream|window] [--depth 4]
 
 Both paths move the same bytes to the same echo server on 127.0.0.1 and back, in writes of
 ``--chunk`` bytes (730: the firmware's TCP MSS that drivers use). The module path is a host
 driving the module over a TCP console on loopback (WIND:55 masked, as drivers do around bulk
 transfers), sending ``--window`` SOCKW commands with their data blocks in one write:
 
-  --mode window  (default) then SOCKR until that window has come back; the direct client
-                 writes the same window of chunks, then reads until it has come back.
-  --mode stream  a SOCKR rides along with every window and the next window goes out at
-                 once (never more in flight than the module's buffer); the direct client
+  --mode stream  (default) a SOCKR rides along with every window, and up to --depth windows
+                 are in flight, as a driver with a transmit queue does; the module's
+                 buffer and TCP flow control bound what is in flight. The direct client
                  writes window after window while a reader task takes the echo.
+  --mode window  then SOCKR until that window has come back (a strict ping-pong); the
+                 direct client writes the same window, then reads until it has come back.
 
 Prints bytes per second of each path and the ratio (target: at least 0.5).
 """
@@ -26,11 +27,10 @@ import re
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from atwifi.spwf04.device import Device, Options  # noqa: E402
+SRC = Path(__file__).resolve().parents[1] / "src"
 
 READING = re.compile(rb"AT-S\.Reading:(\d+):(\d+)\r\n")
 OK = b"AT-S.OK\r\n"
@@ -134,65 +134,39 @@ class Console:
                 return ln
 
 
-async def module_console(state: Path) -> tuple[asyncio.Server, int]:
-    """The virtual module behind a TCP console on 127.0.0.1; it powers on when a host
-    connects, so the host sees the boot WINDs."""
-    device = Device(Options(state_dir=state))
-    console_writer: list[asyncio.StreamWriter] = []
-
-    # The console link sends what the module wrote during one turn of the event loop in one
-    # piece, as a UART driver with a DMA buffer does.
-    pending = bytearray()
-
-    def flush() -> None:
-        if console_writer and pending:
-            console_writer[0].write(bytes(pending))
-        pending.clear()
-
-    def to_host(data: bytes) -> None:
-        if not pending:
-            asyncio.get_running_loop().call_soon(flush)
-        pending.extend(data)
-
-    device.attach(to_host)
-
-    async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        console_writer.append(w)
-        await device.power_on()
-        try:
-            while data := await r.read(262144):
-                device.feed(data)
-        finally:
-            await device.shutdown()
-
-    srv = await asyncio.start_server(serve, "127.0.0.1", 0)
-    return srv, srv.sockets[0].getsockname()[1]
-
-
-async def serve_module_forever() -> None:
-    """``--serve-module``: run the module in this process; print its console port."""
-    srv, port = await module_console(Path(tempfile.mkdtemp(prefix="atwifi-bench-")))
-    print(port, flush=True)
-    async with srv:
-        await srv.serve_forever()
+async def start_module(state: Path) -> tuple[asyncio.subprocess.Process, int]:
+    """`atwifi serve --tcp 127.0.0.1:0`: the product itself, in its own process."""
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "atwifi",
+        "serve",
+        "--tcp",
+        "127.0.0.1:0",
+        "--state",
+        str(state),
+        stdout=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None
+    while True:
+        line = await proc.stdout.readline()
+        if not line:
+            raise RuntimeError("atwifi serve ended before it listened")
+        m = re.search(rb"127\.0\.0\.1:(\d+)", line)
+        if m:
+            return proc, int(m.group(1))
 
 
 async def through_module(
-    port: int, payload: bytes, chunk: int, window: int, memsize: int, mode: str, inproc: bool
+    port: int, payload: bytes, chunk: int, window: int, memsize: int, mode: str, depth: int
 ) -> float:
-    proc = None
-    if inproc:
-        srv, cport = await module_console(Path(tempfile.mkdtemp(prefix="atwifi-bench-")))
-    else:
-        # The module in its own process, as `atwifi serve` runs it next to a host program.
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--serve-module", stdout=asyncio.subprocess.PIPE
-        )
-        assert proc.stdout is not None
-        cport = int(await proc.stdout.readline())
+    proc, cport = await start_module(Path(tempfile.mkdtemp(prefix="atwifi-bench-")))
     r, w = await asyncio.open_connection("127.0.0.1", cport)
     con = Console(r, w)
-    while b"+WIND:32" not in await con.line():
+    # Boot, then the default world's join: sockets need the link up (IPv4 and IPv6 WIND:24).
+    while not (await con.line()).startswith(b"+WIND:24:WiFi Up::"):
         pass
 
     async def cmd(line: str) -> bytes:
@@ -225,36 +199,56 @@ async def through_module(
         assert await con.exactly(len(OK)) == OK
 
     t0 = time.perf_counter()
-    while len(got) < len(payload):
-        # One write: up to a window of SOCKW commands (+ a SOCKR when streaming).
-        batch = bytearray()
-        n = 0
-        while n < window and sent < len(payload) and sent - len(got) + chunk <= limit:
-            piece = view[sent : sent + chunk]
-            batch += b"AT+S.SOCKW=%d,%d\r" % (sid, len(piece))
-            batch += piece
-            sent += len(piece)
-            n += 1
-        if mode == "stream":
-            batch += b"AT+S.SOCKR=%d\r" % sid
-        w.write(batch)
-        # WINDs are off: the n answers are exactly n AT-S.OK lines.
-        oks = await con.exactly(len(OK) * n)
-        assert oks == OK * n, oks[:80]
-        if mode == "stream":
+    if mode == "stream":
+        # As a driver with a TX queue does: batches of SOCKWs, each followed by a SOCKR for
+        # what has come back, with up to `depth` batches in flight; the replies come in
+        # order, so the host matches them to the batches it sent.
+        inflight: deque[int] = deque()
+        while len(got) < len(payload):
+            while len(inflight) < depth:
+                batch = bytearray()
+                n = 0
+                while n < window and sent < len(payload):
+                    piece = view[sent : sent + chunk]
+                    batch += b"AT+S.SOCKW=%d,%d\r" % (sid, len(piece))
+                    batch += piece
+                    sent += len(piece)
+                    n += 1
+                batch += b"AT+S.SOCKR=%d\r" % sid
+                w.write(batch)
+                inflight.append(n)
+                if sent >= len(payload):
+                    break
+            n = inflight.popleft()
+            oks = await con.exactly(len(OK) * n)
+            assert oks == OK * n, oks[:80]
             await sockr()
-        else:
-            while len(got) < sent:  # read the window back
+        while inflight:  # SOCKRs sent after the last byte came back: empty reads
+            await con.exactly(len(OK) * inflight.popleft())
+            await sockr()
+    else:
+        while len(got) < len(payload):
+            # A window of SOCKW commands in one write, their OKs, then read the window back.
+            batch = bytearray()
+            n = 0
+            while n < window and sent < len(payload) and sent - len(got) + chunk <= limit:
+                piece = view[sent : sent + chunk]
+                batch += b"AT+S.SOCKW=%d,%d\r" % (sid, len(piece))
+                batch += piece
+                sent += len(piece)
+                n += 1
+            w.write(batch)
+            # WINDs are off: the n answers are exactly n AT-S.OK lines.
+            oks = await con.exactly(len(OK) * n)
+            assert oks == OK * n, oks[:80]
+            while len(got) < sent:
                 w.write(b"AT+S.SOCKR=%d\r" % sid)
                 await sockr()
     dt = time.perf_counter() - t0
     assert got == payload, "module path corrupted the data"
     w.close()
-    if proc is not None:
-        proc.terminate()
-        await proc.wait()
-    else:
-        srv.close()
+    proc.terminate()
+    await proc.wait()
     return dt
 
 
@@ -262,37 +256,27 @@ async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=float, default=10.0)
     ap.add_argument("--chunk", type=int, default=730)
-    ap.add_argument("--window", type=int, default=16)
+    ap.add_argument("--window", type=int, default=32)
     ap.add_argument("--memsize", type=int, default=40, help="ip_sock_memsize (x 1500 bytes)")
-    ap.add_argument(
-        "--process",
-        action="store_true",
-        help="run the module in a process of its own (cross-process wake-ups cost more than "
-        "they save on a small machine)",
-    )
-    ap.add_argument("--serve-module", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--depth", type=int, default=4, help="stream: batches in flight")
     ap.add_argument(
         "--mode",
         choices=("window", "stream"),
-        default="window",
-        help="window: send a window, read it back (default); stream: keep sending while reading",
+        default="stream",
+        help="stream: keep sending while reading (default); window: send a window, read it back",
     )
     a = ap.parse_args()
-    if a.serve_module:
-        await serve_module_forever()
-        return
     payload = os.urandom(int(a.mb * 1024 * 1024))
     srv, port = await echo_server()
     async with srv:
         d = await direct(port, payload, a.chunk, a.window, a.mode)
-        m = await through_module(port, payload, a.chunk, a.window, a.memsize, a.mode, not a.process)
+        m = await through_module(port, payload, a.chunk, a.window, a.memsize, a.mode, a.depth)
         # Both peers are gone: let the echo handlers see it and end.
         if HANDLERS:
             await asyncio.wait(HANDLERS, timeout=5)
     n = len(payload)
-    where = "in its own process" if a.process else "in this process"
     print(f"payload     {n} bytes each way, {a.chunk}-byte writes, {a.mode} of {a.window}")
-    print(f"module      {where}, console over TCP on 127.0.0.1")
+    print("module      `atwifi serve --tcp` in its own process, console on 127.0.0.1")
     print(f"direct      {n / d:14,.0f} B/s  ({d:.3f} s)")
     print(f"via module  {n / m:14,.0f} B/s  ({m:.3f} s)")
     print(f"ratio       {d / m:.2f}  (module / direct; target >= 0.5)")

@@ -85,6 +85,14 @@ class ConsoleDecoder:
     def next_event(self) -> Event | None:
         buf = self._buf
         if self._in_block:
+            if not self._data and len(buf) >= self._data_left:
+                # The whole block is here (the usual case): one copy, not two.
+                n = self._data_left
+                block = bytes(buf[:n])
+                del buf[:n]
+                self._data_left = 0
+                self._in_block = False
+                return DataBlock(block)
             take = min(self._data_left, len(buf))
             if take:
                 self._data += buf[:take]

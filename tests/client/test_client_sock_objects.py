@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-aio = pytest.importorskip("atwifi.client.aio")
-
-from atwifi.client.sockets import SocketsMixin  # noqa: E402
+from atwifi.client import aio  # noqa: E402
 from atwifi.spwf04.device import Device, Options  # noqa: E402
 
 
@@ -46,8 +44,7 @@ class Console:
         await self.device.shutdown()
 
 
-class SockClient(SocketsMixin, aio.AsyncClient):  # until the lead adds it to MIXINS
-    pass
+SockClient = aio.AsyncClient  # SocketsMixin is one of its MIXINS
 
 
 @pytest.fixture
@@ -58,6 +55,7 @@ async def client(tmp_path) -> AsyncIterator[SockClient]:
     await asyncio.wait_for(console.connected.wait(), 10)
     await console.device.power_on()
     await c.wait_wind(32, timeout=10)
+    await c.wait_wind(24, timeout=30)  # sockets need the join of the default world (error 60)
     await c.command("AT+S.SCFG=console_echo,0")
     yield c
     await c.close()

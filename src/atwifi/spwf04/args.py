@@ -7,6 +7,7 @@ manual's error numbers: 1 unknown command, 2 missing, 6 too many, 7 invalid, 8 o
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -41,9 +42,13 @@ def split_line(text: str) -> tuple[str, str | None]:
     return upper[5:], (rest if eq else None)
 
 
+@functools.lru_cache(maxsize=512)
 def parse(text: str, delimiter: str = ",") -> Parsed:
     """Raises AtError only when the command itself is unknown; argument errors are carried
-    in ``Parsed.error`` together with the data length, whenever that length is readable."""
+    in ``Parsed.error`` together with the data length, whenever that length is readable.
+
+    Cached: a driver streaming data repeats the same line (``AT+S.SOCKW=0,730``) thousands
+    of times. Callers must not change ``Parsed.args`` (the device copies it)."""
     name, rest = split_line(text)
     cmd = BY_NAME.get(name)
     if cmd is None:

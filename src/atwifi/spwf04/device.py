@@ -101,6 +101,7 @@ class Device:
         # A console step begun in feed() that had to wait: the console task finishes it.
         self._pending: Awaitable[None] | None = None
         self._reboot_requested = False
+        self._batch: bytearray | None = None
         self.reset_reason = POWER_ON
         self.booted = asyncio.Event()
         self._counters = {"power_cycles": 0, "reset_cycles": 0, "wdog_resets": 0}
@@ -127,7 +128,29 @@ class Device:
             return  # all handled; the console task stays parked
         self._wakeup.set()
 
+    def _emit(self, data: bytes) -> None:
+        """Console output. During an eager batch it is gathered and leaves in one write when
+        the batch ends, as a UART driver's DMA buffer sends a burst: one syscall, not one
+        per reply, when a host pipelines commands."""
+        batch = self._batch
+        if batch is not None:
+            batch += data
+        else:
+            self._write(data)
+
+    def _end_batch(self) -> None:
+        batch, self._batch = self._batch, None
+        if batch:
+            self._write(bytes(batch))
+
     def _run_eagerly(self) -> bool:
+        self._batch = bytearray()
+        try:
+            return self._run_eagerly_batched()
+        finally:
+            self._end_batch()
+
+    def _run_eagerly_batched(self) -> bool:
         """Run console steps now, as the console task would, until one has to wait (it is
         handed to the console task) or no complete input is left (returns True)."""
         task = self._console_task
@@ -293,7 +316,7 @@ class Device:
         line = format_wind(cfg.get("console_winds"), number, text, fields)
         out = self.gate.wind(line)
         if out:
-            self._write(out)
+            self._emit(out)
 
     def _error(self, number: int) -> bytes:
         return format_error(self.config.get("console_errs"), number, ERRORS.get(number, ""))
@@ -305,8 +328,9 @@ class Device:
         return format_ok(verbose, self.free_heap(), self.status.get("wifi_state"))
 
     async def flush_reply(self, out: bytearray) -> None:
+        self._end_batch()
         if out:
-            self._write(bytes(out))
+            self._emit(bytes(out))
             out.clear()
         if self._drain is not None:
             await self._drain()
@@ -344,7 +368,7 @@ class Device:
             await self._command(event.text)
         elif isinstance(event, LineTooLong):
             self.trace_note(f"line of {event.length} bytes dropped: over 512")
-            self._write(self._error(LINE_TOO_LONG))
+            self._emit(self._error(LINE_TOO_LONG))
         elif isinstance(event, DataBlock):  # cannot happen: blocks follow their command
             self.trace_note(f"stray data block of {len(event.data)} bytes")
         if self._reboot_requested:
@@ -370,10 +394,10 @@ class Device:
             self.trace_note(f"console failed inside atwifi: {e!r}")
             out += self._error(INTERNAL)
         finally:
-            self._write(bytes(out))
+            self._emit(bytes(out))
             held = gate.end()
             if held:
-                self._write(held)
+                self._emit(held)
 
     async def _dispatch(self, text: str, out: bytearray) -> None:
         delimiter = chr(self.config.get("console_delimiter"))
@@ -389,7 +413,7 @@ class Device:
             block = self.decoder.next_event()
             if block is None:  # the data is still on its way: let the echo out first
                 if out:
-                    self._write(bytes(out))
+                    self._emit(bytes(out))
                     out.clear()
                 block = await self._next_event()
             data = block.data
