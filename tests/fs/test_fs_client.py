@@ -8,15 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-aio = pytest.importorskip("atwifi.client.aio")  # the client core (another branch until merged)
-
-from atwifi.client.errors import AtCommandError  # noqa: E402
-
-from atwifi.client.files import FileInfo, FilesMixin  # noqa: E402
-
-
-class Client(FilesMixin, aio.AsyncClient):  # works before FilesMixin is in MIXINS too
-    pass
+from atwifi.client import AsyncClient as Client
+from atwifi.client.errors import AtCommandError
+from atwifi.client.files import FileInfo
 
 
 @pytest.fixture

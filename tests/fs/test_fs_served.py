@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -68,3 +69,21 @@ async def test_ext_folder_from_the_command_line(tmp_path: Path) -> None:
         await stop(m, hard=False)
     assert (folder / "made.txt").read_bytes() == b"ok"
     assert not (tmp_path / "out.txt").exists()
+
+
+def test_sync_client_file_helpers(tmp_path: Path) -> None:
+    from atwifi.client import Client
+
+    proc, port = spawn_serve(tmp_path / "state")
+    try:
+        with Client(f"socket://127.0.0.1:{port}") as c:
+            data = bytes(range(256)) * 64
+            c.upload("1:/blob.bin", data)
+            assert c.download("1:/blob.bin") == data
+            assert c.hash("blob.bin", "sha1") == hashlib.sha1(data).hexdigest()
+            assert any(f.path == "1:/blob.bin" and f.size == len(data) for f in c.list_files())
+            c.rename("1:/blob.bin", "b2.bin")
+            c.delete("1:/b2.bin")
+            assert not c.file_exists("b2.bin")
+    finally:
+        stop_serve(proc)
