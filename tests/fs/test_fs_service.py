@@ -276,3 +276,24 @@ async def test_snapshot_outlives_a_rewrite(tmp_path: Path) -> None:
         finally:
             snap.close()
         assert await fs.read(name) == b"new"
+
+
+async def test_ext_folder_gone_under_a_mounted_volume(tmp_path: Path) -> None:
+    folder = tmp_path / "sd"
+    folder.mkdir()
+    fs = await make(tmp_path, ext_folder=folder)
+    await fs.write("0:/a", b"a")
+    (folder / "a").unlink()
+    folder.rmdir()
+    with pytest.raises(AtError) as e:
+        await fs.list()
+    assert err(e) == 57
+    with pytest.raises(AtError) as e:
+        await fs.read("0:/a")
+    assert err(e) == 51
+    with pytest.raises(AtError) as e:
+        await fs.write("0:/b", b"b")
+    assert err(e) in (51, 54)
+    assert not folder.exists()  # the user's folder is not made again behind their back
+    await fs.unmount(EXT)
+    assert [e.volume for e in await fs.list()] == [APP] * 4

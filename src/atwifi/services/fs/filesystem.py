@@ -36,6 +36,8 @@ ERR_READ = 53  # "Unable to read file"
 ERR_CLOSE = 54  # "Unable to close file"
 ERR_RENAME = 55  # "Unable to rename file"
 ERR_DELETE = 56  # "Unable to delete file"
+ERR_OPENDIR = 57  # "Unable to open directory"
+ERR_READDIR = 58  # "Unable to read directory"
 ERR_MOUNT = 59  # "Unable to (un)mount volume"
 
 SEARCH = (RAM, EXT, USER, APP)
@@ -288,11 +290,16 @@ class FileSystem:
                     raise AtError(ERR_OPEN, str(e)) from None
                 raise AtError(ERR_CLOSE, str(e)) from None
 
-    async def _sizes(self, vol: Volume) -> dict[str, int]:
+    async def _sizes(self, vol: Volume, listing: bool = False) -> dict[str, int]:
         try:
             return await vol.list()
         except OSError as e:
-            raise AtError(ERR_ACCESS, str(e)) from None
+            # FSL reports a folder that went away (or turned unreadable) under a mounted
+            # volume as the manual's directory errors; a write that needs the sizes, as 50.
+            if not listing:
+                raise AtError(ERR_ACCESS, str(e)) from None
+            opened = isinstance(e, FileNotFoundError | NotADirectoryError | PermissionError)
+            raise AtError(ERR_OPENDIR if opened else ERR_READDIR, str(e)) from None
 
     async def delete(self, name: str) -> None:
         async with self._lock:
@@ -340,7 +347,7 @@ class FileSystem:
             if console and vid == APP and self.locked:
                 continue
             vol = self.volumes[vid]
-            sizes = await self._sizes(vol)
+            sizes = await self._sizes(vol, listing=True)
             out += [FileEntry(vid, FLAGS[vid], n, s) for n, s in sizes.items()]
         return out
 

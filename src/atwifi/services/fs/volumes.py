@@ -239,6 +239,7 @@ class ImageVolume(MemoryVolume):
 
     async def _commit(self, files: dict[str, bytes]) -> None:
         def save() -> None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)  # our own state folder
             atomic_write(self.path.parent, self.path.name, [image.pack(files)])
 
         await asyncio.to_thread(save)  # megabytes to pack, checksum and fsync
@@ -257,7 +258,6 @@ def fsync_dir(folder: Path) -> None:
 def atomic_write(folder: Path, name: str, chunks: Iterable[bytes]) -> None:
     """Write ``folder/name`` so that a crash at any point leaves the old file or the new one:
     a temporary file in the same folder, fsync, rename over the old name, fsync the folder."""
-    folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
