@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Self
 
 from atwifi.client.errors import ModuleRebootedError, error_for
+from atwifi.client.files import FilesMixin
 from atwifi.client.protocol import Parser, Reply, Stray, Wind, encode
 from atwifi.client.radio import RadioMixin
 from atwifi.client.sockets import SocketsMixin
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # Area mixins, e.g. ``from atwifi.client.files import FilesMixin`` above and then
 # ``MIXINS = (FilesMixin,)``. Mixins must not import this module at import time.
-MIXINS: tuple[type, ...] = (SocketsMixin, RadioMixin)
+MIXINS: tuple[type, ...] = (SocketsMixin, RadioMixin, FilesMixin)
 
 WindMatch = int | Iterable[int] | Callable[[Wind], bool] | None
 WindCallback = Callable[[Wind], Any]
