@@ -124,7 +124,7 @@ class FilesMixin:
 
     async def write_volume(self, files: dict[str, bytes]) -> None:
         """Replace the external volume (FSWRITE) with ``files``, in atwifi's image format
-        (docs/behaviour/fs.md): for the virtual module."""
+        (docs/behaviour.md): for the virtual module."""
         from atwifi.services.fs.image import pack
 
         blob = pack(files)

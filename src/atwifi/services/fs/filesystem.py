@@ -43,7 +43,7 @@ ERR_MOUNT = 59  # "Unable to (un)mount volume"
 SEARCH = (RAM, EXT, USER, APP)
 LOCK_FILE = "__LOCKED__"
 
-# Sizes (docs/behaviour/fs.md). The STM32F439 maps the application flash at 0x08100000 and
+# Sizes (docs/behaviour.md). The STM32F439 maps the application flash at 0x08100000 and
 # the user flash at 0x08110000: 64 KB apart, and 0x08110000 starts a 64 KB sector.
 USER_CAPACITY = 64 * 1024
 USER_BLOCK = 256

@@ -41,7 +41,7 @@ async def fsl(ctx: Context, output_filename: str | None = None) -> None:
     fs = _fs(ctx)
     lines = [f"File:{e.flag}\t{e.size}\t{e.name}" for e in await fs.list(console=True)]
     if output_filename:
-        # The file holds exactly the lines the console would show (docs/behaviour/fs.md).
+        # The file holds exactly the lines the console would show (docs/behaviour.md).
         text = "".join(f"AT-S.{line}\r\n" for line in lines)
         await fs.write(output_filename, text.encode("latin-1"))
         return

@@ -1,4 +1,4 @@
-"""Handlers: IP services (AT+S.PING). Output shape and failure choices: docs/behaviour/net.md."""
+"""Handlers: IP services (AT+S.PING). Output shape and failure choices: docs/behaviour.md."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 The policy comes from the command line (``device.options.net``) and the world file
 (``device.world.policy``); the names from the world's ``[hosts]`` table and the system hosts
-file. Choices: docs/behaviour/net.md.
+file. Choices: docs/behaviour.md.
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ WINDS: dict[Ev, tuple[int, Any]] = {
     Ev.HANDSHAKE: (51, None),
     Ev.UP: (24, None),
     # The IPv6 line has an empty flag field: "+WIND:24:WiFi Up::fe80:..." (a driver matches
-    # "+WIND:24:WiFi Up::" to skip it); see docs/behaviour/radio.md.
+    # "+WIND:24:WiFi Up::" to skip it); see docs/behaviour.md.
     Ev.UP6: (24, lambda a: ("", a)),
     Ev.DHCP_FAILED: (85, None),
     Ev.REJECTED_NETWORK: (74, None),

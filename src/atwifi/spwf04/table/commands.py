@@ -4,7 +4,7 @@ Parameter names are the manual's, in snake_case. Ranges are set only where the m
 them and no dedicated error exists: ids of sockets, servers, clients, GPIOs and volumes, the
 GPIO direction and the DAC/PWM values are left to the handlers because the manual has specific
 errors for them (76, 20, 19, 26, 27, 28, 59), and bad input gets the manual's error.
-Choices made where the manual is unclear: docs/behaviour/tables.md.
+Choices made where the manual is unclear: docs/behaviour.md.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ WINDS: dict[int, WindDef] = {
     15: WindDef(15, "WiFi Signal Low", "%d", "RSSI"),
     16: WindDef(16, "WiFi Signal Ok", "%d", "RSSI"),
     # 17 has no literal text in the manual: "Boot Messages" names a family of lines printed by the
-    # boot loader during a firmware update; the variants go into the %s (docs/behaviour/tables.md).
+    # boot loader during a firmware update; the variants go into the %s (docs/behaviour.md).
     17: WindDef(
         17,
         "Boot Messages",
