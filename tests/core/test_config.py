@@ -14,7 +14,7 @@ from coreutil import needs_serve, reset_and_wait
 
 from atwifi.services.flash import Flash
 from atwifi.spwf04.table.config_vars import CONFIG_BY_NAME, CONFIG_VARS
-from conftest import ServedModule, spawn_serve, stop_serve
+from harness import ServedModule, spawn_serve, stop_serve
 
 OK = b"AT-S.OK\r\n"
 E2 = b"AT-S.ERROR:2:Missing argument(s)\r\n"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from atwifi.errors import AtError
 from atwifi.spwf04.commands import handlers
-from conftest import InProcessModule
+from harness import InProcessModule
 
 OK = b"AT-S.OK\r\n"
 

@@ -12,7 +12,7 @@ import signal
 
 from coreutil import needs_serve
 
-from conftest import ServedModule, spawn_serve, stop_serve
+from harness import ServedModule, spawn_serve, stop_serve
 
 pytestmark = needs_serve
 

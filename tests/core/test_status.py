@@ -34,7 +34,7 @@ async def sts(m, name: str) -> str:
 
 
 async def test_power_on_prints_the_boot_winds_exactly(tmp_path):
-    from conftest import InProcessModule
+    from harness import InProcessModule
 
     m = InProcessModule(tmp_path / "state")
     try:

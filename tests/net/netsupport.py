@@ -1,20 +1,14 @@
 """Support for the IP services tests: a real, small SNTP server (RFC 4330 server side,
 loopback only) and its fixtures.
-
-Fixtures live here, not in a tests/net/conftest.py: a second conftest module would shadow
-the root one for tests that ``from conftest import ...``. Import the fixtures by name."""
+Import the fixtures by name."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import socket
 import struct
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -90,20 +84,6 @@ def has_ipv6_loopback() -> bool:
 
 
 needs_ipv6 = pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback")
-
-
-def root_conftest() -> Any:
-    """The root tests/conftest.py, by path: ``import conftest`` finds whichever conftest module
-    pytest imported last (tests/net has its own)."""
-    name = "_atwifi_root_conftest"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "conftest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.fixture

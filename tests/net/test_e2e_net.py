@@ -15,10 +15,10 @@ from netsupport import (  # noqa: F401  (fixtures)
     SntpServer,
     closed_udp_port,
     has_ipv6_loopback,
-    root_conftest,
     sntp_server,
 )
 
+import harness
 from atwifi.spwf04.parts import PARTS
 from atwifi.spwf04.parts.net import Net
 
@@ -221,7 +221,7 @@ async def test_join_runs_ntp_at_link_up(tmp_path, sntp_server: SntpServer) -> No
     device.net.on_link_up() -> +WIND:84 -> AT+S.TIME. Needs the radio part."""
     if not any(ref.endswith(":RadioPart") for ref in PARTS):
         pytest.skip("no radio part in this build: nothing signals link-up")
-    m = root_conftest().InProcessModule(tmp_path / "state")
+    m = harness.InProcessModule(tmp_path / "state")
     try:
         m.device.config.set("console_echo", "0")
         m.device.config.set("ip_ntp_server1", f"127.0.0.1:{sntp_server.port}")

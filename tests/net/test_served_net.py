@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from netsupport import root_conftest
 
+import harness
 from atwifi.spwf04.parts import PARTS
 
 pytest.importorskip("atwifi.transports", reason="atwifi serve needs the transports branch")
@@ -21,7 +21,7 @@ def notes_in(path: Path) -> list[str]:
 
 
 async def test_blocked_ping_is_traced_as_policy(tmp_path: Path) -> None:
-    rc = root_conftest()
+    rc = harness
     trace = tmp_path / "trace.jsonl"
     proc, port = rc.spawn_serve(tmp_path / "state", "--trace", str(trace))
     m = rc.ServedModule(proc, port)

@@ -4,31 +4,13 @@ Import ``boot`` into a test module to use it as a fixture."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from atwifi.control import ControlClient
-
-
-def _root_conftest():  # type: ignore[no-untyped-def]
-    # The root tests/conftest.py, by path: "import conftest" finds whichever conftest module
-    # pytest imported last (other test folders have their own).
-    name = "_atwifi_root_conftest"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "conftest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-InProcessModule = _root_conftest().InProcessModule
+from harness import InProcessModule
 
 Boot = Callable[..., Awaitable[InProcessModule]]
 

@@ -205,7 +205,7 @@ async def test_tcp_server(quiet_module):
 
 
 async def test_server_port_map(tmp_path):
-    from conftest import InProcessModule
+    from harness import InProcessModule
 
     host_port = free_port()
     m = InProcessModule(tmp_path / "state", port_map={23: host_port})
