@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from atwifi.errors import AtError
 from atwifi.spwf04.commands import handler
@@ -50,20 +51,23 @@ async def scfg(ctx: Context, key: str, value: str | None) -> None:
     config.set(var.name, value)
 
 
-@handler("WCFG")
-async def wcfg(ctx: Context) -> None:
+async def _write_flash(action: Callable[[], None]) -> None:
+    # fsync can take milliseconds: off the event loop. A host disk that refuses is the
+    # module's "Failed to write flash".
     try:
-        await asyncio.to_thread(ctx.device.config.save)
+        await asyncio.to_thread(action)
     except OSError as e:
         raise AtError(101, str(e)) from None
+
+
+@handler("WCFG")
+async def wcfg(ctx: Context) -> None:
+    await _write_flash(ctx.device.config.save)
 
 
 @handler("FCFG")
 async def fcfg(ctx: Context) -> None:
-    try:
-        await asyncio.to_thread(ctx.device.config.factory)
-    except OSError as e:
-        raise AtError(101, str(e)) from None
+    await _write_flash(ctx.device.config.factory)
 
 
 @handler("SSIDTXT")
