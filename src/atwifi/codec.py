@@ -20,17 +20,19 @@ CRLF = b"\r\n"
 _EOL = re.compile(rb"[\r\n]")
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ goes through object.__setattr__, and an event is
+# made for every line and every data block on the hot path.
+@dataclass(slots=True)
 class CommandLine:
     text: bytes  # without its terminator
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DataBlock:
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LineTooLong:
     length: int  # bytes dropped, terminator excluded
 

@@ -62,7 +62,10 @@ def handlers() -> dict[str, Handler]:
 
 
 def lookup(name: str) -> Handler | None:
-    return handlers().get(name.upper())
+    """``name`` as the table spells it (upper case)."""
+    if not _loaded:
+        handlers()
+    return _HANDLERS.get(name)
 
 
 __all__ = ["handler", "handlers", "lookup", "Context", "Any"]
