@@ -12,6 +12,7 @@ import pytest
 
 from atwifi.client import aio  # noqa: E402
 from atwifi.spwf04.device import Device, Options  # noqa: E402
+from peers import echo_server as echo
 
 
 class Console:
@@ -60,21 +61,6 @@ async def client(tmp_path) -> AsyncIterator[SockClient]:
     yield c
     await c.close()
     await console.close()
-
-
-async def echo(ssl=None):
-    async def handle(r, w):
-        try:
-            while data := await r.read(65536):
-                w.write(data)
-                await w.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            w.close()
-
-    srv = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ssl)
-    return srv, srv.sockets[0].getsockname()[1]
 
 
 async def test_client_socket_echo(client):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from peers import echo_server  # noqa: F401 - re-exported to the service tests
+
 
 class Recorder:
     """Records what the sockets service reports; tests await the event they expect."""
@@ -50,18 +52,3 @@ class Recorder:
                 self._changed.clear()
                 await self._changed.wait()
         return self.of(kind)[count - 1]
-
-
-async def echo_server(host: str = "127.0.0.1") -> tuple[asyncio.Server, int]:
-    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        try:
-            while data := await r.read(65536):
-                w.write(data)
-                await w.drain()
-        except ConnectionError:
-            pass
-        finally:
-            w.close()
-
-    srv = await asyncio.start_server(handle, host, 0)
-    return srv, srv.sockets[0].getsockname()[1]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 
+from peers import echo_server  # noqa: F401 - re-exported to the socket tests
+
 TIMEOUT = 20.0
 _READING = re.compile(rb"AT-S\.Reading:(\d+):(\d+)\r\n")
 _WIND55 = re.compile(rb"\+WIND:55:Pending Data:(\d*):(\d+):(\d+):(\d+)\r\n")
@@ -51,18 +53,3 @@ async def wind55(m) -> tuple[str, int, int, int]:
     mt = _WIND55.search(ln)
     assert mt
     return mt.group(1).decode(), int(mt.group(2)), int(mt.group(3)), int(mt.group(4))
-
-
-async def echo_server(ssl=None) -> tuple[asyncio.Server, int]:
-    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        try:
-            while data := await r.read(65536):
-                w.write(data)
-                await w.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            w.close()
-
-    srv = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ssl)
-    return srv, srv.sockets[0].getsockname()[1]
