@@ -24,13 +24,12 @@ import argparse
 import asyncio
 import os
 import re
-import sys
 import tempfile
 import time
 from collections import deque
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+from serve import serve_argv, start, stop
 
 READING = re.compile(rb"AT-S\.Reading:(\d+):(\d+)\r\n")
 OK = b"AT-S.OK\r\n"
@@ -134,35 +133,11 @@ class Console:
                 return ln
 
 
-async def start_module(state: Path) -> tuple[asyncio.subprocess.Process, int]:
-    """`atwifi serve --tcp 127.0.0.1:0`: the product itself, in its own process."""
-    env = dict(os.environ, PYTHONPATH=str(SRC))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "atwifi",
-        "serve",
-        "--tcp",
-        "127.0.0.1:0",
-        "--state",
-        str(state),
-        stdout=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    assert proc.stdout is not None
-    while True:
-        line = await proc.stdout.readline()
-        if not line:
-            raise RuntimeError("atwifi serve ended before it listened")
-        m = re.search(rb"127\.0\.0\.1:(\d+)", line)
-        if m:
-            return proc, int(m.group(1))
-
-
 async def through_module(
     port: int, payload: bytes, chunk: int, window: int, memsize: int, mode: str, depth: int
 ) -> float:
-    proc, cport = await start_module(Path(tempfile.mkdtemp(prefix="atwifi-bench-")))
+    # Popen and a few readlines before the transfer starts: nothing to time yet.
+    proc, cport = start(serve_argv(Path(tempfile.mkdtemp(prefix="atwifi-bench-"))))
     r, w = await asyncio.open_connection("127.0.0.1", cport)
     con = Console(r, w)
     # Boot, then the default world's join: sockets need the link up (IPv4 and IPv6 WIND:24).
@@ -247,8 +222,7 @@ async def through_module(
     dt = time.perf_counter() - t0
     assert got == payload, "module path corrupted the data"
     w.close()
-    proc.terminate()
-    await proc.wait()
+    stop(proc)
     return dt
 
 

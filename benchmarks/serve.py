@@ -1,0 +1,46 @@
+"""Starting and stopping server processes for the benchmarks: `atwifi serve` from this
+checkout, and floors written in the same Python."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def env() -> dict[str, str]:
+    path = os.environ.get("PYTHONPATH", "")
+    return dict(os.environ, PYTHONPATH=str(SRC) + (os.pathsep + path if path else ""))
+
+
+def start(argv: list[str]) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a server process; return it and the port it printed."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
+    assert proc.stdout is not None
+    for _ in range(20):
+        line = proc.stdout.readline()
+        if not line:
+            break
+        m = re.search(rb"127\.0\.0\.1:(\d+)", line)
+        if m:
+            return proc, int(m.group(1))
+    proc.kill()
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    raise SystemExit(f"{argv[:4]} did not say where it listens:\n{err}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def serve_argv(state: Path) -> list[str]:
+    return [sys.executable, "-m", "atwifi", "serve", "--tcp", "127.0.0.1:0", "--state", str(state)]
