@@ -33,6 +33,7 @@ from atwifi.codec import (
     wind_masked,
 )
 from atwifi.errors import AtError, AtResultLine
+from atwifi.services.errors import ServiceError
 from atwifi.services.flash import CorruptBlob, Flash
 from atwifi.spwf04 import args as arguments
 from atwifi.spwf04.clock import ModuleClock
@@ -43,6 +44,7 @@ from atwifi.spwf04.parts import load_parts
 from atwifi.spwf04.status import Status
 from atwifi.spwf04.table.errors import ERRORS
 from atwifi.spwf04.table.winds import WINDS
+from atwifi.spwf04.wording import word
 
 log = logging.getLogger("atwifi")
 
@@ -432,7 +434,10 @@ class Device:
             kwargs["data"] = data
         ctx = Context(self, cmd, out)
         try:
-            await handler(ctx, **kwargs)
+            try:
+                await handler(ctx, **kwargs)
+            except ServiceError as e:
+                raise word(e) from e
         except AtError as e:
             if e.detail:
                 self.trace_note(f"{cmd.at}: error {e.number}: {e.detail}")
