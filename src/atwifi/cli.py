@@ -20,6 +20,22 @@ def _port_map(text: str) -> dict[int, int]:
     return out
 
 
+def _strap(text: str) -> tuple[int, int]:
+    pin, sep, level = text.partition("=")
+    if not sep:
+        pin, level = text, "1"
+    try:
+        num, value = int(pin), int(level)
+    except ValueError:
+        num, value = -1, -1
+    if num < 0 or value not in (0, 1):
+        raise argparse.ArgumentTypeError(
+            f"--strap wants GPIO[=LEVEL], e.g. 0=1 (factory reset) or 8 (run python_script),"
+            f" got {text!r}"
+        )
+    return num, value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="atwifi", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -52,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
         help="module port M listens on host port H",
     )
     s.add_argument("--ext-folder", type=Path, metavar="DIR", help="host folder for volume 0")
+    s.add_argument(
+        "--strap",
+        type=_strap,
+        action="append",
+        default=[],
+        metavar="GPIO[=LEVEL]",
+        help="hold a pin during power-on: 0=1 factory reset, 8=1 run python_script",
+    )
     sub.add_parser("ctl", help="act on a running module: atwifi ctl --help", add_help=False)
     return p
 
@@ -116,6 +140,7 @@ async def serve(args: argparse.Namespace) -> int:
         port_map=args.port_map,
         bind_host=args.bind,
         ext_folder=args.ext_folder,
+        straps=dict(args.strap),
     )
     device = Device(options, trace=trace)
     device.attach(transport.write, transport.drain)

@@ -66,6 +66,7 @@ class Options:
     port_map: dict[int, int] = field(default_factory=dict)  # module port -> host port
     bind_host: str = "127.0.0.1"  # where the module's servers listen on the host
     ext_folder: Path | None = None  # host folder behind volume 0 (external storage)
+    straps: dict[int, int] = field(default_factory=dict)  # GPIO -> level held at power-on
 
 
 class Device:
@@ -94,6 +95,8 @@ class Device:
         self.sockets: Any = None
         self.tls: Any = None
         self.world: Any = None
+        self.pins: Any = None
+        self.power: Any = None
         self._parts = [cls(self) for cls in load_parts()]
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wakeup = asyncio.Event()
