@@ -53,7 +53,7 @@ NOT_BUILT = "Command not implemented in atwifi"
 LINE_TOO_LONG = 32  # "Argument exceeds allowed size": the reply to a line over 512 bytes
 INTERNAL = 111  # "Request failed": a handler crashed (a bug in atwifi), the module goes on
 
-POWER_ON, SOFT_RESET = 0, 2  # reset_reason values of Table 8
+POWER_ON, SOFT_RESET, LOW_POWER = 0, 2, 3  # reset_reason values of Table 8
 
 
 @dataclass
@@ -97,6 +97,12 @@ class Device:
         self.world: Any = None
         self.pins: Any = None
         self.power: Any = None
+        self.line: Any = None  # the console line (rate, flow control) when a transport has one
+        # Hooks for the power and line parts (docs/behaviour.md, "Power", "Serial line"):
+        # input_gate sees console input first (a sleeping module drops it); boot_hooks run
+        # with the reset reason once the configuration is loaded, before +WIND:1.
+        self.input_gate: Callable[[bytes], bytes] | None = None
+        self.boot_hooks: list[Callable[[int], None]] = []
         self._parts = [cls(self) for cls in load_parts()]
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wakeup = asyncio.Event()
@@ -128,6 +134,10 @@ class Device:
         callback, until one has to wait: most replies then go out without a trip through the
         event loop (a task wake-up costs as much as the command; see benchmarks/roundtrip.py).
         """
+        if self.input_gate is not None:
+            data = self.input_gate(data)
+            if not data:
+                return
         self.decoder.feed(data)
         if self._parked and self._pending is None and self._run_eagerly():
             return  # all handled; the console task stays parked
@@ -227,15 +237,17 @@ class Device:
             pending.close()  # a step begun in feed() that the console task never took over
         await self._stop_parts()
 
-    async def reboot(self) -> None:
-        """AT+S.RESET: volatile state gone, saved configuration reloaded."""
+    async def reboot(self, reason: int = SOFT_RESET) -> None:
+        """AT+S.RESET (or a wake-up from standby): volatile state gone, saved configuration
+        reloaded."""
         await self._stop_parts()
         self.decoder.reset()
         self.gate.clear()
         self.clock.reboot()
-        await self._boot(SOFT_RESET)
+        await self._boot(reason)
 
-    async def _stop_parts(self) -> None:
+    async def _stop_parts(self, keep: tuple[str, ...] = ()) -> None:
+        """Cancel the tasks and stop every part but those whose ``attr`` is in ``keep``."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -243,6 +255,8 @@ class Device:
             with contextlib.suppress(BaseException):
                 await task
         for part in reversed(self._parts):
+            if getattr(part, "attr", None) in keep:
+                continue
             try:
                 await part.stop()
             except Exception:
@@ -253,6 +267,8 @@ class Device:
         self.reset_reason = reason
         self.status.clear()
         config_ok = self.config.load()
+        for hook in list(self.boot_hooks):
+            hook(reason)
         # Two fsyncs: not for the event loop (a slow disk would stall every socket).
         await asyncio.to_thread(self._count_boot, reason)
         self.wind(1, BUILD)

@@ -327,13 +327,17 @@ class Pins:
         if num not in self.board.gpios and num not in self.board.adc:
             raise ValueError(f"no pin {num} on this module")
 
+    def interrupts_on(self, num: int, level: int) -> bool:
+        """Whether a change to ``level`` on pin ``num`` is one of its configured edges."""
+        pin = self._pins.get(num)
+        if pin is None or pin.direction != "in" or pin.edge is None:
+            return False
+        return pin.edge == "B" or (pin.edge == "R") == (level == 1)
+
     def _edge(self, num: int, level: int) -> None:
         for fn in list(self.edge_listeners):
             fn(num, level)
-        pin = self._pins.get(num)
-        if pin is None or pin.direction != "in" or pin.edge is None:
-            return
-        if pin.edge == "B" or (pin.edge == "R") == (level == 1):
+        if self.interrupts_on(num, level):
             self._on_event(PinEvent(PinEv.INTERRUPT, (num, level)))
 
     # -- observation -------------------------------------------------------------------------

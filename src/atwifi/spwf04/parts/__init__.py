@@ -29,6 +29,7 @@ class Part(Protocol):
 # "module:Class" of every part, in start order (the file system before the radio and TLS).
 PARTS: tuple[str, ...] = (
     "atwifi.spwf04.parts.pins:PinsPart",  # first: a GPIO0 strap restores the factory config
+    "atwifi.spwf04.parts.power:PowerPart",  # after pins (the wake-up pin)
     "atwifi.spwf04.parts.files:FilesPart",
     "atwifi.spwf04.parts.net:NetPart",  # before the radio (on_link_up) and sockets (resolve)
     "atwifi.spwf04.parts.radio:RadioPart",
