@@ -41,7 +41,7 @@ class WindEvents:
     def refused(self, reason: int) -> None:
         self.device.wind(83, reason)
 
-    def datagram(self, sid: int, ip: str, port: int, data: bytes) -> None:
+    def broadcast(self, sid: int, ip: str, port: int, data: bytes) -> None:
         self.device.wind(80, sid, ip, port, len(data), data.decode("latin-1"))
 
     def note(self, text: str) -> None:
