@@ -45,6 +45,7 @@ from atwifi.spwf04.status import Status
 from atwifi.spwf04.table.errors import ERRORS
 from atwifi.spwf04.table.winds import WINDS
 from atwifi.spwf04.wording import word
+from atwifi.statedir import private_folder
 
 log = logging.getLogger("atwifi")
 
@@ -77,7 +78,7 @@ class Device:
     ) -> None:
         self.options = options
         self.state_dir = options.state_dir
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(self.state_dir)
         self.flash = Flash(self.state_dir / "flash")
         self.config = Config(self.flash)
         self.status = Status()
