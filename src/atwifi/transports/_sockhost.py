@@ -110,6 +110,9 @@ class SocketHostTransport(Transport):
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
 
+    def endpoints(self) -> list[tuple[str, int]]:
+        return [(self.host, self.port)]
+
     @property
     def connected(self) -> bool:
         return self._conn is not None and self._conn.alive

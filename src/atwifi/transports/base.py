@@ -33,6 +33,11 @@ class Transport(ABC):
         """Wait while the output buffer is above its high-water mark (but never forever when no
         host is connected: then it returns at once and bounded buffering applies)."""
 
+    def endpoints(self) -> list[tuple[str, int]]:
+        """(host, port) pairs where this transport listens for its host: the module's own
+        sockets must never reach them (they would steal the console)."""
+        return []
+
     @abstractmethod
     def describe(self) -> str:
         """Human text for `atwifi serve` to print: how to connect."""

@@ -69,10 +69,10 @@ class SocketsPart:
             return await literal_resolve(host)
         return await net.resolve(host)
 
-    def _check(self, ip: str) -> None:
+    def _check(self, ip: str, port: int) -> None:
         net = self.device.net
         if net is not None:
-            net.check(ip)
+            net.check(ip, port)
 
     def _capacity(self) -> int:
         return max(1, int(self.device.config.get("ip_sock_memsize"))) * UNIT
