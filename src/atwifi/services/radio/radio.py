@@ -97,7 +97,7 @@ class Radio:
         self.world = world
         self._settings = settings
         self._emit_fn = emit
-        self.timing = timing or Timing(scale=world.time_scale)
+        self.timing = timing or Timing.profile(world.timing, scale=world.time_scale)
         self._spawn = spawn or asyncio.ensure_future
         self.listeners: list[Callable[[Event], None]] = []  # other services (sockets)
         self.on = False
