@@ -46,7 +46,17 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--rfc2217", metavar="HOST:PORT", help="RFC 2217 serial-over-TCP server")
     where.add_argument("--serial", metavar="DEVICE", help="a real serial port")
     s.add_argument("--pty-link", metavar="PATH", help="also make a symlink to the pty")
-    s.add_argument("--baud", type=int, default=115200, help="with --serial (default 115200)")
+    s.add_argument(
+        "--baud",
+        type=int,
+        default=115200,
+        help="the line's rate until the module boots (then console_speed); default 115200",
+    )
+    s.add_argument(
+        "--pace",
+        action="store_true",
+        help="carry console bytes at console_speed as a UART line does (8N1), both directions",
+    )
     s.add_argument("--state", metavar="DIR", type=Path, help="the module's flash and files")
     s.add_argument("--trace", metavar="FILE", type=Path, help="every byte as JSON lines")
     s.add_argument("-v", "--verbose", action="store_true", help="coloured byte view on stderr")
@@ -125,6 +135,10 @@ async def serve(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"atwifi: {e}", file=sys.stderr)
         return 2
+    from atwifi.transports.line import Line
+
+    line = Line(transport, pace=args.pace, rate=args.baud)
+    transport = line
     trace = None
     if args.trace or args.verbose:
         from atwifi.trace import Trace, TracingTransport
@@ -150,6 +164,7 @@ async def serve(args: argparse.Namespace) -> int:
         timing=args.timing,
     )
     device = Device(options, trace=trace)
+    device.line = line
     device.attach(transport.write, transport.drain)
     await transport.start(device.feed)
     options.own_endpoints.extend(transport.endpoints())

@@ -116,6 +116,7 @@ class Device:
         # A console step begun in feed() that had to wait: the console task finishes it.
         self._pending: Awaitable[None] | None = None
         self._reboot_requested = False
+        self._last_line: bytes | None = None  # what console_repeater repeats
         self._batch: bytearray | None = None
         self.reset_reason = POWER_ON
         self.booted = asyncio.Event()
@@ -246,6 +247,7 @@ class Device:
         reloaded."""
         await self._stop_parts()
         self.decoder.reset()
+        self._last_line = None
         self.gate.clear()
         self.clock.reboot()
         await self._boot(reason)
@@ -410,6 +412,11 @@ class Device:
         # The echo goes out with the reply in one write; _dispatch sends it on its own first
         # when it has to wait for a {data} block, so the host sees it before sending data.
         out = bytearray(line + CRLF) if self.config.get("console_echo") else bytearray()
+        # console_repeater: a line that is that one character runs the previous line again.
+        if len(line) == 1 and line[0] == self.config.get("console_repeater") and self._last_line:
+            line = self._last_line
+        else:
+            self._last_line = line
         try:
             await self._dispatch(line.decode("latin-1"), out)
         except Exception as e:

@@ -41,7 +41,7 @@ def make_transport(
     if kind == "pty":
         from atwifi.transports.pty import PtyTransport
 
-        return PtyTransport(pty_link)
+        return PtyTransport(pty_link, baudrate)
     if pty_link is not None:
         raise ValueError("--pty-link only applies to the pty console")
     if kind == "stdio":

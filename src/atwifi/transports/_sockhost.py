@@ -179,6 +179,17 @@ class SocketHostTransport(Transport):
         if pending:
             conn.send_raw(self._encode(pending))
 
+    def pause_input(self) -> None:
+        """Stop taking host bytes (the line is full): TCP pushes back on the host."""
+        conn = self._conn
+        if conn is not None and conn.alive and conn.transport is not None:
+            conn.transport.pause_reading()
+
+    def resume_input(self) -> None:
+        conn = self._conn
+        if conn is not None and conn.alive and conn.transport is not None:
+            conn.transport.resume_reading()
+
     def hold(self, conn: HostConnection) -> None:
         conn.held = True
 

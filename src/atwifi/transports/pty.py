@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import termios
 import tty
 from collections.abc import Callable
 from pathlib import Path
@@ -15,9 +16,37 @@ from atwifi.transports.base import Transport, miniterm
 READ_SIZE = 65536
 
 
+# termios speed constants -> baud, for the rates a host may set on the pty.
+_SPEEDS = {
+    getattr(termios, f"B{rate}"): rate
+    for rate in (
+        1200,
+        2400,
+        4800,
+        9600,
+        19200,
+        38400,
+        57600,
+        115200,
+        230400,
+        460800,
+        500000,
+        576000,
+        921600,
+        1000000,
+        1152000,
+        1500000,
+        2000000,
+    )
+    if hasattr(termios, f"B{rate}")
+}
+_CONSTANTS = {rate: const for const, rate in _SPEEDS.items()}
+
+
 class PtyTransport(Transport):
-    def __init__(self, link: str | None = None) -> None:
+    def __init__(self, link: str | None = None, baudrate: int = 115200) -> None:
         self.link = Path(link) if link else None
+        self.baudrate = baudrate
         self.path: str = ""
         self._controller = -1
         self._follower = -1
@@ -31,6 +60,13 @@ class PtyTransport(Transport):
         # Raw on the follower: no CR/LF translation and no line-discipline echo, so hosts see
         # exactly the module's bytes. The settings live in the tty and persist because...
         tty.setraw(self._follower)
+        # The speed a host finds before it sets its own: the module's rate at start. A pty
+        # carries bytes at any speed; with --pace a host at another rate sees garbage.
+        const = _CONSTANTS.get(self.baudrate)
+        if const is not None:
+            mode = termios.tcgetattr(self._follower)
+            mode[4] = mode[5] = const
+            termios.tcsetattr(self._follower, termios.TCSANOW, mode)
         # ...we keep the follower open for the life of the transport: when the last host closes
         # it, the controller sees no hangup (no EIO, no POLLHUP spinning) and the next opener
         # finds the same terminal, still raw.
@@ -55,6 +91,26 @@ class PtyTransport(Transport):
             return
         if data and self._feed is not None:
             self._feed(data)
+
+    def host_rate(self, direction: str) -> int | None:
+        """The rate the host set on its end of the pty (termios), or None if not a known one."""
+        if self._follower < 0:
+            return None
+        try:
+            mode = termios.tcgetattr(self._follower)
+        except termios.error:
+            return None
+        ispeed, ospeed = mode[4], mode[5]
+        speed = (ispeed or ospeed) if direction == "out" else (ospeed or ispeed)
+        return _SPEEDS.get(speed)
+
+    def pause_input(self) -> None:
+        if self._controller >= 0:
+            asyncio.get_running_loop().remove_reader(self._controller)
+
+    def resume_input(self) -> None:
+        if self._controller >= 0:
+            asyncio.get_running_loop().add_reader(self._controller, self._on_readable)
 
     def write(self, data: bytes) -> None:
         if self._out is not None:

@@ -87,6 +87,14 @@ class Rfc2217Transport(SocketHostTransport):
         self.modemstate_mask = 255
         self._sessions: dict[HostConnection, _Session] = {}
 
+    def host_rate(self, direction: str) -> int | None:
+        """The rate the host asked for (SET-BAUDRATE): its end of the line."""
+        return self.baudrate
+
+    def host_rts(self) -> bool:
+        """The host's RTS (SET-CONTROL): with console_hwfc=1, low holds module output."""
+        return self.rts
+
     def describe(self) -> str:
         where = format_hostport(self.host, self.port)
         return (

@@ -60,6 +60,29 @@ class SerialTransport(Transport):
             self._reading = False
             asyncio.get_running_loop().remove_reader(self._fd)
 
+    def set_line(self, rate: int, hwfc: bool) -> None:
+        """The module's console_speed / console_hwfc (at a boot): the real UART follows."""
+        port = self._port
+        if port is None:
+            return
+        if port.baudrate != rate or bool(port.rtscts) != hwfc:
+            try:
+                port.baudrate = rate
+                port.rtscts = hwfc
+            except (OSError, ValueError) as e:
+                self.note(f"serial port {self.device}: cannot set {rate} baud: {e}")
+                return
+            self.baudrate = rate
+            self.note(f"serial port {self.device}: {rate} baud, RTS/CTS {'on' if hwfc else 'off'}")
+
+    def pause_input(self) -> None:
+        self._stop_reading()
+
+    def resume_input(self) -> None:
+        if not self._reading and self._port is not None:
+            asyncio.get_running_loop().add_reader(self._fd, self._on_readable)
+            self._reading = True
+
     def write(self, data: bytes) -> None:
         if self._out is not None:
             self._out.write(data)

@@ -30,6 +30,7 @@ class Part(Protocol):
 PARTS: tuple[str, ...] = (
     "atwifi.spwf04.parts.pins:PinsPart",  # first: a GPIO0 strap restores the factory config
     "atwifi.spwf04.parts.power:PowerPart",  # after pins (the wake-up pin)
+    "atwifi.spwf04.parts.line:LinePart",  # console_speed, console_hwfc (a boot hook)
     "atwifi.spwf04.parts.files:FilesPart",
     "atwifi.spwf04.parts.net:NetPart",  # before the radio (on_link_up) and sockets (resolve)
     "atwifi.spwf04.parts.radio:RadioPart",

@@ -1,0 +1,38 @@
+"""The console line's settings: console_speed and console_hwfc take effect at a boot.
+
+SCFG changes the variables at once, but the UART is set up from the configuration loaded at
+boot (so a new rate needs AT+S.WCFG and a reset, as on the module). The line (if the console
+has one: ``device.line``, see transports/line.py) is told before +WIND:1 is printed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from atwifi.spwf04.device import Device
+
+
+class LinePart:
+    attr = "line_settings"
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        device.boot_hooks.append(self._booting)
+
+    def _booting(self, reason: int) -> None:
+        line = self.device.line
+        if line is None:
+            return
+        line.rx_waiting = lambda: self.device.decoder.unread
+        cfg = self.device.config
+        line.configure(int(cfg.get("console_speed")), cfg.get("console_hwfc") == 1)
+
+    async def start(self) -> None:
+        pass
+
+    async def after_boot(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
