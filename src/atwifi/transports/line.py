@@ -30,7 +30,9 @@ from atwifi.transports.base import Transport
 
 BITS_PER_BYTE = 10  # 8N1: start, 8 data, stop
 QUANTUM = 0.004  # seconds of line time per chunk (the timer's step)
-RX_HOST_QUEUE = 256  # host bytes taken off the transport ahead of the line (a UART's FIFO)
+CATCH_UP = 0.05  # seconds of line time a late timer may send at once
+RX_HOST_QUEUE = 256  # host bytes taken off the transport ahead of the line, at least...
+RX_HOST_AHEAD = 0.03  # ...and this many seconds of line time (so a slow host never starves it)
 RX_BUFFER = 2048  # the module's receive buffer: bytes the console has not read yet
 TX_HIGH = 4096  # drain() waits while more than this waits for the line
 TX_LIMIT = 1 << 20  # output queued beyond this is dropped (a host that never reads)
@@ -81,7 +83,8 @@ class _Bucket:
 
     def set_rate(self, rate: float) -> None:
         self.rate = max(1.0, rate)
-        self.burst = max(16.0, self.rate * QUANTUM * 4)
+        # What a late timer may catch up on at once (an event loop under load), no more.
+        self.burst = max(16.0, self.rate * CATCH_UP)
 
     def take(self, want: int) -> int:
         now = self.loop.time()
@@ -92,8 +95,9 @@ class _Bucket:
         return n
 
     def idle(self) -> None:
-        """The line was idle: nothing was saved up meanwhile beyond the burst."""
-        self.take(0)
+        """The line was idle: a UART saves nothing up, the next byte starts now."""
+        self.tokens = 0.0
+        self.last = self.loop.time()
 
     def wait_for(self, want: int) -> float:
         """Seconds until ``want`` bytes (at most a quantum's worth) can go."""
@@ -242,10 +246,13 @@ class Line(Transport):
         if not self._rx and self._rx_bucket is not None:
             self._rx_bucket.idle()
         self._rx += data
-        if len(self._rx) >= RX_HOST_QUEUE and not self._input_paused:
+        if len(self._rx) >= self._rx_ahead() and not self._input_paused:
             self._set_input_paused(True)
         if self._rx_timer is None:
             self._pump_rx()
+
+    def _rx_ahead(self) -> int:
+        return max(RX_HOST_QUEUE, int(self.rate / BITS_PER_BYTE * RX_HOST_AHEAD))
 
     def _set_input_paused(self, paused: bool) -> None:
         fn = getattr(self.inner, "pause_input" if paused else "resume_input", None)
@@ -279,7 +286,7 @@ class Line(Transport):
                 self._overrun_noted = 0
             if chunk and self._feed is not None:
                 self._feed(self._convert(chunk, "in"))
-        if self._input_paused and len(self._rx) < RX_HOST_QUEUE // 2:
+        if self._input_paused and len(self._rx) < self._rx_ahead() // 2:
             self._set_input_paused(False)
         if self._rx:
             self._rx_timer = bucket.loop.call_later(bucket.wait_for(len(self._rx)), self._pump_rx)
