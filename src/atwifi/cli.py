@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the line's rate until the module boots (then console_speed); default 115200",
     )
     s.add_argument(
+        "--power-on",
+        choices=("start", "open"),
+        default=None,
+        help="power the module on at start, or when a host first opens the pty"
+        " (default: open for the pty, start for the others)",
+    )
+    s.add_argument(
         "--pace",
         action="store_true",
         help="carry console bytes at console_speed as a UART line does (8N1), both directions",
@@ -110,6 +117,17 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(serve(args))
     except KeyboardInterrupt:
         return 0
+
+
+OPEN_GRACE = 0.2  # seconds after a host opens the pty: pyserial and picocom flush while opening
+
+
+async def _host_opens(transport: object) -> None:
+    import asyncio
+
+    wait = getattr(transport, "wait_opened", None)
+    if wait is not None and await wait():
+        await asyncio.sleep(OPEN_GRACE)
 
 
 async def serve(args: argparse.Namespace) -> int:
@@ -182,6 +200,22 @@ async def serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    power_on = args.power_on or ("open" if kind == "pty" else "start")
+    if power_on == "open":
+        if kind != "pty":
+            print("atwifi: --power-on open only applies to the pty console", file=sys.stderr)
+            return 2
+        print("  (the module powers on when a host opens the pty)", file=out, flush=True)
+        waiting = asyncio.ensure_future(_host_opens(transport))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        stopping.cancel()
+        if stop.is_set():
+            await transport.close()
+            if trace is not None:
+                trace.close()
+            return 0
     await device.power_on()
     await stop.wait()
     await device.shutdown()

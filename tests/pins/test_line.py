@@ -323,3 +323,43 @@ async def test_repeater_key_runs_the_last_command_again(quiet_module):
     assert await m.cmd("AT+S.SCFG=console_repeater,0x40") == b"AT-S.OK\r\n"
     assert await m.cmd("@") == b"AT-S.OK\r\n"  # the SCFG, again
     assert await m.cmd("!") == b"AT-S.ERROR:1:Command not found\r\n"
+
+
+# -- power-on when a host opens the pty ------------------------------------------------------
+
+
+def test_pty_module_powers_on_when_the_host_opens_it(tmp_path):
+    """pyserial empties its input while it opens a port: the boot lines must come after."""
+    import re
+    import subprocess
+    import sys
+
+    import serial
+
+    from harness import SRC
+
+    env = dict(os.environ, PYTHONPATH=str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atwifi", "serve", "--state", str(tmp_path / "state")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        path = None
+        for _ in range(20):
+            m = re.search(rb"(/dev/pts/\d+)", proc.stdout.readline())
+            if m:
+                path = m.group(1).decode()
+                break
+        assert path, proc.stderr.read() if proc.stderr else b""
+        port = serial.Serial(path, 115200, timeout=SAFETY)
+        try:
+            out = port.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+        finally:
+            port.close()
+        assert out.startswith(b"+WIND:1:Poweron:"), out
+    finally:
+        proc.terminate()
+        proc.wait(10)

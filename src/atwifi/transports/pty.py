@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import termios
 import tty
@@ -41,6 +42,7 @@ _SPEEDS = {
     if hasattr(termios, f"B{rate}")
 }
 _CONSTANTS = {rate: const for const, rate in _SPEEDS.items()}
+_IN_OPEN = 0x20  # inotify: the file was opened
 
 
 class PtyTransport(Transport):
@@ -91,6 +93,37 @@ class PtyTransport(Transport):
             return
         if data and self._feed is not None:
             self._feed(data)
+
+    async def wait_opened(self) -> bool:
+        """Return once a host opens the pty (inotify IN_OPEN on its node). False if that
+        cannot be watched here (no inotify): the caller should not wait then."""
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        except (OSError, AttributeError):
+            return False
+        if fd < 0:
+            return False
+        try:
+            if libc.inotify_add_watch(fd, os.fsencode(self.path), _IN_OPEN) < 0:
+                return False
+            loop = asyncio.get_running_loop()
+            opened = loop.create_future()
+
+            def readable() -> None:
+                with contextlib.suppress(OSError):
+                    os.read(fd, 4096)
+                if not opened.done():
+                    opened.set_result(None)
+
+            loop.add_reader(fd, readable)
+            try:
+                await opened
+            finally:
+                loop.remove_reader(fd)
+            return True
+        finally:
+            os.close(fd)
 
     def host_rate(self, direction: str) -> int | None:
         """The rate the host set on its end of the pty (termios), or None if not a known one."""
