@@ -271,3 +271,26 @@ async def test_strap_verb_applies_at_the_next_reset(quiet_module):
     await ctl(m, "pins.strap", pin=0, level=1)
     out = await reset_and_wait(m)
     assert b"+WIND:65:Factory Reset:0\r\n" in out
+
+
+# -- the client helpers ----------------------------------------------------------------------
+
+
+async def test_client_pins_helpers_against_a_served_module(served):
+    from atwifi.client.aio import AsyncClient
+
+    await served.disconnect()  # one host at a time: the client takes the console
+    async with await AsyncClient.open(f"socket://127.0.0.1:{served.port}", timeout=10) as c:
+        await c.wait_ready()
+        await c.gpio_config(3, "out")
+        await c.gpio_write(3, 1)
+        assert await c.gpio_read(3) == (1, "out")
+        await c.gpio_config(5, "in", "R")
+        assert await c.gpio_read(5) == (0, "in")
+        assert await c.adc(0) == 0
+        await c.dac(1200)
+        await c.pwm(2, 1000, 30)
+        await c.pwm(2, 0)
+        await c.set_config("wifi_powersave", "1")
+        await c.power_mode("powersave")
+        await c.power_mode(0)
