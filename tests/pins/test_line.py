@@ -363,3 +363,99 @@ def test_pty_module_powers_on_when_the_host_opens_it(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# -- RFC 2217 and a real serial port ---------------------------------------------------------
+
+
+def _rfc_open(port: int, baud: int):
+    import serial
+
+    return serial.serial_for_url(
+        f"rfc2217://127.0.0.1:{port}?timeout={SAFETY}", baudrate=baud, timeout=SAFETY
+    )
+
+
+async def _rfc_module(tmp_path, hwfc: bool = False):
+    from atwifi.spwf04.device import Device, Options
+    from atwifi.transports.rfc2217 import Rfc2217Transport
+
+    rfc = Rfc2217Transport("127.0.0.1", 0)
+    line = Line(rfc, pace=True, rate=115200)
+    device = Device(Options(state_dir=tmp_path / "state"))
+    if hwfc:
+        device.config.set("console_hwfc", "1")
+        device.config.save()
+    device.line = line
+    device.attach(line.write, line.drain)
+    await line.start(device.feed)
+    return rfc, line, device
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+async def test_rfc2217_host_at_another_rate_reads_garbage(tmp_path):
+    rfc, line, device = await _rfc_module(tmp_path)
+    port = await asyncio.to_thread(_rfc_open, rfc.port, 9600)
+    try:
+        await device.power_on()
+        garbage = garble(BOOT, 115200, 9600)
+        got = await asyncio.to_thread(port.read, len(garbage))
+        assert got == garbage
+    finally:
+        await asyncio.to_thread(port.close)
+        await device.shutdown()
+        await line.close()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+async def test_rfc2217_rts_holds_output_with_hardware_flow_control(tmp_path):
+    rfc, line, device = await _rfc_module(tmp_path, hwfc=True)
+    port = await asyncio.to_thread(_rfc_open, rfc.port, 115200)
+    try:
+        await device.power_on()
+        assert line.hwfc
+        boot = await asyncio.to_thread(port.read_until, b"+WIND:32:WiFi Hardware Started\r\n")
+        assert boot.startswith(b"+WIND:1:Poweron")
+        await asyncio.to_thread(setattr, port, "rts", False)
+        for _ in range(2000):
+            if not rfc.rts:
+                break
+            await asyncio.sleep(QUANTUM)
+        await asyncio.to_thread(port.write, b"AT+S.GCFG=nv_model\r")
+        for _ in range(2000):  # the module has answered: its reply waits on the line
+            if b"AT-S.OK" in line._tx:
+                break
+            await asyncio.sleep(QUANTUM)
+        assert b"AT-S.OK" in line._tx
+        await asyncio.sleep(QUANTUM * 5)
+        assert b"AT-S.OK" in line._tx  # still held: RTS is down
+        await asyncio.to_thread(setattr, port, "rts", True)
+        out = await asyncio.to_thread(port.read_until, b"AT-S.OK\r\n")
+        assert out.endswith(b"AT-S.Var:nv_model=SPWF04SA\r\nAT-S.OK\r\n"), out
+    finally:
+        await asyncio.to_thread(port.close)
+        await device.shutdown()
+        await line.close()
+
+
+async def test_a_real_port_follows_console_speed_and_hwfc():
+    from atwifi.transports.serial import SerialTransport
+
+    controller, follower = os.openpty()
+    path = os.ttyname(follower)
+    t = SerialTransport(path, 115200)
+    try:
+        await t.start(lambda data: None)
+        line = Line(t, pace=False)
+        line.configure(9600, True)
+        mode = termios.tcgetattr(follower)
+        assert mode[5] == termios.B9600
+        assert mode[2] & termios.CRTSCTS
+        line.configure(921600, False)
+        mode = termios.tcgetattr(follower)
+        assert mode[5] == termios.B921600
+        assert not mode[2] & termios.CRTSCTS
+    finally:
+        await t.close()
+        os.close(controller)
+        os.close(follower)

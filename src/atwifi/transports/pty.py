@@ -54,6 +54,8 @@ class PtyTransport(Transport):
         self._follower = -1
         self._out: FdOutput | None = None
         self._feed: Callable[[bytes], None] | None = None
+        self._inotify = -1
+        self._opened: asyncio.Future[None] | None = None
 
     async def start(self, feed: Callable[[bytes], None]) -> None:
         self._feed = feed
@@ -76,6 +78,7 @@ class PtyTransport(Transport):
         loop = asyncio.get_running_loop()
         loop.add_reader(self._controller, self._on_readable)
         self._out = FdOutput(self._controller, self.note)
+        self._watch_opens()
         if self.link is not None:
             with contextlib.suppress(FileNotFoundError):
                 if self.link.is_symlink():
@@ -94,36 +97,45 @@ class PtyTransport(Transport):
         if data and self._feed is not None:
             self._feed(data)
 
-    async def wait_opened(self) -> bool:
-        """Return once a host opens the pty (inotify IN_OPEN on its node). False if that
-        cannot be watched here (no inotify): the caller should not wait then."""
+    def _watch_opens(self) -> None:
+        """Watch the pty node for a host's open (inotify IN_OPEN), from before anyone is
+        told where it is: an open can never be missed."""
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         except (OSError, AttributeError):
-            return False
+            return
         if fd < 0:
-            return False
-        try:
-            if libc.inotify_add_watch(fd, os.fsencode(self.path), _IN_OPEN) < 0:
-                return False
-            loop = asyncio.get_running_loop()
-            opened = loop.create_future()
-
-            def readable() -> None:
-                with contextlib.suppress(OSError):
-                    os.read(fd, 4096)
-                if not opened.done():
-                    opened.set_result(None)
-
-            loop.add_reader(fd, readable)
-            try:
-                await opened
-            finally:
-                loop.remove_reader(fd)
-            return True
-        finally:
+            return
+        if libc.inotify_add_watch(fd, os.fsencode(self.path), _IN_OPEN) < 0:
             os.close(fd)
+            return
+        loop = asyncio.get_running_loop()
+        self._opened = loop.create_future()
+        self._inotify = fd
+
+        def readable() -> None:
+            with contextlib.suppress(OSError):
+                os.read(fd, 4096)
+            self._stop_watching()
+            if self._opened is not None and not self._opened.done():
+                self._opened.set_result(None)
+
+        loop.add_reader(fd, readable)
+
+    def _stop_watching(self) -> None:
+        if self._inotify >= 0:
+            asyncio.get_running_loop().remove_reader(self._inotify)
+            os.close(self._inotify)
+            self._inotify = -1
+
+    async def wait_opened(self) -> bool:
+        """Return once a host has opened the pty (at any time since start). False if that
+        cannot be watched here (no inotify): the caller should not wait then."""
+        if self._opened is None:
+            return False
+        await asyncio.shield(self._opened)
+        return True
 
     def host_rate(self, direction: str) -> int | None:
         """The rate the host set on its end of the pty (termios), or None if not a known one."""
@@ -167,6 +179,7 @@ class PtyTransport(Transport):
             return
         if self._out is not None:
             self._out.close()
+        self._stop_watching()
         asyncio.get_running_loop().remove_reader(self._controller)
         if self.link is not None:
             with contextlib.suppress(OSError):
