@@ -98,7 +98,7 @@ async def module_get(con: Console, line: bytes, size: int, digest: bytes) -> flo
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mb", type=float, default=10)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     a = ap.parse_args()
     size = int(a.mb * 1_000_000)
     body = os.urandom(size)

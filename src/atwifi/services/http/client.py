@@ -26,7 +26,7 @@ from atwifi.services.errors import ServiceError
 if TYPE_CHECKING:
     from atwifi.services.tls import TlsService
 
-READ_SIZE = 64 * 1024
+READ_SIZE = 256 * 1024
 CONNECT_TIMEOUT = 4.5  # connect + TLS handshake, as for sockets (drivers wait 5 s)
 RESPONSE_TIMEOUT = 10.0  # request sent -> reply head complete
 IDLE_TIMEOUT = 10.0  # no byte of the reply body for this long
