@@ -90,8 +90,9 @@ class Network(Protocol):
     async def resolve(self, host: str) -> str:
         """The address; raises (anything) when the name does not resolve."""
 
-    def check(self, ip: str) -> None:
-        """Raises (anything) when the policy forbids ``ip``."""
+    def check(self, ip: str, port: int) -> None:
+        """Raises (anything) when the policy forbids ``ip`` (or ``ip:port``, e.g. the module's
+        own console endpoint)."""
 
     @property
     def tls(self) -> TlsService | None: ...
@@ -193,9 +194,9 @@ class HttpClient:
         except Exception as e:
             raise _fault(HttpFault.RESOLVE, f"{host}: {e}") from None
         try:
-            self.network.check(ip)
+            self.network.check(ip, port)
         except Exception as e:
-            raise _fault(HttpFault.CONNECT, f"{ip}: {e}") from None
+            raise _fault(HttpFault.CONNECT, f"{ip}:{port}: {e}") from None
         ctx: ssl.SSLContext | None = None
         if secure:
             tls = self.network.tls

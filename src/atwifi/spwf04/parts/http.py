@@ -29,10 +29,10 @@ class DeviceNetwork:
             return await literal_resolve(host)
         return str(await net.resolve(host))
 
-    def check(self, ip: str) -> None:
+    def check(self, ip: str, port: int) -> None:
         net = self.device.net
         if net is not None:
-            net.check(ip)
+            net.check(ip, port)
 
     @property
     def tls(self) -> Any:
