@@ -149,6 +149,10 @@ async def test_custom_request_file_sent_as_it_is(quiet_module, peer):
         "path": "/echo?custom=1",
     }
     assert await m.cmd(f"AT+S.HTTPGET=127.0.0.1,,{peer.port},,,,2:/missing.txt") == http_error(12)
+    # HEAD: the reply has no body, whatever its Content-Length says.
+    head = b"HEAD /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    assert await m.cmd(f"AT+S.FSC=2:/head.txt,{len(head)}", head) == OK
+    assert await m.cmd(f"AT+S.HTTPGET=127.0.0.1,,{peer.port},,,,2:/head.txt") == status(200) + OK
     await alive(m)
 
 
@@ -214,6 +218,10 @@ async def test_cut_reset_and_garbage_replies(quiet_module):
         (reset_after(head + b"y" * 10), None),
         (cut_after(b"SSH-2.0-OpenSSH\r\n\r\n", b""), http_error(9)),
         (cut_after(b"", b""), http_error(9)),
+        # HTTP/1.0 without a length: the body runs until the server closes.
+        (cut_after(b"HTTP/1.0 200 OK\r\n\r\n", b"to the end"), status(200) + b"to the end" + OK),
+        # A head that never ends: h11 gives up at 16 KiB, memory stays bounded.
+        (cut_after(b"HTTP/1.1 200 OK\r\n" + b"X-Flood: " + b"a" * 200_000, b""), http_error(9)),
     ]
     for handle, expect in cases:
         srv, port = await raw_server(handle)
