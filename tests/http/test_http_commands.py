@@ -52,6 +52,7 @@ async def test_get_prints_status_then_body_then_ok(quiet_module, peer):
     assert await m.cmd(f"AT+S.HTTPGET=127.0.0.1,/index.html,{peer.port}") == status(200) + body + OK
     # The path defaults to /index.html; empty fields are defaults, as the middleware sends them.
     assert await m.cmd(f"AT+S.HTTPGET=127.0.0.1,,{peer.port},0,,,,") == status(200) + body + OK
+    assert await m.cmd(f"AT+S.HTTPGET=127.0.0.1,index.html,{peer.port}") == status(200) + body + OK
     req = peer.requests[-1]
     assert req["method"] == "GET" and req["path"] == "/index.html"
     assert req["headers"]["Host"] == f"127.0.0.1:{peer.port}"

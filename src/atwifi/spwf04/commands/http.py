@@ -213,9 +213,12 @@ async def _file_source(ctx: Context, name: str) -> BodySource:
 
 
 def _request(ctx: Context, method: str, hostname: str, path: str | None, port, tls, user, pw):
+    path = path or "/index.html"
+    if not path.startswith("/") and "://" not in path:
+        path = "/" + path  # origin-form: "index.html" means "/index.html"
     return HttpRequest(
         host=hostname,
-        path=path or "/index.html",
+        path=path,
         port=port or None,
         tls=tls or 0,
         username=user or None,
