@@ -2,7 +2,8 @@
 
     python benchmarks/http_get.py [--mb 10] [--runs 3]
 
-An aiohttp server on 127.0.0.1 serves a ``--mb`` MB body (Content-Length). The module path is a
+An aiohttp server on 127.0.0.1 (a process of its own) serves a ``--mb`` MB body
+(Content-Length). The module path is a
 host driving ``atwifi serve --tcp`` (its own process) over a loopback TCP console: one
 ``AT+S.HTTPGET`` whose reply is ``AT-S.Http Server Status Code:200``, the body, ``AT-S.OK``;
 the host reads it all and checks the body. The floor is the same download by a direct Python
@@ -15,7 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
+import random
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,6 +40,16 @@ async def web_server(body: bytes) -> tuple[web.AppRunner, int]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+
+def make_body(size: int) -> bytes:
+    return random.Random(size).randbytes(size)  # the same bytes in both processes
+
+
+async def serve_forever(size: int) -> None:
+    runner, port = await web_server(make_body(size))
+    print(f"http body server on 127.0.0.1:{port}", flush=True)
+    await asyncio.Event().wait()
 
 
 async def direct(port: int, digest: bytes) -> float:
@@ -99,11 +111,14 @@ async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mb", type=float, default=10)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--serve-body", type=int, help=argparse.SUPPRESS)  # the server process
     a = ap.parse_args()
+    if a.serve_body:
+        await serve_forever(a.serve_body)
+        return
     size = int(a.mb * 1_000_000)
-    body = os.urandom(size)
-    digest = hashlib.sha256(body).digest()
-    runner, port = await web_server(body)
+    digest = hashlib.sha256(make_body(size)).digest()
+    server, port = start([sys.executable, __file__, "--serve-body", str(size)])
     with tempfile.TemporaryDirectory() as tmp:
         proc, console_port = start(serve_argv(Path(tmp) / "state"))
         try:
@@ -118,7 +133,7 @@ async def main() -> None:
             w.close()
         finally:
             stop(proc)
-    await runner.cleanup()
+            stop(server)
     mod, dirr = size / min(t_mod), size / min(t_dir)
     print(f"body: {size / 1e6:.1f} MB, best of {a.runs}")
     print(f"direct client:     {dirr / 1e6:8.1f} MB/s")
