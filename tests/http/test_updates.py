@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+import trustme
 from http_peers import WebPeer, cut_after, raw_server
 
 from atwifi.services import firmware
@@ -160,3 +163,26 @@ async def test_fwupdate_download_errors(quiet_module, peer):
     out = await m.cmd(f"AT+S.FWUPDATE=e,127.0.0.1,/slow,{peer.port}")
     assert out == ST200 + http_error(4)
     assert b"+WIND:17" not in await reset(m)
+
+
+async def test_fsupdate_over_tls_and_a_redirect_to_https(quiet_module):
+    m = quiet_module
+    ca = trustme.CA()
+    peer = WebPeer(ca)
+    await peer.start()
+    try:
+        pem = ca.cert_pem.bytes()
+        assert await m.cmd(f"AT+S.TLSCERT=Ca,{len(pem)}", pem) == OK
+        peer.files["s.img"] = image.pack({"secure.txt": b"over tls"})
+        line = f"AT+S.FSUPDATE=e,localhost,/files/s.img,{peer.tls_port},2"
+        assert await m.cmd(line) == b"AT-S.Certificate Error:21\r\n"  # clock unset
+        assert await m.cmd(f"AT+S.TIME={int(time.time())}") == OK
+        assert await m.cmd(line) == ST200 + OK
+        assert b"AT-S.File:E\t8\tsecure.txt\r\n" in await listing(m)
+        peer.files["r.img"] = image.pack({"redirected.txt": b"r"})
+        to = f"https://localhost:{peer.tls_port}/files/r.img"
+        out = await m.cmd(f"AT+S.FSUPDATE=e,localhost,/redirect?to={to},{peer.port}")
+        assert out == ST200 + OK
+        assert b"redirected.txt" in await listing(m)
+    finally:
+        await peer.stop()
