@@ -40,6 +40,7 @@ class WebPeer:
         r.add_get("/slow", self.slow)
         r.add_get("/stall", self.stall)
         r.add_get("/redirect", self.redirect)
+        r.add_get("/loop", self.loop)
         r.add_get("/status/{code}", self.status)
         r.add_get("/files/{name}", self.file)
         self.runner: web.AppRunner | None = None
@@ -135,6 +136,9 @@ class WebPeer:
     async def redirect(self, request: web.Request) -> web.Response:
         to = request.query.get("to", "/index.html")
         return web.Response(status=302, headers={"Location": to}, body=b"moved")
+
+    async def loop(self, request: web.Request) -> web.Response:
+        return web.Response(status=301, headers={"Location": "/loop"}, body=b"again")
 
     async def status(self, request: web.Request) -> web.Response:
         code = int(request.match_info["code"])

@@ -81,6 +81,9 @@ async def test_failed_fsupdate_leaves_the_old_volume(quiet_module, peer):
     # Not found: the status is shown, then the client error.
     out = await m.cmd(f"AT+S.FSUPDATE=e,127.0.0.1,/files/none.img,{peer.port}")
     assert out == b"AT-S.Http Server Status Code:404\r\n" + http_error(9)
+    # A redirect loop: after 5 hops the 301 is the reply.
+    out = await m.cmd(f"AT+S.FSUPDATE=e,127.0.0.1,/loop,{peer.port}")
+    assert out == b"AT-S.Http Server Status Code:301\r\n" + http_error(9)
     # Far larger than any image for a 64 KiB flash: stopped while it downloads.
     out = await m.cmd(f"AT+S.FSUPDATE=e,127.0.0.1,/large?n=400000,{peer.port}")
     assert out == ST200 + http_error(15)
