@@ -275,3 +275,16 @@ async def test_bad_arguments(quiet_module):
         b"AT-S.ERROR:6:Too many argument(s)\r\n"
     )
     await alive(m)
+
+
+async def test_post_a_large_file_in_pieces(quiet_module, peer, ca):
+    m = quiet_module
+    payload = pattern(300_000)
+    assert await m.cmd(f"AT+S.FSC=0:/big.bin,{len(payload)}", payload) == OK
+    pem = ca.cert_pem.bytes()
+    assert await m.cmd(f"AT+S.TLSCERT=Ca,{len(pem)}", pem) == OK
+    assert await m.cmd(f"AT+S.TIME={int(time.time())}") == OK
+    out = await m.cmd(f"AT+S.HTTPPOST=localhost,/echo,{peer.tls_port},2,,,,0:/big.bin")
+    reply = json.loads(out[len(status(200)) : -len(OK)])
+    assert reply["length"] == len(payload) and reply["content_type"] == "application/x-raw-stuff"
+    assert reply["body"].encode("latin-1") == payload
