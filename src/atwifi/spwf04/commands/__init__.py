@@ -33,6 +33,8 @@ MODULES = (
     "servers",
     "tls",
     "net",
+    "tftp",
+    "smtp",
 )
 
 
