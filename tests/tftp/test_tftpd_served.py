@@ -55,3 +55,6 @@ async def test_served_port_map_print_and_ctl(tmp_path):
         await m.disconnect()
     finally:
         stop_serve(proc)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()

@@ -147,7 +147,6 @@ async def _session(
     try:
         smtp = aiosmtplib.SMTP(
             hostname=server.name,
-            port=server.port,
             sock=sock,
             use_tls=implicit,
             start_tls=False,
@@ -219,8 +218,9 @@ async def _session(
     except aiosmtplib.SMTPException as e:
         raise ServiceError(SmtpFault.PROTOCOL, f"{type(e).__name__}: {e}") from None
     finally:
+        # The socket belongs to aiosmtplib's transport now, which closes it: closing it here
+        # would free its descriptor while the event loop still watches it.
         smtp.close()
-        sock.close()
 
 
 async def _hello(smtp: Any) -> None:
@@ -242,4 +242,3 @@ async def _verify(smtp: Any, tls: Tls | None, name: str) -> None:
         await tls.verify_server(der, name)
     except CertError as e:
         raise ServiceError(SmtpFault.CERT, str(e), number=e.number) from None
-

@@ -41,7 +41,7 @@ def _bad(detail: str) -> ServiceError:
 
 def parse_address(text: str) -> tuple[str, str]:
     """``"Nick <nick@name.xy>"`` -> ``("Nick", "nick@name.xy")``; a bare address has no name."""
-    name, addr = parseaddr(text.strip(), strict=True) if text.strip() else ("", "")
+    name, addr = parseaddr(text.strip()) if text.strip() else ("", "")
     if not addr or not _ADDR.fullmatch(addr):
         raise _bad(f"not an e-mail address: {text!r}")
     return name, addr
