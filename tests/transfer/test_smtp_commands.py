@@ -239,10 +239,52 @@ async def test_silent_server_times_out(quiet_module, monkeypatch):
     port = srv.sockets[0].getsockname()[1]
     async with srv:
         for tls in ("0", "9"):
-            assert await smtp(m, "127.0.0.1", port, b"x", tls=tls) in (
-                FAILED,
-                b"AT-S.ERROR:74:Failed to open socket\r\n",
-            )
+            assert await smtp(m, "127.0.0.1", port, b"x", tls=tls) == FAILED
         for w in held:
             w.close()
+    assert await m.cmd("AT") == OK
+
+
+async def _scripted(lines: dict[bytes, bytes], greeting: bytes = b"220 old.test\r\n"):
+    """A minimal SMTP server answering by command word; records what it got."""
+    seen: list[bytes] = []
+
+    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(greeting)
+        data_mode = False
+        while line := await r.readline():
+            seen.append(line)
+            if data_mode:
+                if line == b".\r\n":
+                    data_mode = False
+                    w.write(b"250 queued\r\n")
+                continue
+            word = line[:4].upper()
+            w.write(lines.get(word, b"250 ok\r\n"))
+            if word == b"DATA":
+                data_mode = True
+            if word == b"QUIT":
+                break
+        w.close()
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return srv, srv.sockets[0].getsockname()[1], seen
+
+
+async def test_helo_when_ehlo_is_refused(quiet_module):
+    m = quiet_module
+    srv, port, seen = await _scripted({b"EHLO": b"502 what\r\n", b"DATA": b"354 go\r\n"})
+    async with srv:
+        assert await smtp(m, "127.0.0.1", port, b"old server", id="box1") == OK
+    assert b"EHLO box1\r\n" in seen and b"HELO box1\r\n" in seen
+    assert b"old server\r\n" in seen
+
+
+async def test_nonsense_from_the_server(quiet_module):
+    m = quiet_module
+    srv, port, _ = await _scripted({b"EHLO": b"250 ok\r\n", b"MAIL": b"hello there\r\n"})
+    bad_greeting, bad_port, _ = await _scripted({}, greeting=b"554 go away\r\n")
+    async with srv, bad_greeting:
+        assert await smtp(m, "127.0.0.1", port, b"x") == FAILED
+        assert await smtp(m, "127.0.0.1", bad_port, b"x") == FAILED
     assert await m.cmd("AT") == OK

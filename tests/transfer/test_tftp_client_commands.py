@@ -247,3 +247,14 @@ async def test_bad_packets_from_the_server(m):
         transport.close()
     assert b"\tf\r\n" not in await files(m)
     assert await m.cmd("AT") == OK
+
+
+async def test_no_link(m):
+    assert await m.cmd("AT+S.WIFI=0") == OK
+    await m.settle()
+    m.take()
+    assert await m.cmd("AT+S.TFTPGET=127.0.0.1,69,x") == b"AT-S.ERROR:60:IP not ready to send\r\n"
+    assert await m.cmd("AT+S.SMTP=127.0.0.1,25,,,,,a@b.test,c@d.test,,,s,,1", b"x") == (
+        b"AT-S.ERROR:60:IP not ready to send\r\n"
+    )
+    assert await m.cmd("AT") == OK

@@ -213,8 +213,8 @@ async def _session(
         return Result({k: str(v) for k, v in refused.items()}, secured)
     except aiosmtplib.SMTPTimeoutError as e:
         raise ServiceError(SmtpFault.TIMEOUT, str(e)) from None
-    except aiosmtplib.SMTPConnectError as e:
-        raise ServiceError(SmtpFault.CONNECT, str(e)) from None
+    except aiosmtplib.SMTPConnectResponseError as e:  # a greeting that turns us away (554)
+        raise ServiceError(SmtpFault.REJECTED, str(e)) from None
     except aiosmtplib.SMTPException as e:
         raise ServiceError(SmtpFault.PROTOCOL, f"{type(e).__name__}: {e}") from None
     finally:

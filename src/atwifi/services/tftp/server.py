@@ -125,6 +125,9 @@ class TftpServer:
                 await self._receive_file(ep, req, peer)
         except _Gone as e:
             self.events.note(f"TFTP: {req.filename} with {peer[0]}:{peer[1]}: {e}")
+        except Exception as e:  # a bug or a store failing unexpectedly: end this transfer only
+            ep.send(P.error(P.Code.NOT_DEFINED, "Internal error"), peer)
+            self.events.note(f"TFTP: {req.filename} with {peer[0]}:{peer[1]} failed: {e!r}")
         finally:
             ep.close()
 
