@@ -29,10 +29,10 @@ async def test_served_port_map_print_and_ctl(tmp_path):
     try:
         assert proc.stdout is not None
         lines = []
-        for _ in range(5):
+        for _ in range(10):
             line = (await asyncio.to_thread(proc.stdout.readline)).decode().strip()
             lines.append(line)
-            if "tftp" in line:
+            if "tftp server" in line:
                 break
         assert lines[-1] == f"atwifi: tftp server on udp 127.0.0.1:{port}", lines
         env = dict(os.environ, PYTHONPATH=str(SRC))

@@ -88,7 +88,7 @@ async def smtp(
     if not _link_up(ctx):
         raise AtError(60, "no link")
     ip = await net.resolve(hostname)  # 65
-    net.check(ip)  # 74
+    net.check(ip, port)  # 74 (also: never the module's own console port)
     server = Server(
         name=hostname,
         ip=ip,
