@@ -7,6 +7,7 @@ import asyncio
 import os
 import re
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,36 @@ async def test_off_when_ip_use_tftpd_is_0(m):
     await m.settle()
     assert m.device.tftp.server is None
     assert "tftp" not in m.device.endpoints
+
+
+def _touch(path: Path) -> Path:
+    path.touch()
+    return path
+
+
+async def test_files_too_big_for_tftp_are_never_read(tmp_path):
+    from harness import InProcessModule
+
+    ext = tmp_path / "ext"
+    ext.mkdir()
+    os.truncate(_touch(ext / "huge.bin"), 40 * 1024 * 1024)  # sparse: costs no disk
+    m = InProcessModule(tmp_path / "state", ext_folder=ext)
+    await m.boot()
+    try:
+        fast(m)
+        assert await m.cmd("AT+S.SCFG=console_echo,0", echo=True) == OK
+        port = port_of(m)
+        with pytest.raises(ServiceError) as e:
+            await tftp_client.get("127.0.0.1", port, "0:/huge.bin", timing=m.device.tftp.timing)
+        assert e.value.kind is TftpFault.REMOTE
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        with s:
+            out = await m.cmd(f"AT+S.TFTPPUT=127.0.0.1,{s.getsockname()[1]},0:/huge.bin")
+            assert out == b"AT-S.ERROR:111:Request failed\r\n"
+            s.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                s.recv(100)  # nothing was sent
+        assert await m.cmd("AT") == OK
+    finally:
+        await m.device.shutdown()

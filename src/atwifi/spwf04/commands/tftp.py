@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from atwifi.errors import AtError
 from atwifi.services import tftp as tftp_service
+from atwifi.services.errors import ServiceError
 from atwifi.services.fs.names import split
 from atwifi.services.tftp import TftpFault, Timing
+from atwifi.services.tftp.packet import MAX_SIZE
 from atwifi.spwf04 import wording
 from atwifi.spwf04.commands import handler
 from atwifi.spwf04.commands.net import _link_up
@@ -87,6 +89,8 @@ async def tftpget(
 async def tftpput(ctx: Context, hostname: str, port: int = 69, local_filename: str = "") -> None:
     fs = _fs(ctx)
     _, remote = split(local_filename)
-    content = await fs.read(local_filename, console=True)  # 51: missing or protected
+    if fs.size(local_filename, console=True) > MAX_SIZE:  # 51: missing or protected
+        raise ServiceError(TftpFault.TOO_BIG, f"{local_filename}: more than 65535 blocks")
+    content = await fs.read(local_filename, console=True)
     ip = await _server(ctx, hostname)
     await tftp_service.put(ip, port, remote, content, timing=_timing(ctx))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from atwifi.errors import AtError
 from atwifi.services.errors import ServiceError
 from atwifi.services.tftp import TftpFault, TftpServer, Timing
+from atwifi.services.tftp.packet import MAX_SIZE
 
 if TYPE_CHECKING:
     from atwifi.spwf04.device import Device
@@ -39,6 +40,8 @@ class VolumeStore:
         if not fs.exists(name):
             raise ServiceError(TftpFault.NOT_FOUND, name)
         try:
+            if fs.size(name) > MAX_SIZE:  # never read a file TFTP cannot carry
+                raise ServiceError(TftpFault.TOO_BIG, f"{name}: more than 65535 blocks")
             return await fs.read(name, console=True)
         except AtError as e:
             raise ServiceError(TftpFault.ACCESS, f"{name}: {e}") from None
