@@ -134,7 +134,9 @@ async def test_smtps_first_then_starttls(quiet_module, ca, tls):
     async with smtps, plain:
         assert await smtp(m, "localhost", smtps_port, b"a", tls=tls, user="mod", pw="s3cret") == OK
         assert await smtp(m, "localhost", plain_port, b"b", tls=tls) == OK
-    assert [(x.secure, x.user) for x in sink.mails] == [(True, b"mod"), (True, None)]
+        # An IP address as the host: no SNI, the certificate's IP entry is checked.
+        assert await smtp(m, "127.0.0.1", smtps_port, b"c", tls=tls) == OK
+    assert [(x.secure, x.user) for x in sink.mails] == [(True, b"mod"), (True, None), (True, None)]
     assert await m.cmd("AT") == OK
 
 
