@@ -290,3 +290,21 @@ async def test_nonsense_from_the_server(quiet_module):
         assert await smtp(m, "127.0.0.1", port, b"x") == FAILED
         assert await smtp(m, "127.0.0.1", bad_port, b"x") == FAILED
     assert await m.cmd("AT") == OK
+
+
+async def test_starttls_refused_by_the_server(quiet_module, ca):
+    m = quiet_module
+    await trust(m, ca)
+    script = {
+        b"EHLO": b"250-old.test\r\n250 STARTTLS\r\n",
+        b"STAR": b"454 TLS not available now\r\n",
+        b"DATA": b"354 go\r\n",
+    }
+    srv, port, seen = await _scripted(script)
+    async with srv:
+        assert await smtp(m, "localhost", port, b"x", tls="9") == FAILED
+        assert await smtp(m, "localhost", port, b"x", tls="8") == FAILED
+        assert not any(line.startswith(b"MAIL") for line in seen)
+        assert await smtp(m, "localhost", port, b"sent plain", tls="5") == OK
+    assert b"sent plain\r\n" in seen
+    assert await m.cmd("AT") == OK

@@ -171,23 +171,28 @@ async def _session(
             secured = "smtps"
         await _hello(smtp)
         if not implicit and server.security is not Security.PLAIN:
+            refused = None
             if smtp.supports_extension("starttls"):
                 assert ctx is not None
                 try:
                     await smtp.starttls(
                         server_hostname=server.name, validate_certs=False, tls_context=ctx
                     )
+                except aiosmtplib.SMTPResponseException as e:  # e.g. 454: still plain
+                    refused = f"{e.code} {e.message}"
                 except aiosmtplib.SMTPException as e:
                     if _ssl_cause(e) is not None:
                         raise ServiceError(SmtpFault.TLS, f"STARTTLS: {e}") from None
                     raise
-                await _verify(smtp, tls, server.name)
-                secured = "starttls"
-                await _hello(smtp)
-            elif server.security is not Security.BEST_EFFORT:
-                raise ServiceError(SmtpFault.NO_TLS, "the server offers no STARTTLS")
-            else:
-                note(f"SMTP: {server.ip}:{server.port} offers no STARTTLS: sending unsecured")
+                if refused is None:
+                    await _verify(smtp, tls, server.name)
+                    secured = "starttls"
+                    await _hello(smtp)
+            if secured == "plain":
+                why = f"refused STARTTLS ({refused})" if refused else "offers no STARTTLS"
+                if server.security is not Security.BEST_EFFORT:
+                    raise ServiceError(SmtpFault.NO_TLS, f"the server {why}")
+                note(f"SMTP: {server.ip}:{server.port} {why}: sending unsecured")
         if server.username or server.password:
             if not smtp.supports_extension("auth"):
                 raise ServiceError(SmtpFault.AUTH, "the server offers no AUTH")
