@@ -83,6 +83,7 @@ async def tftpget(
 
     content = await tftp_service.get(ip, port, filename, room=room, timing=_timing(ctx))
     await fs.write(local, content)  # whole or nothing (51 if it no longer fits)
+    ctx.device.trace_note(f"TFTP: {filename} from {ip}:{port} -> {local} ({len(content)} bytes)")
 
 
 @handler("TFTPPUT")
@@ -94,3 +95,6 @@ async def tftpput(ctx: Context, hostname: str, port: int = 69, local_filename: s
     content = await fs.read(local_filename, console=True)
     ip = await _server(ctx, hostname)
     await tftp_service.put(ip, port, remote, content, timing=_timing(ctx))
+    ctx.device.trace_note(
+        f"TFTP: {local_filename} -> {remote} on {ip}:{port} ({len(content)} bytes)"
+    )
