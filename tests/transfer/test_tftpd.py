@@ -169,6 +169,17 @@ async def test_garbage_and_floods_on_port_69(m):
     assert got == await fsp(m, "3:/index.html")
 
 
+async def test_same_port_after_reset(m):
+    port = port_of(m)
+    m.send(b"AT+S.RESET\r")
+    await m.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+    await m.settle()
+    assert port_of(m) == port
+    fast(m)
+    got = await tftp_client.get("127.0.0.1", port, "index.html", timing=m.device.tftp.timing)
+    assert got == await fsp(m, "3:/index.html")
+
+
 async def test_off_when_ip_use_tftpd_is_0(m):
     assert await m.cmd("AT+S.SCFG=ip_use_tftpd,0") == OK
     assert await m.cmd("AT+S.WCFG") == OK

@@ -90,6 +90,7 @@ class TftpPart:
     def __init__(self, device: Device) -> None:
         self.device = device
         self.tftp = Tftp()  # outlives resets, so a test's short timing stays
+        self._port: int | None = None  # the host port of the first start
 
     def _allowed(self, ip: str) -> bool:
         net = self.device.net
@@ -104,11 +105,19 @@ class TftpPart:
             VolumeStore(d), WindEvents(d), allowed=self._allowed, timing=self.tftp.timing
         )
         host = d.options.bind_host
-        try:
-            await server.start(host, d.options.port_map.get(MODULE_PORT, 0))
-        except OSError as e:
-            d.trace_note(f"TFTP server not started on {host}: {e}")
+        mapped = d.options.port_map.get(MODULE_PORT)
+        # A free port is chosen once and kept across resets, so the port `atwifi serve`
+        # printed stays right; if it was taken meanwhile, a new free one.
+        tries = [mapped] if mapped is not None else [p for p in (self._port, 0) if p is not None]
+        for port in tries:
+            try:
+                await server.start(host, port)
+                break
+            except OSError as e:
+                d.trace_note(f"TFTP server not started on udp {host}:{port}: {e}")
+        else:
             return
+        self._port = server.port
         self.tftp.server = server
         d.endpoints["tftp"] = f"udp {server.host}:{server.port}"
         d.trace_note(f"TFTP server (module port 69) on udp {server.host}:{server.port}")
