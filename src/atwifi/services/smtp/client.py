@@ -20,37 +20,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from atwifi.services.errors import ServiceError
+from atwifi.services.smtp.kinds import Security, SmtpFault
 
 if TYPE_CHECKING:
+    import ssl
+
     from atwifi.services.smtp.message import Mail
 
 TIMEOUT = 30.0  # seconds for the connection and for each SMTP reply
-
-
-class SmtpFault(Enum):
-    BAD_ARGUMENT = "bad argument"  # an address or HELO name that cannot be sent
-    CONNECT = "connect failed"  # refused, unreachable, no answer to the connection
-    NO_TLS = "no TLS offered"  # TLS required and the server offers neither SMTPS nor STARTTLS
-    TLS = "TLS failed"  # STARTTLS offered but the handshake failed
-    CERT = "certificate rejected"  # info["number"]: the certificate error
-    AUTH = "authentication failed"  # refused login, or no AUTH offered while a user is given
-    REJECTED = "mail rejected"  # sender, every recipient or the data refused
-    TIMEOUT = "server stopped answering"
-    PROTOCOL = "protocol error"  # the server closed or answered nonsense
-
-
-class Security(Enum):
-    PLAIN = "plain"
-    BEST_EFFORT = "smtps, else starttls, else plain"
-    STARTTLS = "starttls or nothing"
-    TLS_REQUIRED = "smtps, else starttls, else nothing"
 
 
 class Tls(Protocol):
@@ -100,6 +82,8 @@ async def _socket(ip: str, port: int, timeout: float) -> socket.socket:
 
 
 def _ssl_cause(exc: BaseException) -> BaseException | None:
+    import ssl
+
     seen = 0
     while exc is not None and seen < 8:
         if isinstance(exc, ssl.SSLError | ConnectionResetError | EOFError):

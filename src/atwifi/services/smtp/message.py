@@ -10,13 +10,8 @@
 
 from __future__ import annotations
 
-import binascii
 import re
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.header import Header
-from email.utils import format_datetime, formataddr, parseaddr
 
 from atwifi.services.errors import ServiceError
 
@@ -34,13 +29,15 @@ class Mail:
 
 
 def _bad(detail: str) -> ServiceError:
-    from atwifi.services.smtp.client import SmtpFault
+    from atwifi.services.smtp.kinds import SmtpFault
 
     return ServiceError(SmtpFault.BAD_ARGUMENT, detail)
 
 
 def parse_address(text: str) -> tuple[str, str]:
     """``"Nick <nick@name.xy>"`` -> ``("Nick", "nick@name.xy")``; a bare address has no name."""
+    from email.utils import parseaddr
+
     name, addr = parseaddr(text.strip()) if text.strip() else ("", "")
     if not addr or not _ADDR.fullmatch(addr):
         raise _bad(f"not an e-mail address: {text!r}")
@@ -58,10 +55,14 @@ def _header_text(text: str) -> str:
     """A header value: as is when ASCII, else RFC 2047 encoded words (UTF-8)."""
     if text.isascii():
         return text
+    from email.header import Header
+
     return Header(text, "utf-8").encode(linesep="\r\n")
 
 
 def _display(name: str, addr: str) -> str:
+    from email.utils import formataddr
+
     return formataddr((name, addr), charset="utf-8") if name else addr
 
 
@@ -75,6 +76,8 @@ def _body(raw: bytes) -> tuple[bytes, str, str]:
         charset = "utf-8"
     except UnicodeDecodeError:
         charset = "iso-8859-1"
+    import binascii
+
     qp = binascii.b2a_qp(b"\n".join(lines), quotetabs=False, istext=True, header=False)
     return qp.replace(b"\n", b"\r\n"), charset, "quoted-printable"
 
@@ -87,6 +90,10 @@ def build(
     now: float,
 ) -> Mail:
     """The message. ``subject`` is text (decoded by the caller); ``now`` the module's time."""
+    import secrets
+    from datetime import UTC, datetime
+    from email.utils import format_datetime
+
     from_name, from_addr = parse_address(sender)
     date = format_datetime(datetime.fromtimestamp(now, UTC))
     domain = from_addr.rpartition("@")[2]

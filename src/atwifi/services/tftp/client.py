@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from atwifi.services.errors import ServiceError
 from atwifi.services.tftp import packet as P
@@ -38,8 +38,7 @@ _FAULT_OF_CODE = {
 }
 
 
-@dataclass(frozen=True)
-class Timing:
+class Timing(NamedTuple):
     """Retransmission: wait ``timeout`` seconds for each answer, resend ``retries`` times,
     then give up (factory: 2 s, 5 retries, so a silent server fails after 12 s)."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from atwifi.services.errors import ServiceError
 from atwifi.services.tftp import packet as P
@@ -29,19 +29,21 @@ _CODE_OF_FAULT = {
 }
 
 
-class Store(Protocol):
-    async def read(self, name: str) -> bytes: ...
+if TYPE_CHECKING:
+    from typing import Protocol
 
-    async def room(self, name: str, size: int) -> None:
-        """Raise ServiceError(ACCESS) if ``name`` may not be written, (DISK_FULL) if ``size``
-        bytes would not fit."""
+    class Store(Protocol):
+        async def read(self, name: str) -> bytes: ...
 
-    async def write(self, name: str, data: bytes) -> None: ...
+        async def room(self, name: str, size: int) -> None:
+            """Raise ServiceError(ACCESS) if ``name`` may not be written, (DISK_FULL) if ``size``
+            bytes would not fit."""
 
+        async def write(self, name: str, data: bytes) -> None: ...
 
-class Events(Protocol):
-    def received(self, ip: str, name: str) -> None: ...
-    def note(self, text: str) -> None: ...
+    class Events(Protocol):
+        def received(self, ip: str, name: str) -> None: ...
+        def note(self, text: str) -> None: ...
 
 
 def _code(exc: ServiceError) -> int:

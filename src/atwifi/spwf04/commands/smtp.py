@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from atwifi.errors import AtError, AtResultLine
 from atwifi.services.errors import ServiceError
-from atwifi.services.smtp import Security, Server, SmtpFault, build, send, split_recipients
+from atwifi.services.smtp.kinds import Security, SmtpFault
 from atwifi.spwf04 import wording
 from atwifi.spwf04.commands import handler
 from atwifi.spwf04.commands.net import _link_up
@@ -73,6 +73,9 @@ async def smtp(
     len: int = 0,
     data: bytes | None = None,
 ) -> None:
+    from atwifi.services.smtp.client import Server, send
+    from atwifi.services.smtp.message import build, split_recipients
+
     tls = 0 if tls is None else tls
     security = SECURITY.get(tls)
     if security is None:
