@@ -51,8 +51,18 @@ def split_recipients(text: str) -> list[tuple[str, str]]:
     return [parse_address(item) for item in items]
 
 
+def _clean(text: str) -> str:
+    """Control characters and line separators (which no header may hold) become spaces."""
+    import unicodedata
+
+    return "".join(
+        " " if c != "\t" and unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
+    )
+
+
 def _header_text(text: str) -> str:
     """A header value: as is when ASCII, else RFC 2047 encoded words (UTF-8)."""
+    text = _clean(text)
     if text.isascii():
         return text
     from email.header import Header
@@ -63,7 +73,7 @@ def _header_text(text: str) -> str:
 def _display(name: str, addr: str) -> str:
     from email.utils import formataddr
 
-    return formataddr((name, addr), charset="utf-8") if name else addr
+    return formataddr((_clean(name), addr), charset="utf-8") if name else addr
 
 
 def _body(raw: bytes) -> tuple[bytes, str, str]:
