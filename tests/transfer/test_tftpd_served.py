@@ -58,3 +58,35 @@ async def test_served_port_map_print_and_ctl(tmp_path):
         for pipe in (proc.stdout, proc.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+async def test_served_smtp_and_tftpget(tmp_path):
+    from smtp_peers import Sink, smtp_server
+    from tftp_peers import tftpy_server
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "cfg.txt").write_bytes(b"x=1\n")
+    proc, console = spawn_serve(tmp_path / "state")
+    sink = Sink()
+    srv, sport = await smtp_server(sink)
+    try:
+        m = ServedModule(proc, console)
+        await m.connect()
+        await m.joined()
+        assert (await m.cmd("AT+S.SCFG=console_echo,0")).endswith(b"AT-S.OK\r\n")
+        body = b"served body\n"
+        line = f"AT+S.SMTP=localhost,{sport},,,,,mod@example.com,a@x.test,,,Served,,{len(body)}"
+        assert await m.cmd(line, body) == b"AT-S.OK\r\n"
+        with tftpy_server(root) as tport:
+            assert await m.cmd(f"AT+S.TFTPGET=localhost,{tport},cfg.txt,") == b"AT-S.OK\r\n"
+        assert await m.cmd("AT+S.FSP=2:/cfg.txt") == b"AT-S.Reading:4:4\r\nx=1\nAT-S.OK\r\n"
+        await m.disconnect()
+    finally:
+        srv.close()
+        stop_serve(proc)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+    (mail,) = sink.mails
+    assert mail.content.endswith(b"\r\n\r\nserved body\r\n") and mail.helo == "SPWF04SA"
