@@ -258,3 +258,26 @@ async def test_no_link(m):
         b"AT-S.ERROR:60:IP not ready to send\r\n"
     )
     assert await m.cmd("AT") == OK
+
+
+async def test_ipv6_server(m):
+    import socket as _socket
+
+    try:
+        with _socket.socket(_socket.AF_INET6, _socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+
+    class _Store(_FullStore):
+        async def read(self, name: str) -> bytes:
+            return b"over six"
+
+    srv = TftpServer(_Store(), _Quiet(), timing=m.device.tftp.timing)
+    await srv.start("::1", 0)
+    try:
+        assert await m.cmd(f"AT+S.TFTPGET=[::1],{srv.port},v6.txt") == OK
+        assert await m.cmd(f"AT+S.TFTPGET=::1,{srv.port},v6b.txt") == OK
+    finally:
+        await srv.stop()
+    assert await fsp(m, "2:/v6.txt") == b"over six"

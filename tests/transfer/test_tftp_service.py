@@ -164,3 +164,23 @@ async def test_too_big_put_sends_nothing():
     with s, pytest.raises(ServiceError) as e:
         await tftp.put("127.0.0.1", s.getsockname()[1], "f", bytes(P.MAX_BLOCKS * 512), timing=FAST)
     assert e.value.kind is TftpFault.TOO_BIG
+
+
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback here")
+async def test_ipv6_loopback():
+    srv = TftpServer(Store({"f": b"six" * 300}), _Ev(), timing=FAST)
+    await srv.start("::1", 0)
+    try:
+        assert await tftp.get("::1", srv.port, "f", timing=FAST) == b"six" * 300
+        await tftp.put("::1", srv.port, "g", b"up", timing=FAST)
+    finally:
+        await srv.stop()
