@@ -308,3 +308,23 @@ async def test_starttls_refused_by_the_server(quiet_module, ca):
         assert await smtp(m, "localhost", port, b"sent plain", tls="5") == OK
     assert b"sent plain\r\n" in seen
     assert await m.cmd("AT") == OK
+
+
+async def test_ipv6_server(quiet_module):
+    import socket as _socket
+
+    from aiosmtpd.smtp import SMTP
+
+    m = quiet_module
+    try:
+        with _socket.socket(_socket.AF_INET6, _socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    sink = Sink()
+    loop = asyncio.get_running_loop()
+    srv = await loop.create_server(lambda: SMTP(sink), "::1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    async with srv:
+        assert await smtp(m, "[::1]", port, b"six") == OK
+    assert sink.mails[0].content.endswith(b"\r\n\r\nsix\r\n")

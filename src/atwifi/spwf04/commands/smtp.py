@@ -93,7 +93,7 @@ async def smtp(
     ip = await net.resolve(hostname)  # 65
     net.check(ip, port)  # 74 (also: never the module's own console port)
     server = Server(
-        name=hostname,
+        name=hostname[1:-1] if hostname.startswith("[") and hostname.endswith("]") else hostname,
         ip=ip,
         port=port,
         security=security,
