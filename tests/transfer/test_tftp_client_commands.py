@@ -6,7 +6,7 @@ import asyncio
 import os
 
 import pytest
-from tftp_peers import fast, files, fsc, fsp, silent_port, tftpy_server
+from tftp_peers import GIVE_UP, fast, files, fsc, fsp, silent_port, tftpy_server
 
 from atwifi.services.errors import ServiceError
 from atwifi.services.tftp import TftpFault, TftpServer
@@ -102,6 +102,7 @@ async def test_get_into_read_only_volume_sends_nothing(m):
 
 
 async def test_no_server_times_out(m):
+    m.device.tftp.timing = GIVE_UP
     s, port = silent_port()
     with s:
         assert await m.cmd(f"AT+S.TFTPGET=127.0.0.1,{port},x") == (
@@ -110,7 +111,7 @@ async def test_no_server_times_out(m):
         assert await m.cmd(f"AT+S.TFTPPUT=127.0.0.1,{port},3:/index.html") == (
             b"AT-S.ERROR:111:Request failed\r\n"
         )
-        # RRQ, then one resend per retry (FAST: 3).
+        # RRQ, then one resend per retry (GIVE_UP: 3).
         s.setblocking(False)
         got = []
         while True:

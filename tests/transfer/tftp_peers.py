@@ -15,7 +15,11 @@ import tftpy
 
 from atwifi.services.tftp import Timing
 
-FAST = Timing(timeout=0.05, retries=3)  # tests must not wait for the factory 2 s x 5
+# Tests must not wait for the factory 2 s x 5. FAST is for transfers that succeed (generous
+# enough for a loaded machine: retransmissions are harmless); GIVE_UP for those meant to
+# time out (nobody answers), where every retry is waited for.
+FAST = Timing(timeout=0.5, retries=5)
+GIVE_UP = Timing(timeout=0.05, retries=3)
 
 logging.getLogger("tftpy").setLevel(logging.CRITICAL)
 
@@ -33,7 +37,7 @@ def tftpy_server(root: Path, deny: tuple[str, ...] = ()) -> Iterator[int]:
     srv = tftpy.TftpServer(str(root), upload_open=upload_open)
     th = threading.Thread(
         target=srv.listen,
-        kwargs={"listenip": "127.0.0.1", "listenport": 0, "timeout": 0.2, "retries": 3},
+        kwargs={"listenip": "127.0.0.1", "listenport": 0, "timeout": 0.2, "retries": 10},
         daemon=True,
     )
     th.start()
