@@ -10,7 +10,10 @@
 * SMTP: the module sends --mails mails of --mail-kb KiB to aiosmtpd in this process; the floor
   is aiosmtplib sending the same mails directly.
 
-Prints each path's rate and the ratio module/direct (1.0 = as fast as going direct).
+Prints each path's rate (best of --rounds) and the ratio module/direct (1.0 = as fast as
+going direct). The direct TFTP floor runs client and server on this process's one event loop,
+while the module path has two processes: on an idle multi-core machine the module path can
+come out faster than its floor, which says the module adds little, not that it is free.
 """
 
 from __future__ import annotations
@@ -115,6 +118,7 @@ async def main() -> None:
     ap.add_argument("--kb", type=int, default=1024)
     ap.add_argument("--mails", type=int, default=40)
     ap.add_argument("--mail-kb", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
     content = os.urandom(a.kb * 1024)
     server = TftpServer(Files({"bench.bin": content}), Quiet(), timing=TIMING)
@@ -128,18 +132,19 @@ async def main() -> None:
         await con.until(b"+WIND:24:WiFi Up")
         await con.cmd("AT+S.SCFG=console_echo,0")
 
-        t0 = time.perf_counter()
-        got = await tftp.get("127.0.0.1", server.port, "bench.bin", timing=TIMING)
-        direct_get = time.perf_counter() - t0
-        assert got == content
-        t0 = time.perf_counter()
-        await con.cmd(f"AT+S.TFTPGET=127.0.0.1,{server.port},bench.bin,0:/bench.bin")
-        module_get = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        got = await tftp.get("127.0.0.1", tport, "0:/bench.bin", timing=TIMING)
-        module_srv = time.perf_counter() - t0
-        assert got == content
+        direct_get = module_get = module_srv = float("inf")
+        for _ in range(a.rounds):  # best of N: the machine is shared
+            t0 = time.perf_counter()
+            got = await tftp.get("127.0.0.1", server.port, "bench.bin", timing=TIMING)
+            direct_get = min(direct_get, time.perf_counter() - t0)
+            assert got == content
+            t0 = time.perf_counter()
+            await con.cmd(f"AT+S.TFTPGET=127.0.0.1,{server.port},bench.bin,0:/bench.bin")
+            module_get = min(module_get, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            got = await tftp.get("127.0.0.1", tport, "0:/bench.bin", timing=TIMING)
+            module_srv = min(module_srv, time.perf_counter() - t0)
+            assert got == content
         mb = len(content) / 1e6
         print(f"TFTPGET {a.kb} KiB: module {mb / module_get:.2f} MB/s, "
               f"direct {mb / direct_get:.2f} MB/s, ratio {direct_get / module_get:.2f}")  # fmt: skip
