@@ -21,6 +21,7 @@ MODULES = (
     "atwifi.control.verbs.radio",
     "atwifi.control.verbs.pins",
     "atwifi.control.verbs.power",
+    "atwifi.control.verbs.servers",
 )
 
 

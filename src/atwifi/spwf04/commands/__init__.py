@@ -35,6 +35,9 @@ MODULES = (
     "net",
     "pins",
     "power",
+    "http",
+    "tftp",
+    "smtp",
 )
 
 
