@@ -16,9 +16,9 @@ async def scfg(m, **values) -> None:
         assert await m.cmd(f"AT+S.SCFG={k},{v}") == OK
 
 
-async def cmd_wind(m, line: str) -> bytes:
+async def cmd_wind(m, line: str, **kw) -> bytes:
     """The reply, then the WIND line that follows it."""
-    return await m.cmd(line) + await m.read_until(b"\r\n")
+    return await m.cmd(line, **kw) + await m.read_until(b"\r\n")
 
 
 async def state(m) -> str:
@@ -155,3 +155,25 @@ async def test_reset_ends_powersave(quiet_module):
     assert await cmd_wind(m, "AT+S.PMS=1") == OK + b"+WIND:66:Low Power Mode:1\r\n"
     await reset_and_wait(m)
     assert await state(m) == "active"
+
+
+async def test_pms_bad_arguments(quiet_module):
+    m = quiet_module
+    assert await m.cmd("AT+S.PMS=x") == b"AT-S.ERROR:7:Invalid argument(s)\r\n"
+    assert await m.cmd("AT+S.PMS=1,2") == b"AT-S.ERROR:6:Too many argument(s)\r\n"
+    assert await m.cmd("AT+S.PMS=-1") == E8
+    assert await m.cmd("AT") == OK
+
+
+async def test_shutdown_in_standby_cancels_the_timer(tmp_path):
+    from harness import InProcessModule
+
+    m = InProcessModule(tmp_path / "state")
+    await m.boot()
+    await scfg(m, standby_enabled=1, standby_time=1000)
+    assert (
+        await cmd_wind(m, "AT+S.PMS=3", echo=True) == OK + b"+WIND:67:Going into Standby:1000\r\n"
+    )
+    await m.device.shutdown()
+    assert m.device.power.state.value == "active"
+    assert m.device.power._timer is None

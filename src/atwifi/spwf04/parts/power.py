@@ -59,7 +59,9 @@ class PowerPart:
         pass
 
     async def stop(self) -> None:
-        pass  # a reset is seen by _booting; the standby timer survives only standby itself
+        # A reset or power-off ends any power state (and its standby timer). Not called when
+        # the module enters standby (see _enter_standby) nor while it resumes (already active).
+        self.power.reset()
 
     # -- events ------------------------------------------------------------------------------
     def _event(self, ev: PowerEvent) -> None:
