@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from pinsutil import ctl, reset_and_wait
 
@@ -294,3 +296,20 @@ async def test_client_pins_helpers_against_a_served_module(served):
         await c.set_config("wifi_powersave", "1")
         await c.power_mode("powersave")
         await c.power_mode(0)
+
+
+async def test_interrupt_during_a_reply_is_held_until_it_ends(quiet_module):
+    m = quiet_module
+    assert await m.cmd("AT+S.GPIOC=5,in,R") == OK
+    m.send(b"AT+S.FSC=held.txt,3\r")  # the console now waits for the data block
+    for _ in range(1000):
+        if m.device.gate.busy:
+            break
+        await asyncio.sleep(0)
+    assert m.device.gate.busy
+    await ctl(m, "pins.pulse", pin=5, level=1, width=0)
+    assert m.take() == b""  # held: a reply is in progress
+    m.send(b"abc")
+    assert await m.read_until(b"GPIO Interrupt:5:1\r\n") == (
+        OK + b"+WIND:52:GPIO Interrupt:5:1\r\n"
+    )
