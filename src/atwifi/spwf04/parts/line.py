@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 class LinePart:
-    attr = "line_settings"
+    attr = "line"  # the console line itself is set by whoever owns the transport (cli)
 
     def __init__(self, device: Device) -> None:
         self.device = device
