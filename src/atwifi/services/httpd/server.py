@@ -35,6 +35,7 @@ SERVER = b"atwifi-httpd"
 METHODS = (b"GET", b"HEAD", b"POST", b"OPTIONS")
 ALLOW = b"GET, HEAD, POST, OPTIONS"
 CONFIG_NAME = "remote.cgi"  # the remote-configuration form's action (firstset.html)
+LINGER_SECONDS, LINGER_BYTES = 2.0, 256 * 1024  # a closing connection's last reads
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 
@@ -183,21 +184,14 @@ class WebServer:
                     b"HTTP/1.1 503 Service Unavailable\r\nServer: atwifi-httpd\r\n"
                     b"Retry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 )
-                # Half-close, then let the client finish and close first: closing with its
-                # request unread would reset the connection before it reads the 503.
-                with contextlib.suppress(OSError, ConnectionError, TimeoutError):
-                    await writer.drain()
-                    if writer.can_write_eof():
-                        writer.write_eof()
-                    async with asyncio.timeout(self.limits.header_timeout):
-                        while await reader.read(4096):
-                            pass
+                await self._linger(reader, writer)
                 return
             self._count(+1)
             try:
                 await self._connection(reader, writer, secure)
             finally:
                 self._count(-1)
+            await self._linger(reader, writer)
         except (OSError, ConnectionError, ssl.SSLError, _Close):
             pass
         except asyncio.CancelledError:
@@ -205,7 +199,22 @@ class WebServer:
         finally:
             self._writers.discard(writer)
             self._tasks.discard(task)
-            writer.transport.abort() if writer.transport.is_closing() else writer.close()
+            writer.close()
+
+    async def _linger(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Close gently: half-close, then read what the client still sends until it closes
+        (bounded in time and bytes). Closing with its bytes unread would reset the connection
+        and could destroy the answer before the client reads it."""
+        if writer.transport.is_closing():
+            return
+        with contextlib.suppress(OSError, ConnectionError, TimeoutError, ssl.SSLError):
+            await writer.drain()
+            if writer.can_write_eof():
+                writer.write_eof()
+            left = LINGER_BYTES
+            async with asyncio.timeout(LINGER_SECONDS):
+                while left > 0 and (data := await reader.read(65536)):
+                    left -= len(data)
 
     async def _connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, secure: bool
@@ -247,9 +256,11 @@ class WebServer:
         method = request.method.upper()
         headers = {k.lower(): v for k, v in request.headers}
         target = parse_target(request.target)
+        if request.http_version not in (b"1.0", b"1.1"):
+            await self._error(io, 505, close=True)
+            return
         if target is None:
-            await io.discard_body()
-            await self._error(io, 400)
+            await self._error(io, 400, close=True)
             return
         if method not in METHODS:
             await io.discard_body()
@@ -531,6 +542,11 @@ class _Io:
                     await self._more(left)
                 continue
             if isinstance(event, h11.Request):
+                # h11 bounds only an incomplete head; one that arrived whole is measured here.
+                size = len(event.method) + len(event.target) + 12
+                size += sum(len(k) + len(v) + 4 for k, v in event.headers.raw_items())
+                if size > self.limits.max_header_bytes:
+                    raise h11.RemoteProtocolError("request head too long", 431)
                 return event
             if isinstance(event, h11.ConnectionClosed):
                 return None
