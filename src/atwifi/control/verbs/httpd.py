@@ -25,6 +25,7 @@ def httpd_show(device: Any) -> dict[str, Any]:
         "connections": server.active,
         "served": server.served,
         "max_connections": server.limits.max_connections,
+        "dns_port": server.dns.port if server.dns is not None else None,
     }
 
 
@@ -42,6 +43,9 @@ async def station_fetch(
     content_type: Any = None,
     follow: Any = True,
 ) -> dict[str, Any]:
+    from dns.exception import DNSException
+
+    from atwifi.services.httpd.dns import lookup
     from atwifi.services.httpd.station import FetchError, fetch
     from atwifi.services.radio.world import norm_mac
 
@@ -62,11 +66,18 @@ async def station_fetch(
     captive = pages.captive()
     if captive is None or server.http_port is None:
         raise ControlError("the module runs no MiniAP web server")
+    dns = server.dns
+    if dns is None or dns.port is None:
+        raise ControlError("the module's MiniAP runs no DNS server")
+
+    async def resolve(name: str) -> str | None:
+        return await lookup(dns.port, name)
+
     follow_flag = follow if isinstance(follow, bool) else str(follow).lower() in ("1", "true")
     try:
         result = await fetch(
             str(url),
-            resolve=pages.resolve,
+            resolve=resolve,
             module_address=captive.address,
             connect_port=server.http_port,
             method=str(method),
@@ -74,7 +85,7 @@ async def station_fetch(
             content_type=None if content_type is None else str(content_type),
             follow=follow_flag,
         )
-    except (FetchError, OSError, TimeoutError) as e:
+    except (FetchError, OSError, TimeoutError, DNSException) as e:
         raise ControlError(f"station {mac}: {e}") from None
     result["station"] = {"mac": mac, "ip": peer.ip}
     return result

@@ -104,6 +104,7 @@ class WebServer:
         self.host = "127.0.0.1"
         self.http_port: int | None = None
         self.https_port: int | None = None
+        self.dns: Any = None  # a CaptiveDns (services/httpd/dns.py) when one runs with us
         self._servers: list[asyncio.base_events.Server] = []
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -138,7 +139,23 @@ class WebServer:
         self._servers.append(server)
         return int(server.sockets[0].getsockname()[1])
 
+    async def start_dns(self, host: str, port: int) -> int:
+        """The MiniAP's DNS (captive portal) on a UDP port of the host."""
+        from atwifi.services.httpd.dns import CaptiveDns
+
+        dns = CaptiveDns(self._dns_address)
+        port = await dns.start(host, port)
+        self.dns = dns
+        return port
+
+    def _dns_address(self, name: str) -> str | None:
+        captive = self.provider.captive()
+        return captive.address if captive is not None else None
+
     async def stop(self) -> None:
+        if self.dns is not None:
+            self.dns.stop()
+            self.dns = None
         servers, self._servers = self._servers, []
         for s in servers:
             s.close()
@@ -167,6 +184,8 @@ class WebServer:
             out["http"] = f"http://{self.host}:{self.http_port}/"
         if self.https_port is not None:
             out["https"] = f"https://{self.host}:{self.https_port}/"
+        if self.dns is not None and self.dns.port is not None:
+            out["dns"] = f"udp://{self.host}:{self.dns.port}"
         return out
 
     # -- one connection --------------------------------------------------------------------

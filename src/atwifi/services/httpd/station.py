@@ -2,7 +2,7 @@
 the module's web server, as a phone associated to the module's MiniAP would send it.
 
 The station lives in the MiniAP, which has no uplink: every name it looks up is answered by
-the module's DNS (``resolve``), and the only server it can reach is the module's, at the
+the module's DNS (``resolve``: a real query to its DNS server), and the only server it can reach is the module's, at the
 module's address. The request carries the URL's own Host header, so the server sees what a
 station's browser would send (the captive portal depends on it).
 """
@@ -10,7 +10,8 @@ station's browser would send (the captive portal depends on it).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import ipaddress
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -25,7 +26,7 @@ class FetchError(Exception):
 async def fetch(
     url: str,
     *,
-    resolve: Callable[[str], str | None],
+    resolve: Callable[[str], Awaitable[str | None]],
     module_address: str,
     connect_port: int,
     method: str = "GET",
@@ -54,7 +55,7 @@ async def fetch(
 
 async def _one(
     url: str,
-    resolve: Callable[[str], str | None],
+    resolve: Callable[[str], Awaitable[str | None]],
     module_address: str,
     port: int,
     method: str,
@@ -68,7 +69,10 @@ async def _one(
     if parts.scheme != "http" or not parts.hostname:
         raise FetchError(f"a station fetches http:// URLs, not {url!r}")
     host = parts.hostname
-    address = resolve(host)
+    try:
+        address: str | None = str(ipaddress.ip_address(host))  # a literal: no DNS query
+    except ValueError:
+        address = await resolve(host)
     if address is None:
         raise FetchError(f"{host}: the module's DNS does not know it")
     if address != module_address:

@@ -18,7 +18,7 @@ from atwifi.services.httpd import Captive, WebServer
 if TYPE_CHECKING:
     from atwifi.spwf04.device import Device
 
-HTTP_PORT, HTTPS_PORT = 80, 443
+HTTP_PORT, HTTPS_PORT, DNS_PORT = 80, 443, 53
 WIND_MAX = 128  # WIND:57: "Every message longer than 128 will be truncated"
 
 # The marker types (AN4965's <!--[NN|Name|argument|--> form): type number, name.
@@ -114,11 +114,6 @@ class Pages:
             redirect=str(c.get("ip_apredirect")).lstrip("/") or "index.html",
             address=radio.ip.address,
         )
-
-    def resolve(self, name: str) -> str | None:
-        """The MiniAP's DNS: every name (ip_apdomainname first of all) is the module."""
-        captive = self.captive()
-        return captive.address if captive is not None else None
 
     # -- remote configuration -----------------------------------------------------------------
     async def remote_config(self, fields: list[tuple[str, str]]) -> tuple[bool, str]:
@@ -224,6 +219,10 @@ class HttpdPart:
         except OSError as e:
             d.trace_note(f"web server: cannot listen on {host}: {e}")
             return
+        try:
+            self._last[DNS_PORT] = await self._listen(server.start_dns, DNS_PORT, host)
+        except OSError as e:
+            d.trace_note(f"web server: no captive-portal DNS on {host}: {e}")
         tls = d.tls
         if tls is None:
             return
