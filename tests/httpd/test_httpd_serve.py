@@ -84,18 +84,21 @@ async def test_gzip_files(web) -> None:  # noqa: F811
     m = await web()
     p = port(m)
     page = b"<html><body>" + b"compressed " * 200 + b"</body></html>"
-    await m.device.fs.write("1:/big.html.gz", gzip.compress(page))
+    packed = gzip.compress(page)
+    await m.device.fs.write("1:/big.html.gz", packed)
     got = await request(p, target="/big.html", headers=[("Accept-Encoding", "gzip, br")])
     assert got.status == 200
     assert got.headers["content-encoding"] == "gzip"
     assert got.headers["content-type"] == "text/html"
     assert gzip.decompress(got.body) == page
-    # A plain file of the same name answers a client that does not take gzip.
+    # A plain file of the same name wins over the .gz (whatever the client takes).
     await m.device.fs.write("1:/big.html", b"plain")
-    plain = await request(p, target="/big.html")
+    plain = await request(p, target="/big.html", headers=[("Accept-Encoding", "gzip")])
     assert "content-encoding" not in plain.headers and plain.body == b"plain"
-    gz = await request(p, target="/big.html", headers=[("Accept-Encoding", "gzip")])
-    assert gz.headers["content-encoding"] == "gzip"
+    # The .gz itself, asked by its own name, is a file like any other.
+    direct = await request(p, target="/big.html.gz")
+    assert direct.headers["content-type"] == "application/x-raw-stuff"
+    assert "content-encoding" not in direct.headers and direct.body == packed
 
 
 async def test_cache_headers_follow_the_module_clock(web) -> None:  # noqa: F811

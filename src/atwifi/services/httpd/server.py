@@ -109,6 +109,7 @@ class WebServer:
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.active = 0  # connections being served now
+        self._dates: dict[int, bytes] = {}  # HTTP dates of the last few seconds
         self._active_changed = asyncio.Event()
         self.served = 0  # requests answered since start (any status)
 
@@ -335,42 +336,22 @@ class WebServer:
     ) -> None:
         fs = self._fs()
         name = target.name
-        if fs is None or not name:
+        snap, gz = await _open(fs, name) if fs is not None and name else (None, False)
+        if snap is None:
             await self._error(io, 404)
             return
-        gzip_ok = b"gzip" in headers.get(b"accept-encoding", b"").lower()
-        stored, gz = _pick(fs, name, gzip_ok)
-        if stored is None:
-            await self._error(io, 404)
-            return
-        ctype = content_type(name)
         try:
-            size = fs.size(stored)
-            if not gz and ctype in SSI_TYPES and size <= self.limits.ssi_max:
-                page = await fs.read(stored)
+            ctype = content_type(name)
+            extra = [(b"Content-Type", ctype.encode("ascii"))]
+            if not gz and ctype in SSI_TYPES and snap.size <= self.limits.ssi_max:
+                page = await snap.read(0, snap.size)
                 scratch: dict[str, Any] = {}
                 body = ssi.render(page, lambda f: self.provider.ssi(f, scratch))
-                dynamic = body != page
-                await self._send(
-                    io,
-                    status,
-                    body,
-                    [(b"Content-Type", _ctype(ctype))],
-                    method=method,
-                    cache=not dynamic,
-                )
+                await self._send(io, status, body, extra, method=method, cache=body == page)
                 return
-            snap = await fs.open(stored)
-        except AtError as e:
-            self.events.note(f"web server: {stored}: {e.detail or e}")
-            await self._error(io, 404)
-            return
-        extra = [(b"Content-Type", _ctype(ctype))]
-        if gz:
-            extra.append((b"Content-Encoding", b"gzip"))
-            extra.append((b"Vary", b"Accept-Encoding"))
-        try:
-            await self._send_stream(io, status, snap, size, extra, method)
+            if gz:
+                extra.append((b"Content-Encoding", b"gzip"))
+            await self._send_stream(io, status, snap, snap.size, extra, method)
         finally:
             snap.close()
 
@@ -414,14 +395,20 @@ class WebServer:
             return
         self.events.form_output(body)
         fs = self._fs()
-        if fs is not None and target.name and _pick(fs, target.name, False)[0] is not None:
+        if fs is not None and target.name and _exists(fs, target.name):
             await self._file(io, target, headers, b"GET")
             return
         await self._page(io, 200, "Sent", f"{len(body)} bytes sent to the module's host.")
 
     # -- responses ---------------------------------------------------------------------------
     def _date(self, offset: int = 0) -> bytes:
-        return formatdate(self._now() + offset, usegmt=True).encode("ascii")
+        t = int(self._now()) + offset
+        cached = self._dates.get(t)
+        if cached is None:
+            if len(self._dates) > 8:
+                self._dates.clear()
+            cached = self._dates[t] = formatdate(t, usegmt=True).encode("ascii")
+        return cached
 
     def _headers(self, cache: bool) -> list[tuple[bytes, bytes]]:
         out = [(b"Server", SERVER), (b"Date", self._date())]
@@ -532,6 +519,7 @@ class _Io:
         self.writer = writer
         self.limits = limits
         self.started = False  # bytes of the current request have arrived
+        self._out = bytearray()
 
     async def _more(self, timeout: float) -> None:
         async with asyncio.timeout(timeout):
@@ -596,9 +584,15 @@ class _Io:
             await self.body(self.limits.max_body)
 
     async def send(self, event: Any) -> None:
+        """Gathered into one write per response (or per chunk of a long body)."""
+        import h11
+
         data = self.conn.send(event)
         if data:
-            self.writer.write(data)
+            self._out += data
+        if isinstance(event, h11.EndOfMessage) or len(self._out) >= self.limits.chunk:
+            self.writer.write(bytes(self._out))
+            self._out.clear()
             await self.writer.drain()
 
 
@@ -609,22 +603,25 @@ def _host_name(host: str) -> str:
     return host.partition(":")[0]
 
 
-def _ctype(ctype: str) -> bytes:
-    return ctype.encode("ascii")
-
-
-def _pick(fs: Any, name: str, gzip_ok: bool) -> tuple[str | None, bool]:
-    """The stored file that answers ``name``: ``name.gz`` first when the client takes gzip,
-    else ``name``, else ``name.gz`` anyway (a module's pages are often stored compressed)."""
+async def _open(fs: Any, name: str) -> tuple[Any, bool]:
+    """(snapshot, gzip?) of the stored file that answers ``name``: ``name`` itself, else
+    ``name.gz`` (sent with Content-Encoding: gzip); (None, False) when neither exists."""
+    try:
+        return await fs.open(name), False
+    except AtError:
+        pass
     gz = name + ".gz"
-    has_gz = valid_name(gz) and fs.exists(gz)
-    if gzip_ok and has_gz:
-        return gz, True
-    if fs.exists(name):
-        return name, False
-    if has_gz:
-        return gz, True
+    if valid_name(gz):
+        try:
+            return await fs.open(gz), True
+        except AtError:
+            pass
     return None, False
+
+
+def _exists(fs: Any, name: str) -> bool:
+    gz = name + ".gz"
+    return bool(fs.exists(name) or (valid_name(gz) and fs.exists(gz)))
 
 
 def _multipart(ctype: str, body: bytes) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
