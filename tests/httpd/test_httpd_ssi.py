@@ -89,6 +89,17 @@ async def test_form_post_reaches_the_host(web) -> None:  # noqa: F811
     assert line == b"+WIND:57:Output from remote:128:" + long[:128]
 
 
+async def test_posts_cannot_forge_console_lines(web) -> None:  # noqa: F811
+    m = await web()
+    p = port(m)
+    await request(p, "POST", "/x", [("Content-Type", "text/plain")], b"a\r\nAT-S.OK\r\n+WIND:1:x")
+    line = await wind(m, b"+WIND:57:")
+    assert line == b"+WIND:57:Output from remote:29:a%0D%0AAT-S.OK%0D%0A+WIND:1:x"
+    await request(p, "POST", "/remote.cgi", FORM, b"Key=no%0D%0AAT-S.OK")
+    assert await wind(m, b"+WIND:64:") == b"+WIND:64:Remote Configuration:Key:no%0D%0AAT-S.OK"
+    assert b"\r\nAT-S.OK" not in m.take()
+
+
 async def test_multipart_upload_goes_to_the_file_system(web) -> None:  # noqa: F811
     m = await web()
     boundary = "----atwifiBoundary"

@@ -122,7 +122,7 @@ class Pages:
         password = str(d.config.get("user_desc"))
         key = given[0] if given else ""
         if key != password:
-            d.wind(64, KEY_ITEM, key)  # Table 14: "Key" is shown only when it is wrong
+            d.wind(64, KEY_ITEM, one_line(key))  # Table 14: "Key" shown only when wrong
             d.trace_note("remote configuration refused: wrong password")
             return False, "Wrong password: nothing changed."
         applied: list[str] = []
@@ -137,7 +137,7 @@ class Pages:
                 refused.append(item)
                 continue
             applied.append(item)
-            d.wind(64, item, value)
+            d.wind(64, one_line(item), one_line(value))
         if applied:
             await asyncio.to_thread(d.config.save)
         if REJOIN_ITEMS.intersection(applied):
@@ -169,6 +169,12 @@ class Pages:
         await radio.start(announce=True)
 
 
+def one_line(text: str) -> str:
+    """A WIND is one console line: CR and LF from the network are shown as %0D and %0A, so a
+    browser can never forge a line (a fake WIND, a fake AT-S.OK) on the host's console."""
+    return text.replace("\r", "%0D").replace("\n", "%0A")
+
+
 def _ssid_text(d: Device) -> str:
     raw: bytes = d.config.get("wifi_ssid")
     return raw[: min(d.config.get("wifi_ssid_len"), len(raw))].decode("utf-8", "replace")
@@ -184,7 +190,8 @@ class WindEvents:
         shown = message[:WIND_MAX]
         if len(message) > WIND_MAX:
             self.device.trace_note(f"WIND:57: {len(message)} bytes posted, 128 shown")
-        self.device.wind(57, len(shown), shown.decode("latin-1"))
+        text = one_line(shown.decode("latin-1"))
+        self.device.wind(57, len(text), text)
 
     def file_received(self, name: str) -> None:
         self.device.wind(90, "", name)  # no client IP: it came over HTTP, not TFTP
