@@ -153,6 +153,7 @@ async def test_no_byte_outside_the_volumes(web, tmp_path: Path) -> None:  # noqa
 async def test_locked_application_flash_stays_private(web) -> None:  # noqa: F811
     m = await web()
     fs = m.device.fs
+    assert (await request(port(m), target="/uPython_test.py")).status == 200  # not locked yet
     app = fs.volumes[3]
     files = {n: await app.read(n) for n in await app.list()}
     files["__LOCKED__"] = b"lock"
@@ -161,6 +162,11 @@ async def test_locked_application_flash_stays_private(web) -> None:  # noqa: F81
     p = port(m)
     # The pages still work (they are the module's web application)...
     assert (await request(p, target="/firstset.html")).status == 200
+    # ...its script is not a web page: private, as from the console.
+    assert (await request(p, target="/uPython_test.py")).status == 404
+    # A user file of that name is the user's, and is served.
+    await fs.write("1:/uPython_test.py", b"print('mine')")
+    assert (await request(p, target="/uPython_test.py")).body == b"print('mine')"
     # ...but the lock file is never served, and the console cannot read the pages.
     assert (await request(p, target="/__LOCKED__")).status == 404
     out = await m.cmd("AT+S.FSP=3:/firstset.html", echo=False)

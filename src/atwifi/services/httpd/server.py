@@ -26,9 +26,9 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from atwifi.errors import AtError
-from atwifi.services.fs.names import USER, valid_name
+from atwifi.services.fs.names import EXT, RAM, USER, valid_name
 from atwifi.services.httpd import ssi
-from atwifi.services.httpd.mime import SSI_TYPES, content_type
+from atwifi.services.httpd.mime import SSI_TYPES, UNKNOWN, content_type
 from atwifi.services.httpd.paths import INDEX, Target, parse_target
 
 SERVER = b"atwifi-httpd"
@@ -605,18 +605,29 @@ def _host_name(host: str) -> str:
 
 async def _open(fs: Any, name: str) -> tuple[Any, bool]:
     """(snapshot, gzip?) of the stored file that answers ``name``: ``name`` itself, else
-    ``name.gz`` (sent with Content-Encoding: gzip); (None, False) when neither exists."""
-    try:
-        return await fs.open(name), False
-    except AtError:
-        pass
-    gz = name + ".gz"
-    if valid_name(gz):
+    ``name.gz`` (sent with Content-Encoding: gzip); (None, False) when neither exists, or
+    when it is a file of a locked application flash that is no web page (see _private)."""
+    for stored, gz in ((name, False), (name + ".gz", True)):
+        if not valid_name(stored) or _private(fs, stored, name):
+            continue
         try:
-            return await fs.open(gz), True
+            return await fs.open(stored), gz
         except AtError:
-            pass
+            continue
     return None, False
+
+
+def _private(fs: Any, stored: str, name: str) -> bool:
+    """A locked application flash (``__LOCKED__``) serves its web pages, and nothing else:
+    its scripts and data files (a MicroPython script, raw files) stay as private as the lock
+    keeps them from the console."""
+    if not getattr(fs, "locked", False) or content_type(name) != UNKNOWN:
+        return False
+    for vid in (RAM, EXT, USER):  # the file system's order: these come before the app flash
+        vol = fs.volumes.get(vid)
+        if vid in fs.mounted and vol is not None and vol.size(stored) is not None:
+            return False
+    return True
 
 
 def _exists(fs: Any, name: str) -> bool:
