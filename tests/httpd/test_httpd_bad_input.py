@@ -186,3 +186,20 @@ async def test_reset_during_requests(web) -> None:  # noqa: F811
     writer.close()
     await still_fine(m)
     await ok(m, "AT+S.INPUTSSI=0")
+
+
+async def test_a_failing_provider_gives_500_and_the_server_goes_on(web) -> None:  # noqa: F811
+    m = await web()
+    pages = m.device.httpd.provider
+
+    def broken(fields, page):
+        raise RuntimeError("bug")
+
+    original = pages.ssi
+    pages.ssi = broken
+    try:
+        got = await request(port(m), target="/status.html")
+        assert got.status == 500
+    finally:
+        pages.ssi = original
+    await still_fine(m)

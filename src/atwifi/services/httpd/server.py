@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,11 +32,14 @@ from atwifi.services.httpd import ssi
 from atwifi.services.httpd.mime import SSI_TYPES, UNKNOWN, content_type
 from atwifi.services.httpd.paths import INDEX, Target, parse_target
 
+log = logging.getLogger("atwifi")
+
 SERVER = b"atwifi-httpd"
 METHODS = (b"GET", b"HEAD", b"POST", b"OPTIONS")
 ALLOW = b"GET, HEAD, POST, OPTIONS"
 CONFIG_NAME = "remote.cgi"  # the remote-configuration form's action (firstset.html)
 LINGER_SECONDS, LINGER_BYTES = 2.0, 256 * 1024  # a closing connection's last reads
+MAX_REFUSING = 32  # 503 answers closed gently at once; beyond, closed at once
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 
@@ -109,6 +113,7 @@ class WebServer:
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.active = 0  # connections being served now
+        self._refusing = 0  # connections being answered 503
         self._dates: dict[int, bytes] = {}  # HTTP dates of the last few seconds
         self._active_changed = asyncio.Event()
         self.served = 0  # requests answered since start (any status)
@@ -204,7 +209,12 @@ class WebServer:
                     b"HTTP/1.1 503 Service Unavailable\r\nServer: atwifi-httpd\r\n"
                     b"Retry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 )
-                await self._linger(reader, writer)
+                if self._refusing < MAX_REFUSING:  # a flood is not lingered over
+                    self._refusing += 1
+                    try:
+                        await self._linger(reader, writer)
+                    finally:
+                        self._refusing -= 1
                 return
             self._count(+1)
             try:
@@ -261,7 +271,16 @@ class WebServer:
                 return
             if request is None:
                 return  # the client closed between requests
-            await self._handle(io, request, secure)
+            try:
+                await self._handle(io, request, secure)
+            except (OSError, ConnectionError, ssl.SSLError, _Close, TimeoutError):
+                raise
+            except Exception as e:  # a bug in atwifi: this client gets a 500, others go on
+                log.exception("web server failed on %r", request.target[:60])
+                self.events.note(f"web server failed inside atwifi: {e!r}")
+                with contextlib.suppress(Exception):
+                    await self._error(io, 500, close=True)
+                return
             self.served += 1
             if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                 return
