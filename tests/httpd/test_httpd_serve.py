@@ -33,6 +33,8 @@ async def test_head_options_and_other_methods(web) -> None:  # noqa: F811
     get = await request(p, "GET", "/index.html")
     assert head.status == 200 and head.body == b""
     assert head.headers["content-length"] == get.headers["content-length"]
+    missing = await request(p, "HEAD", "/nothing.html")
+    assert missing.status == 404 and missing.body == b""
     opts = await request(p, "OPTIONS", "/index.html")
     assert opts.status == 204 and opts.headers["allow"] == "GET, HEAD, POST, OPTIONS"
     star = await raw(p, b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

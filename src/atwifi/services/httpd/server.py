@@ -293,6 +293,7 @@ class WebServer:
         import h11
 
         method = request.method.upper()
+        io.head = method == b"HEAD"  # whatever the answer, it has no body
         headers = {k.lower(): v for k, v in request.headers}
         target = parse_target(request.target)
         if request.http_version not in (b"1.0", b"1.1"):
@@ -324,17 +325,15 @@ class WebServer:
         host = headers.get(b"host", b"").decode("latin-1")
         redirect = self._captive_redirect(host, target)
         if redirect is not None:
-            await self._send(
-                io, 302, b"", [(b"Location", redirect.encode("latin-1"))], method=method
-            )
+            await self._send(io, 302, b"", [(b"Location", redirect.encode("latin-1"))])
             return
         if method == b"OPTIONS":
-            await self._send(io, 204, b"", [(b"Allow", ALLOW)], method=method, cache=False)
+            await self._send(io, 204, b"", [(b"Allow", ALLOW)], cache=False)
             return
         if method == b"POST":
             await self._post(io, target, headers, body)
             return
-        await self._file(io, target, headers, method)
+        await self._file(io, target)
 
     def _captive_redirect(self, host: str, target: Target) -> str | None:
         captive = self.provider.captive()
@@ -350,9 +349,7 @@ class WebServer:
             return None  # the host itself, through the loopback: no portal for it
         return f"http://{captive.domain}/{captive.redirect}"
 
-    async def _file(
-        self, io: _Io, target: Target, headers: dict[bytes, bytes], method: bytes, status: int = 200
-    ) -> None:
+    async def _file(self, io: _Io, target: Target, status: int = 200) -> None:
         fs = self._fs()
         name = target.name
         snap, gz = await _open(fs, name) if fs is not None and name else (None, False)
@@ -366,11 +363,11 @@ class WebServer:
                 page = await snap.read(0, snap.size)
                 scratch: dict[str, Any] = {}
                 body = ssi.render(page, lambda f: self.provider.ssi(f, scratch))
-                await self._send(io, status, body, extra, method=method, cache=body == page)
+                await self._send(io, status, body, extra, cache=body == page)
                 return
             if gz:
                 extra.append((b"Content-Encoding", b"gzip"))
-            await self._send_stream(io, status, snap, snap.size, extra, method)
+            await self._send_stream(io, status, snap, snap.size, extra)
         finally:
             snap.close()
 
@@ -407,7 +404,7 @@ class WebServer:
             if fields:
                 self.events.form_output(urlencode(fields).encode("utf-8"))
             if fs is not None and target.name and fs.exists(target.name):
-                await self._file(io, target, headers, b"GET")
+                await self._file(io, target)
                 return
             names = ", ".join(saved) or "none"
             await self._page(io, 200, "Upload", f"Files received: {names}")
@@ -415,7 +412,7 @@ class WebServer:
         self.events.form_output(body)
         fs = self._fs()
         if fs is not None and target.name and _exists(fs, target.name):
-            await self._file(io, target, headers, b"GET")
+            await self._file(io, target)
             return
         await self._page(io, 200, "Sent", f"{len(body)} bytes sent to the module's host.")
 
@@ -447,7 +444,6 @@ class WebServer:
         body: bytes,
         extra: list[tuple[bytes, bytes]],
         *,
-        method: bytes = b"GET",
         cache: bool = False,
         close: bool = False,
     ) -> None:
@@ -459,7 +455,7 @@ class WebServer:
         if close:
             hdrs.append((b"Connection", b"close"))
         await io.send(h11.Response(status_code=status, headers=hdrs, reason=_reason(status)))
-        if body and method != b"HEAD" and status not in (204, 304):
+        if body and not io.head and status not in (204, 304):
             await io.send(h11.Data(data=body))
         await io.send(h11.EndOfMessage())
 
@@ -470,13 +466,12 @@ class WebServer:
         snap: Any,
         size: int,
         extra: list[tuple[bytes, bytes]],
-        method: bytes,
     ) -> None:
         import h11
 
         hdrs = self._headers(True) + extra + [(b"Content-Length", b"%d" % size)]
         await io.send(h11.Response(status_code=status, headers=hdrs, reason=_reason(status)))
-        if method != b"HEAD":
+        if not io.head:
             offset = 0
             while offset < size:
                 chunk = await snap.read(offset, min(self.limits.chunk, size - offset))
@@ -539,6 +534,7 @@ class _Io:
         self.limits = limits
         self.started = False  # bytes of the current request have arrived
         self._out = bytearray()
+        self.head = False  # the request being answered is a HEAD
 
     async def _more(self, timeout: float) -> None:
         async with asyncio.timeout(timeout):
