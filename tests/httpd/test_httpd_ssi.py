@@ -156,6 +156,20 @@ async def test_upload_with_a_bad_name_is_refused(web) -> None:  # noqa: F811
     assert b"+WIND:90" not in m.take()
 
 
+async def test_remote_configuration_as_multipart(web) -> None:  # noqa: F811
+    m = await web()
+    b = "xyz"
+    body = (
+        f'--{b}\r\nContent-Disposition: form-data; name="ip_hostname"\r\n\r\nbench-7\r\n'
+        f'--{b}\r\nContent-Disposition: form-data; name="Key"\r\n\r\nanonymous\r\n--{b}--\r\n'
+    ).encode()
+    ctype = [("Content-Type", f"multipart/form-data; boundary={b}")]
+    got = await request(port(m), "POST", "/remote.cgi", ctype, body)
+    assert got.status == 200
+    assert await wind(m, b"+WIND:64:") == b"+WIND:64:Remote Configuration:ip_hostname:bench-7"
+    assert m.device.config.get("ip_hostname") == "bench-7"
+
+
 async def test_remote_configuration_wrong_password(web) -> None:  # noqa: F811
     m = await web()
     got = await request(

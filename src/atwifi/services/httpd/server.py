@@ -376,7 +376,14 @@ class WebServer:
     ) -> None:
         ctype = headers.get(b"content-type", b"").decode("latin-1")
         if target.name == CONFIG_NAME:
-            fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            if ctype.lower().startswith("multipart/form-data"):
+                try:
+                    fields = _multipart(ctype, body)[1]  # its files, if any, are not stored
+                except ValueError:
+                    await self._error(io, 400)
+                    return
+            else:
+                fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
             ok, text = await self.provider.remote_config(fields)
             await self._page(io, 200 if ok else 403, "Remote configuration", text)
             return
