@@ -30,19 +30,14 @@ SECRET = frozenset(
 )
 KEY_ITEM = "Key"  # the remote-configuration form's password field (checked against user_desc)
 SSID_ITEM = "ssid"  # the SSID as text (what AT+S.SSIDTXT sets)
-REJOIN_ITEMS = frozenset(
-    {
-        SSID_ITEM,
-        "wifi_ssid",
-        "wifi_ssid_len",
-        "wifi_mode",
-        "wifi_priv_mode",
-        "wifi_wpa_psk_text",
-        "wifi_wpa_psk_raw",
-        "wifi_auth_type",
-        "wifi_channelnum",
-    }
-)
+# Items after which the radio starts over (as AT+S.WIFI=0, =1): every wifi_* variable, the
+# SSID text, and how the module gets its address.
+REJOIN_IP = frozenset({"ip_use_dhcpc", "ip_ipaddr", "ip_netmask", "ip_gw", "ip_dns1", "ip_dns2"})
+
+
+def _rejoins(item: str) -> bool:
+    low = item.lower()
+    return low == SSID_ITEM or low.startswith("wifi_") or low in REJOIN_IP
 
 
 class Pages:
@@ -140,18 +135,19 @@ class Pages:
             d.wind(64, one_line(item), one_line(value))
         if applied:
             await asyncio.to_thread(d.config.save)
-        if REJOIN_ITEMS.intersection(applied):
+        rejoin = any(_rejoins(i) for i in applied)
+        if rejoin:
             d.spawn(self._rejoin(), name="remote-config-rejoin")
         text = f"Saved: {', '.join(applied) or 'nothing'}."
         if refused:
             text += f" Refused: {', '.join(refused)}."
-        if REJOIN_ITEMS.intersection(applied):
+        if rejoin:
             text += f" The module now joins {_ssid_text(d)}."
         return True, text
 
     def _apply(self, item: str, value: str) -> None:
         c = self.device.config
-        if item == SSID_ITEM:
+        if item.lower() == SSID_ITEM:
             raw = value.encode("utf-8")
             if not 0 < len(raw) <= 32:
                 raise ValueError("an SSID has 1 to 32 octets")
