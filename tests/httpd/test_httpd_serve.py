@@ -145,6 +145,7 @@ async def test_connection_limit(web) -> None:  # noqa: F811
     held = []
     for _ in range(limit):
         r, w = await asyncio.open_connection("127.0.0.1", p)
+        w.write(b"GET /index.html HTTP/1.1\r\nHost: x\r\n")  # busy: in the middle of a request
         held.append((r, w))
     # Each held connection is being served (waiting for its request) once the server took it.
     await asyncio.wait_for(server.wait_active(lambda n: n == limit), TIMEOUT)
@@ -152,13 +153,37 @@ async def test_connection_limit(web) -> None:  # noqa: F811
     assert over.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
     # The held ones are still served.
     r, w = held[0]
-    w.write(b"GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    w.write(b"Connection: close\r\n\r\n")
     assert (await asyncio.wait_for(r.read(), TIMEOUT)).startswith(b"HTTP/1.1 200 OK")
     for _, w in held:
         w.close()
 
     await asyncio.wait_for(server.wait_active(lambda n: n == 0), TIMEOUT)
     assert (await request(p, target="/")).status == 200
+
+
+async def test_idle_kept_alive_connections_make_room(web) -> None:  # noqa: F811
+    m = await web()
+    p = port(m)
+    server = m.device.httpd
+    limit = server.limits.max_connections
+    held = []
+    for _ in range(limit):  # each has had its answer and idles, kept alive (as browsers do)
+        r, w = await asyncio.open_connection("127.0.0.1", p)
+        w.write(b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")
+        await r.readuntil(b"</html>\n")
+        held.append((r, w))
+    await asyncio.wait_for(server.wait_active(lambda n: n == limit), TIMEOUT)
+    # A new client is served: the oldest idle connection is closed for it.
+    assert (await request(p, target="/status.html")).status == 200
+    r0, w0 = held[0]
+    assert await asyncio.wait_for(r0.read(), TIMEOUT) == b""
+    # The others are still open and served.
+    r1, w1 = held[1]
+    w1.write(b"GET /firstset.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert (await asyncio.wait_for(r1.read(), TIMEOUT)).startswith(b"HTTP/1.1 200 OK")
+    for _, w in held:
+        w.close()
 
 
 async def test_large_file_streams(web, tmp_path: Path) -> None:  # noqa: F811

@@ -114,6 +114,7 @@ class WebServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self.active = 0  # connections being served now
         self._refusing = 0  # connections being answered 503
+        self._idle: dict[_Io, None] = {}  # kept-alive connections between requests, oldest first
         self._dates: dict[int, bytes] = {}  # HTTP dates of the last few seconds
         self._active_changed = asyncio.Event()
         self.served = 0  # requests answered since start (any status)
@@ -174,6 +175,23 @@ class WebServer:
                 await t
         self.http_port = self.https_port = None
 
+    async def _evict(self) -> bool:
+        """Close the oldest kept-alive connection waiting between requests (closing one there
+        is always allowed in HTTP/1.1) and wait until its slot is free. False if none idles."""
+        if not self._idle:
+            return False
+        victim = next(iter(self._idle))
+        self._idle.pop(victim, None)
+        self.events.note("web server: at the connection limit, an idle kept-alive one closed")
+        victim.writer.transport.close()
+        limit = self.limits.max_connections
+        try:
+            async with asyncio.timeout(self.limits.header_timeout):
+                await self.wait_active(lambda n: n < limit)
+        except TimeoutError:
+            return False
+        return True
+
     def _count(self, step: int) -> None:
         self.active += step
         self._active_changed.set()
@@ -203,7 +221,9 @@ class WebServer:
         self._tasks.add(task)
         self._writers.add(writer)
         try:
-            if self.active >= self.limits.max_connections:
+            if self.active >= self.limits.max_connections and await self._evict():
+                pass  # an idle kept-alive connection made room
+            elif self.active >= self.limits.max_connections:
                 self.events.note(f"web server: {self.active} connections already, 503")
                 writer.write(
                     b"HTTP/1.1 503 Service Unavailable\r\nServer: atwifi-httpd\r\n"
@@ -253,7 +273,7 @@ class WebServer:
 
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_header_bytes)
         peer = writer.get_extra_info("peername") or ("", 0)
-        io = _Io(conn, reader, writer, self.limits)
+        io = _Io(conn, reader, writer, self.limits, self._idle)
         while True:
             try:
                 request = await io.request()
@@ -533,7 +553,12 @@ class _Io:
     """One h11 connection over an asyncio stream pair, with the server's deadlines."""
 
     def __init__(
-        self, conn: Any, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limits: Limits
+        self,
+        conn: Any,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        limits: Limits,
+        idle: dict[_Io, None],
     ) -> None:
         self.conn = conn
         self.reader = reader
@@ -542,6 +567,7 @@ class _Io:
         self.started = False  # bytes of the current request have arrived
         self._out = bytearray()
         self.head = False  # the request being answered is a HEAD
+        self._idle = idle  # the server's idle set: we are in it while waiting between requests
 
     async def _more(self, timeout: float) -> None:
         async with asyncio.timeout(timeout):
@@ -563,7 +589,11 @@ class _Io:
                 if self.started and deadline is None:
                     deadline = loop.time() + self.limits.header_timeout
                 if deadline is None:
-                    await self._more(self.limits.idle_timeout)
+                    self._idle[self] = None
+                    try:
+                        await self._more(self.limits.idle_timeout)
+                    finally:
+                        self._idle.pop(self, None)
                 else:
                     left = deadline - loop.time()
                     if left <= 0:
