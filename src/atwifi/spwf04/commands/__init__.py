@@ -34,6 +34,7 @@ MODULES = (
     "tls",
     "net",
     "httpd",
+    "http",
 )
 
 
