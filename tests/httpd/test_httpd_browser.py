@@ -112,3 +112,24 @@ async def test_browser_captive_portal(web, launch) -> None:  # noqa: F811
     assert page.url == "http://captiveportal.net/firstset.html"
     assert await page.inner_text("h1") == "First set"
     await shot(page, "captive-portal.png")
+
+
+async def test_browser_over_https(web, launch) -> None:  # noqa: F811
+    """The module's own certificate (a test CA's, not trusted by the browser: it is told to
+    accept it), HTTPS on module port 443."""
+    import trustme
+    from httpd_helpers import ok
+
+    m = await web()
+    leaf = trustme.CA().issue_cert("127.0.0.1")
+    cert, key = leaf.cert_chain_pems[0].bytes(), leaf.private_key_pem.bytes()
+    await ok(m, f"AT+S.TLSCERT=cert,{len(cert)}", cert)
+    await ok(m, f"AT+S.TLSCERT=key,{len(key)}", key)
+    m.send(b"AT+S.RESET\r")
+    await m.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+    await m.settle()
+    browser = await launch("--ignore-certificate-errors")
+    page = await browser.new_page()
+    await page.goto(f"https://127.0.0.1:{m.device.httpd.https_port}/status.html")
+    assert await page.inner_text("#ssid") == "STTest"
+    await shot(page, "status-https.png")
