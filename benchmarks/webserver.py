@@ -113,7 +113,7 @@ async def main() -> None:
             env=env(),
         )
         try:
-            mport = await wait_line(module, rb"web server .* at http://127\.0\.0\.1:(\d+)/")
+            mport = await wait_line(module, rb"web server on http://127\.0\.0\.1:(\d+)/")
             fport = await wait_line(floor, rb"floor at http://127\.0\.0\.1:(\d+)/")
             f = await measure(fport, args.page, args.clients, args.requests, page)
             # A page with SSI markers comes back filled in: its bytes differ from the file's.

@@ -143,15 +143,9 @@ async def serve(args: argparse.Namespace) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await device.power_on()
-    httpd = getattr(device, "httpd", None)
-    urls = httpd.urls() if httpd is not None else {}
-    for kind in ("http", "https"):
-        if kind in urls:
-            print(
-                f"atwifi: web server (module port {80 if kind == 'http' else 443}) at {urls[kind]}",
-                file=out,
-                flush=True,
-            )
+    for name, where in sorted(device.endpoints.items()):
+        # The module's servers as the host reaches them (module port 69 -> a free UDP port).
+        print(f"atwifi: {name} server on {where}", file=out, flush=True)
     await stop.wait()
     await device.shutdown()
     await transport.close()

@@ -51,6 +51,9 @@ async def test_serve_prints_and_ctl_reports_the_web_server(tmp_path: Path) -> No
         assert shown["http_port"] == http_port
         assert shown["urls"]["http"] == f"http://127.0.0.1:{http_port}/"
         assert shown["served"] >= 1
+        servers = _ctl(state, "servers")
+        assert servers["web"] == f"http://127.0.0.1:{http_port}/ (module port 80)"
+        assert servers["captive-dns"].startswith("udp 127.0.0.1:")
     finally:
         stop_serve(proc)
 

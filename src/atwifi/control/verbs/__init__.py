@@ -20,6 +20,7 @@ MODULES = (
     "atwifi.control.verbs.core",
     "atwifi.control.verbs.radio",
     "atwifi.control.verbs.httpd",
+    "atwifi.control.verbs.servers",
 )
 
 

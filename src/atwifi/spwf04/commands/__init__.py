@@ -35,6 +35,8 @@ MODULES = (
     "net",
     "httpd",
     "http",
+    "tftp",
+    "smtp",
 )
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from atwifi.spwf04.device import Device
 
 HTTP_PORT, HTTPS_PORT, DNS_PORT = 80, 443, 53
+ENDPOINTS = ("web", "web-tls", "captive-dns")  # our names in device.endpoints
 WIND_MAX = 128  # WIND:57: "Every message longer than 128 will be truncated"
 
 # The marker types (AN4965's <!--[NN|Name|argument|--> form): type number, name.
@@ -222,8 +223,10 @@ class HttpdPart:
         except OSError as e:
             d.trace_note(f"web server: cannot listen on {host}: {e}")
             return
+        self._publish("web", f"{server.urls()['http']} (module port 80)")
         try:
             self._last[DNS_PORT] = await self._listen(server.start_dns, DNS_PORT, host)
+            self._publish("captive-dns", f"udp {host}:{server.dns.port} (module port 53)")
         except OSError as e:
             d.trace_note(f"web server: no captive-portal DNS on {host}: {e}")
         tls = d.tls
@@ -239,6 +242,7 @@ class HttpdPart:
             self._last[HTTPS_PORT] = await self._listen(
                 lambda h, p: server.start_tls(h, p, ctx), HTTPS_PORT, host
             )
+            self._publish("web-tls", f"{server.urls()['https']} (module port 443)")
         except OSError as e:
             d.trace_note(f"web server: cannot listen for HTTPS on {host}: {e}")
 
@@ -256,10 +260,21 @@ class HttpdPart:
                 raise
             return int(await start(host, 0))
 
+    def _publish(self, name: str, where: str) -> None:
+        """``device.endpoints``: what `atwifi serve` prints and `atwifi ctl servers` shows."""
+        endpoints = getattr(self.device, "endpoints", None)
+        if endpoints is not None:
+            endpoints[name] = where
+        self.device.trace_note(f"{name} server on {where}")
+
     async def after_boot(self) -> None:
         return None
 
     async def stop(self) -> None:
+        endpoints = getattr(self.device, "endpoints", None)
+        if endpoints is not None:
+            for name in ENDPOINTS:
+                endpoints.pop(name, None)
         server, self.server = self.server, None
         if server is not None:
             with contextlib.suppress(Exception):
