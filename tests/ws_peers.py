@@ -9,8 +9,8 @@ Endpoints by path:
   /check                answers one text message: the subprotocol, Origin, user and password
                         seen (JSON), after checking Basic auth when /check?auth=user:pass
   /ping                 sends a ping, then a text message "pong ok" once the pong came
-  /flood?mb=4           sends <mb> MB in 64 KB binary messages, then "end"
-  /tinyflood?n=5000     sends n empty binary frames, then "end"
+  /flood?mb=4           on a first message, sends <mb> MB in 64 KB binary messages, then "end"
+  /tinyflood?n=5000     on a first message, sends n empty binary frames, then "end"
   /frames               logs each frame it receives (opcode, fin, payload) and, on a text
                         message "report", sends the log as JSON
   /reject/<status>      refuses the upgrade with HTTP <status>
@@ -123,6 +123,7 @@ class WsPeer:
             async for _ in ws:
                 pass
         elif path == "/flood":
+            await ws.recv()  # "go"
             chunk = b"x" * 65536
             for _ in range(int(float(q.get("mb", "4")) * 16)):
                 await ws.send(chunk)
@@ -130,6 +131,7 @@ class WsPeer:
             async for _ in ws:
                 pass
         elif path == "/tinyflood":
+            await ws.recv()  # "go"
             for _ in range(int(q.get("n", "5000"))):
                 await ws.send(b"")
             await ws.send("end")

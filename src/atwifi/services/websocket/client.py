@@ -15,6 +15,7 @@ import asyncio
 import base64
 import codecs
 import contextlib
+from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -136,7 +137,9 @@ class WsClient:
         self._paused = False
         self._write_paused = False
         self._unread_events = 0
+        self._queue: deque[Any] = deque()  # server events not handled yet (buffer full)
         self._since = 0
+        self._lost_exc: str | None = None  # TCP ended while events still wait in _queue
         self._pending_flags: tuple[bool, bool] | None = None
         self._deflate = False
         self._out_open = False  # a fragmented message is being sent
@@ -227,6 +230,7 @@ class WsClient:
         return min(room, DEFLATE_CHUNK if self._deflate else MAX_CHUNK)
 
     def _received(self, data: bytes) -> None:
+        from wsproto.events import BytesMessage, TextMessage
         from wsproto.utilities import RemoteProtocolError
 
         ws = self._ws
@@ -235,29 +239,59 @@ class WsClient:
         try:
             ws.receive_data(data)
             for ev in ws.events():
-                self._event(ev)
+                if isinstance(ev, TextMessage):
+                    piece = ev.data.encode("utf-8")
+                    self._queue.append((piece, ev.frame_finished, ev.message_finished))
+                elif isinstance(ev, BytesMessage):
+                    self._queue.append((bytes(ev.data), ev.frame_finished, ev.message_finished))
+                else:
+                    self._queue.append(ev)
         except RemoteProtocolError as e:  # a bad upgrade answer
             self._handshake_error = str(e)
             self._fail_upgrade()
             self._abort()
+        self._pump()
+
+    def _pump(self) -> None:
+        """Handle what the server sent, in order, as far as the buffer allows: a payload
+        that does not fit waits (with everything after it) until the owner reads."""
+        q = self._queue
+        while q:
+            ev = q[0]
+            if isinstance(ev, tuple):
+                if self._by_host:  # closing: what still arrives is not kept
+                    q.popleft()
+                    continue
+                if self._unread_events >= MAX_UNREAD_EVENTS:
+                    break
+                piece, frame_done, msg_done = ev
+                room = self.capacity - len(self.buf)
+                if piece and room <= 0:
+                    break
+                if len(piece) > room:
+                    q[0] = (piece[room:], frame_done, msg_done)
+                    self._deliver(piece[:room], False, False)
+                    break
+                q.popleft()
+                self._deliver(piece, frame_done, msg_done)
+            else:
+                q.popleft()
+                self._event(ev)
+        if not q and self._lost_exc is not None:
+            exc, self._lost_exc = self._lost_exc, None
+            self._peer_gone(self.close_code, self.close_reason or exc)
         self._update_reading()
 
     def _event(self, ev: Any) -> None:
         from wsproto.events import (
             AcceptConnection,
-            BytesMessage,
             CloseConnection,
             Ping,
             RejectConnection,
             RejectData,
-            TextMessage,
         )
 
-        if isinstance(ev, TextMessage):
-            self._deliver(ev.data.encode("utf-8"), ev.frame_finished, ev.message_finished)
-        elif isinstance(ev, BytesMessage):
-            self._deliver(bytes(ev.data), ev.frame_finished, ev.message_finished)
-        elif isinstance(ev, Ping):
+        if isinstance(ev, Ping):
             assert self._ws is not None
             self._send_raw(self._ws.send(ev.response()))
             self.events.note(f"websocket {self.id}: ping ({len(ev.payload)} bytes), pong sent")
@@ -337,7 +371,8 @@ class WsClient:
         if t is None or t.is_closing():
             return
         stop = (
-            len(self.buf) >= self.capacity
+            bool(self._queue)
+            or len(self.buf) >= self.capacity
             or self._unread_events >= MAX_UNREAD_EVENTS
             or self._write_paused
         )
@@ -362,9 +397,9 @@ class WsClient:
                 data = bytes(mv[:n])
             del self.buf[:n]
         self._unread_events = 0
+        self._pump()
         if not self.buf and not self.gone:
             self._readable.clear()
-        self._update_reading()
         return data, avail
 
     async def recv(self, n: int = 0) -> bytes:
@@ -426,7 +461,7 @@ class WsClient:
     # -- closing -------------------------------------------------------------------------
     async def close(
         self, code: int = 1000, reason: str = "", timeout: float = CLOSE_TIMEOUT
-    ) -> None:  # noqa: ASYNC109
+    ) -> None:
         """Send a Close frame with ``code``, wait (at most ``timeout``) for the server's,
         then drop TCP. No ``closed`` report follows. Unread data is the caller's concern."""
         from wsproto.connection import ConnectionState
@@ -442,7 +477,7 @@ class WsClient:
             self.buf.clear()
             self._unread_events = 0
             self._write_paused = False
-            self._update_reading()
+            self._pump()
             try:
                 await asyncio.wait_for(self._closed.wait(), timeout)
             except TimeoutError:
@@ -481,7 +516,11 @@ class WsClient:
                 )
             else:
                 self._fail_upgrade()
-        self._peer_gone(self.close_code, self.close_reason or (str(exc) if exc else ""))
+        reason = str(exc) if exc else "connection closed"
+        if self._queue:  # what came before the end is delivered first
+            self._lost_exc = reason
+        else:
+            self._peer_gone(self.close_code, self.close_reason or reason)
 
 
 def _close_reply(code: int, reason: str) -> Any:
