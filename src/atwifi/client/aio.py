@@ -23,12 +23,13 @@ from atwifi.client.protocol import Parser, Reply, Stray, Wind, encode
 from atwifi.client.radio import RadioMixin
 from atwifi.client.sockets import SocketsMixin
 from atwifi.client.transport import Transport, open_transport
+from atwifi.client.websocket import WebSocketMixin
 
 log = logging.getLogger(__name__)
 
 # Area mixins, e.g. ``from atwifi.client.files import FilesMixin`` above and then
 # ``MIXINS = (FilesMixin,)``. Mixins must not import this module at import time.
-MIXINS: tuple[type, ...] = (SocketsMixin, RadioMixin, FilesMixin)
+MIXINS: tuple[type, ...] = (SocketsMixin, RadioMixin, FilesMixin, WebSocketMixin)
 
 WindMatch = int | Iterable[int] | Callable[[Wind], bool] | None
 WindCallback = Callable[[Wind], Any]
