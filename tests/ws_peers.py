@@ -11,6 +11,7 @@ Endpoints by path:
   /ping                 sends a ping, then a text message "pong ok" once the pong came
   /flood?mb=4           on a first message, sends <mb> MB in 64 KB binary messages, then "end"
   /tinyflood?n=5000     on a first message, sends n empty binary frames, then "end"
+  /drop                 on "drop": drops TCP without a Close frame
   /frames               logs each frame it receives (opcode, fin, payload) and, on a text
                         message "report", sends the log as JSON
   /reject/<status>      refuses the upgrade with HTTP <status>
@@ -137,6 +138,11 @@ class WsPeer:
             await ws.send("end")
             async for _ in ws:
                 pass
+        elif path == "/drop":
+            async for m in ws:
+                if m == "drop":
+                    ws.transport.abort()  # no Close frame: the connection is just lost
+                    return
         elif path == "/frames":
             async for m in ws:
                 if m == "report":
@@ -205,3 +211,41 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def raw_ws_server(after_upgrade: bytes, accept: str | None = None) -> AsyncIterator[int]:
+    """A hand-made server: answers the upgrade (with ``accept`` instead of the right
+    Sec-WebSocket-Accept when given), then sends ``after_upgrade`` verbatim and waits."""
+    import hashlib
+
+    held: list[asyncio.StreamWriter] = []
+
+    async def serve_one(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        held.append(w)
+        head = await r.readuntil(b"\r\n\r\n")
+        key = ""
+        for line in head.decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "sec-websocket-key":
+                key = value.strip()
+        guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+        good = base64.b64encode(hashlib.sha1((key + guid).encode()).digest()).decode()
+        w.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: "
+            + (accept if accept is not None else good).encode()
+            + b"\r\n\r\n"
+            + after_upgrade
+        )
+        with contextlib.suppress(Exception):
+            await r.read()
+
+    server = await asyncio.start_server(serve_one, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        for w in held:
+            w.close()
+        server.close()
+        await server.wait_closed()

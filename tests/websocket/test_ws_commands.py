@@ -6,7 +6,7 @@ import json
 
 from ws_wire import WIND88, read_message, wind88, wind89, wsockr
 
-from ws_peers import free_port, silent_server, ws_server
+from ws_peers import free_port, raw_ws_server, silent_server, ws_server
 
 OK = b"AT-S.OK\r\n"
 
@@ -330,3 +330,42 @@ async def test_empty_frame_flood_is_bounded(quiet_module):
                 await wind88(m)
         m.rx.clear()
         assert await m.cmd("AT+S.WSOCKC=0") == OK
+
+
+async def test_connection_lost_without_close(quiet_module):
+    m = quiet_module
+    async with ws_server() as peer:
+        assert await m.cmd(f"AT+S.WSOCKON=127.0.0.1,{peer.port},/drop") == b"AT-S.On:0\r\n" + OK
+        assert await m.cmd("AT+S.WSOCKW=0,0,0,0,4", b"drop") == OK
+        assert await wind89(m) == 0
+        assert await m.cmd("AT+S.WSOCKR=0") == b"AT-S.ERROR:72:Closed socket\r\n"
+        assert await m.cmd("AT+S.WSOCKC=0") == OK
+
+
+async def test_misbehaving_servers(quiet_module):
+    m = quiet_module
+    # A wrong Sec-WebSocket-Accept: the upgrade fails (HTTP error).
+    async with raw_ws_server(b"", accept="bm90IHRoZSByaWdodCBrZXk=") as port:
+        assert await m.cmd(f"AT+S.WSOCKON=127.0.0.1,{port}") == ws_error(4)
+    # Data, then a frame with a reserved opcode: the data stays readable, the module closes
+    # the connection (protocol error) and says the server has gone.
+    async with raw_ws_server(b"\x81\x02ok" + b"\x83\x00") as port:
+        assert await m.cmd(f"AT+S.WSOCKON=127.0.0.1,{port}") == b"AT-S.On:0\r\n" + OK
+        await wind89(m)
+        data, _, _ = await wsockr(m, "AT+S.WSOCKR=0")
+        assert data == b"ok"
+        assert await m.cmd("AT+S.WSOCKC=0") == OK
+    await alive(m)
+
+
+async def test_served_module_echo(served):
+    """The real `atwifi serve` process over its TCP console."""
+    async with ws_server() as peer:
+        assert (await served.cmd("AT+S.SCFG=console_echo,0")).endswith(OK)
+        assert await served.cmd(f"AT+S.WSOCKON=127.0.0.1,{peer.port},/echo,0,,,,,") == (
+            b"AT-S.On:0\r\n" + OK
+        )
+        assert await served.cmd("AT+S.WSOCKW=0,0,0,0,5", b"hello") == OK
+        await served.read_until(WIND88)
+        assert await served.cmd("AT+S.WSOCKR=0,0") == b"AT-S.Reading:5:5\r\nhello" + OK
+        assert await served.cmd("AT+S.WSOCKC=0,0") == OK
