@@ -324,7 +324,7 @@ async def test_radio_and_net_services(quiet_module):
                 return host
             raise AtError(65, host)
 
-        def check(ip: str) -> None:
+        def check(ip: str, port: int | None = None) -> None:
             if ip != "127.0.0.1":
                 raise AtError(74, f"{ip} blocked by the network policy")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
@@ -10,6 +11,13 @@ from collections.abc import Callable
 BACKLOG_LIMIT = 64 * 1024
 # drain() makes the module wait while more than this is queued towards a connected host.
 HIGH_WATER = 16 * 1024
+
+
+def miniterm(url: str, baud: int = 115200) -> str:
+    """The miniterm command that works against the module: this Python (it has pyserial; the
+    system one may not), Enter sending CR alone (a CR LF terminal would send the LF after a
+    {data} command as data)."""
+    return f"{sys.executable} -m serial.tools.miniterm --eol CR {url} {baud}"
 
 
 class Transport(ABC):
