@@ -35,6 +35,8 @@ async def test_driver_sequence_echo(quiet_module):
         assert int(lst.split(b"\r\n")[0].rsplit(b":", 1)[1]) > 0  # the local port
         data, avail, _ = await wsockr(m, "AT+S.WSOCKR=0,5")
         assert (data, avail) == (b"hello", 11)
+        # A partial read: a reminder of what is left follows the reply.
+        assert await wind88(m) == (0, 0, 0, 0, 6)
         data, avail, _ = await wsockr(m, "AT+S.WSOCKR=0,0")
         assert (data, avail) == (b"\r\nAT\r\n", 6)
         data, avail, _ = await wsockr(m, "AT+S.WSOCKR=0")

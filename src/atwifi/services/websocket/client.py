@@ -364,7 +364,8 @@ class WsClient:
         self._unread_events += 1
         since, self._since = self._since, 0
         self._pending_flags = None
-        self.events.data(self.id, last_frame, last_frag, since, len(self.buf))
+        # What the owner has read meanwhile is not "received": never more than unread.
+        self.events.data(self.id, last_frame, last_frag, min(since, len(self.buf)), len(self.buf))
 
     def _update_reading(self) -> None:
         t = self._transport
@@ -398,6 +399,11 @@ class WsClient:
             del self.buf[:n]
         self._unread_events = 0
         self._pump()
+        if self.buf and n < avail and self.live and not self._unread_events:
+            # A partial read left bytes and nothing new was reported: remind the owner
+            # (received 0, no frame flags), as the module's sockets do after a partial read.
+            self._unread_events += 1
+            self.events.data(self.id, False, False, 0, len(self.buf))
         if not self.buf and not self.gone:
             self._readable.clear()
         return data, avail
