@@ -371,3 +371,17 @@ async def test_served_module_echo(served):
         await served.read_until(WIND88)
         assert await served.cmd("AT+S.WSOCKR=0,0") == b"AT-S.Reading:5:5\r\nhello" + OK
         assert await served.cmd("AT+S.WSOCKC=0,0") == OK
+
+
+async def test_server_closes_before_the_host_knows_the_id(quiet_module):
+    """A close right after the upgrade is reported after the On reply, and that server no
+    longer counts as "already connected"."""
+    m = quiet_module
+    async with ws_server() as peer:
+        assert await m.cmd(f"AT+S.WSOCKON=127.0.0.1,{peer.port},/closenow/4002") == (
+            b"AT-S.On:0\r\n" + OK
+        )
+        assert await wind89(m) == 0
+        assert await m.cmd(f"AT+S.WSOCKON=127.0.0.1,{peer.port},/echo") == b"AT-S.On:1\r\n" + OK
+        assert await m.cmd("AT+S.WSOCKC=0") == OK
+        assert await m.cmd("AT+S.WSOCKC=1") == OK

@@ -312,7 +312,7 @@ class WsClient:
             pass  # the body of a refusal: not kept
 
     def _fail_upgrade(self) -> None:
-        if self._upgraded is not None and not self._upgraded.done():
+        if self._upgraded is not None and not self._upgraded.done():  # not cancelled either
             self._upgraded.set_exception(self.handshake_failure())
 
     def _close_received(self, code: int, reason: str) -> None:

@@ -329,6 +329,7 @@ class WebSockets:
         try:
             await asyncio.wait_for(asyncio.shield(upgraded), self.handshake_timeout)
         except TimeoutError:
+            upgraded.cancel()  # nobody waits for it any more
             client.abort()
             raise ServiceError(
                 WsFault.HANDSHAKE_TIMEOUT, f"no answer to the upgrade from {ip}:{port}"
