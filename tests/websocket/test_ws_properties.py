@@ -1,0 +1,108 @@
+"""Properties of WSOCKW framing and of the WIND:88 accounting, over random sequences."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from ws_wire import WIND88, read_message, wind88, wsockr
+
+from ws_peers import ws_server
+
+OK = b"AT-S.OK\r\n"
+
+
+def expected_frames(steps: list[tuple[int, int, int, bytes]]) -> list[list[object]]:
+    """The frames the module's reading of the flags gives (docs/behaviour.md)."""
+    out: list[list[object]] = []
+    open_msg = False
+    for last_frame, last_frag, binary, data in steps:
+        fin = True if last_frame else (False if last_frag else not open_msg)
+        op = "CONT" if open_msg else ("BINARY" if binary else "TEXT")
+        out.append([op, fin, data.hex()])
+        open_msg = not fin
+    return out
+
+
+async def test_random_flag_sequences_make_the_expected_frames(quiet_module):
+    m = quiet_module
+    rng = random.Random(6455)
+    async with ws_server() as peer:
+        assert await m.cmd(f"AT+S.WSOCKON=127.0.0.1,{peer.port},/frames") == (b"AT-S.On:0\r\n" + OK)
+        steps: list[tuple[int, int, int, bytes]] = []
+        for _ in range(40):
+            lf, lg, b = rng.randint(0, 1), rng.randint(0, 1), rng.randint(0, 1)
+            n = rng.choice([0, 1, 5, 100, 730])
+            data = bytes(rng.choice(b"abcdefgh") for _ in range(n))  # ASCII: valid text
+            steps.append((lf, lg, b, data))
+        steps.append((1, 1, 0, b"end"))  # closes any message left open
+        for lf, lg, b, data in steps:
+            assert await m.cmd(f"AT+S.WSOCKW=0,{lf},{lg},{b},{len(data)}", data) == OK
+        assert await m.cmd("AT+S.WSOCKW=0,0,0,0,6", b"report") == OK
+        frames = json.loads(await read_message(m))
+        assert frames[: len(steps)] == expected_frames(steps)
+        assert await m.cmd("AT+S.WSOCKC=0") == OK
+
+
+async def test_wind88_accounting_adds_up(quiet_module):
+    """Over random partial reads: every byte is read once, in order, and the sum of
+    <rcv> equals the bytes the server sent; <rcv> never exceeds <cumulated>."""
+    m = quiet_module
+    rng = random.Random(88)
+    async with ws_server() as peer:
+        assert await m.cmd(f"AT+S.WSOCKON=127.0.0.1,{peer.port},/echo") == b"AT-S.On:0\r\n" + OK
+        sent = bytearray()
+        announced = 0
+        for i in range(30):
+            msg = bytes([65 + i % 26]) * rng.randint(1, 200)
+            sent += msg
+            reply = await m.cmd(f"AT+S.WSOCKW=0,0,0,1,{len(msg)}", msg)
+            assert reply.endswith(OK)
+            for mt in WIND88.finditer(reply):  # echoes of earlier messages, before this reply
+                assert int(mt.group(4)) <= int(mt.group(5))
+                announced += int(mt.group(4))
+        got = bytearray()
+        while len(got) < len(sent):
+            if not WIND88.search(bytes(m.rx)) and len(got) == announced:
+                _, _, _, rcv, cum = await wind88(m)  # wait for more
+                assert rcv <= cum
+                announced += rcv
+            data, _, before = await wsockr(m, f"AT+S.WSOCKR=0,{rng.randint(0, 150)}")
+            for ln in before:
+                mt = WIND88.fullmatch(ln)
+                assert mt
+                assert int(mt.group(4)) <= int(mt.group(5))
+                announced += int(mt.group(4))
+            got += data
+        assert bytes(got) == bytes(sent)
+        while m.rx:  # reports still on their way (reminders carry 0)
+            _, _, _, rcv, _ = await wind88(m)
+            announced += rcv
+        assert announced == len(sent)
+        assert await m.cmd("AT+S.WSOCKC=0") == OK
+
+
+async def test_threshold_and_mask(quiet_module):
+    m = quiet_module
+    async with ws_server() as peer:
+        # ip_sock_threshold=50 of 1500 bytes: no WIND:88 before 750 bytes are unread.
+        assert await m.cmd("AT+S.SCFG=ip_sock_threshold,50") == OK
+        assert await m.cmd(f"AT+S.WSOCKON=127.0.0.1,{peer.port},/echo") == b"AT-S.On:0\r\n" + OK
+        assert await m.cmd("AT+S.WSOCKW=0,0,0,0,100", b"a" * 100) == OK
+        while await m.cmd("AT+S.WSOCKQ=0") != b"AT-S.Query:100\r\n" + OK:
+            pass
+        assert await m.cmd("AT+S.WSOCKW=0,0,0,0,700", b"b" * 700) == OK
+        assert await wind88(m) == (0, 1, 1, 800, 800)
+        data, _, _ = await wsockr(m, "AT+S.WSOCKR=0")
+        assert data == b"a" * 100 + b"b" * 700
+        assert await m.cmd("AT+S.WSOCKC=0") == OK
+        # console_wind_off_high bit 24 silences WIND:88; the data is still there.
+        assert await m.cmd("AT+S.SCFG=ip_sock_threshold,0") == OK
+        assert await m.cmd("AT+S.SCFG=console_wind_off_high,0x01000000") == OK
+        assert await m.cmd(f"AT+S.WSOCKON=127.0.0.1,{peer.port},/echo") == b"AT-S.On:0\r\n" + OK
+        assert await m.cmd("AT+S.WSOCKW=0,0,0,0,3", b"abc") == OK
+        while await m.cmd("AT+S.WSOCKQ=0") != b"AT-S.Query:3\r\n" + OK:
+            pass
+        data, _, before = await wsockr(m, "AT+S.WSOCKR=0")
+        assert data == b"abc" and before == []
+        assert await m.cmd("AT+S.WSOCKC=0") == OK
