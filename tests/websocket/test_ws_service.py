@@ -89,3 +89,15 @@ def test_close_codes() -> None:
     for bad in (4, 5, 6, 15, 1004, 1005, 1006, 1015, 2000, 5000):
         with pytest.raises(ServiceError):
             close_code(bad)
+
+
+async def test_reserved_server_counts_as_in_use() -> None:
+    async with ws_server() as peer:
+        ws = WebSockets(Events())
+        slot = ws.reserve("mqtt", server=("127.0.0.1", peer.port))
+        with pytest.raises(ServiceError) as e:
+            await ws.open("127.0.0.1", peer.port, "/echo")
+        assert e.value.kind is WsFault.SAME_SERVER and ws.free_slots() == 1
+        ws.release(slot)
+        c = await ws.open("127.0.0.1", peer.port, "/echo")
+        await ws.close(c.id)

@@ -29,6 +29,8 @@ API (stable: MQTT builds on it)::
 
     # MQTT (or any other owner): take a slot, then (for MQTT over WebSocket) connect on it
     slot = ws.reserve("mqtt")          # TOO_MANY when both slots are in use
+    slot = ws.reserve("mqtt", server=(ip, port))   # connecting by its own means: no
+                                       # WSOCKON to that server then (SAME_SERVER)
     c = await ws.open(host, 8080, "/mqtt", protocols=["mqtt"], slot=slot, events=mine)
     await c.send(packet, binary=True)  # one binary frame
     data = await c.recv()              # waits; any bytes (frame boundaries are not kept);

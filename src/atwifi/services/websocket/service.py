@@ -100,16 +100,22 @@ class WebSockets:
         self._owners: dict[int, str] = {}  # slot -> "host" or the owner that reserved it
         self._others: dict[int, WsClient] = {}  # connections opened on a reserved slot
         self._opening: dict[int, tuple[str, int]] = {}  # slot -> address being opened
+        self._servers: dict[int, tuple[str, int]] = {}  # reserved slot -> its owner's server
 
     # -- slots ---------------------------------------------------------------------------
     def free_slots(self) -> int:
         return SLOTS - len(self._owners)
 
-    def reserve(self, owner: str = "mqtt") -> int:
-        """Take a slot for ``owner``; returns its number. ServiceError(TOO_MANY) if none."""
+    def reserve(self, owner: str = "mqtt", server: tuple[str, int] | None = None) -> int:
+        """Take a slot for ``owner``; returns its number. ServiceError(TOO_MANY) if none.
+        ``server`` (ip, port): the owner connects there by its own means, so no WebSocket
+        may open to it (manual 6.61); a connection made with ``open(slot=...)`` counts
+        by itself."""
         for slot in range(SLOTS):
             if slot not in self._owners:
                 self._owners[slot] = owner
+                if server is not None:
+                    self._servers[slot] = (server[0], int(server[1]))
                 return slot
         raise ServiceError(WsFault.TOO_MANY, f"{SLOTS} WebSocket clients already in use")
 
@@ -118,6 +124,7 @@ class WebSockets:
         conn = self._others.pop(slot, None)
         if conn is not None:
             conn.abort()
+        self._servers.pop(slot, None)
         if self._owners.get(slot) != "host":
             self._owners.pop(slot, None)
 
@@ -177,7 +184,7 @@ class WebSockets:
         for c in (*self.clients.values(), *self._others.values()):
             if c.ip == ip and c.port == port and not c.gone:
                 return True
-        return False
+        return (ip, port) in self._servers.values()
 
     async def _open(
         self,
@@ -382,3 +389,4 @@ class WebSockets:
         self.clients.clear()
         self._others.clear()
         self._owners.clear()
+        self._servers.clear()
