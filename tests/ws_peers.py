@@ -214,9 +214,12 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def raw_ws_server(after_upgrade: bytes, accept: str | None = None) -> AsyncIterator[int]:
+async def raw_ws_server(
+    after_upgrade: bytes, accept: str | None = None, headers: bytes = b""
+) -> AsyncIterator[int]:
     """A hand-made server: answers the upgrade (with ``accept`` instead of the right
-    Sec-WebSocket-Accept when given), then sends ``after_upgrade`` verbatim and waits."""
+    Sec-WebSocket-Accept when given, and ``headers``, CRLF-terminated lines), then sends
+    ``after_upgrade`` verbatim and waits."""
     import hashlib
 
     held: list[asyncio.StreamWriter] = []
@@ -235,7 +238,9 @@ async def raw_ws_server(after_upgrade: bytes, accept: str | None = None) -> Asyn
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
             b"Connection: Upgrade\r\nSec-WebSocket-Accept: "
             + (accept if accept is not None else good).encode()
-            + b"\r\n\r\n"
+            + b"\r\n"
+            + headers
+            + b"\r\n"
             + after_upgrade
         )
         with contextlib.suppress(Exception):

@@ -385,3 +385,45 @@ async def test_server_closes_before_the_host_knows_the_id(quiet_module):
         assert await m.cmd(f"AT+S.WSOCKON=127.0.0.1,{peer.port},/echo") == b"AT-S.On:1\r\n" + OK
         assert await m.cmd("AT+S.WSOCKC=0") == OK
         assert await m.cmd("AT+S.WSOCKC=1") == OK
+
+
+async def test_deflate_bomb_stays_bounded(quiet_module):
+    """One compressed frame that inflates to 20 MB: the buffer holds 1500 bytes, what waits
+    behind it is what a 256-byte read inflates to, and the module keeps answering."""
+    import zlib
+
+    m = quiet_module
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    payload = comp.compress(b"\0" * 20_000_000) + comp.flush(zlib.Z_SYNC_FLUSH)
+    payload = payload[:-4]  # permessage-deflate drops the 00 00 ff ff tail
+    n = len(payload)
+    header = b"\xc2" + (
+        bytes([127]) + n.to_bytes(8, "big") if n > 65535 else bytes([126]) + n.to_bytes(2, "big")
+    )
+    ext = b"Sec-WebSocket-Extensions: permessage-deflate\r\n"
+    async with raw_ws_server(header + payload, headers=ext) as port:
+        on = f"AT+S.WSOCKON=127.0.0.1,{port},/,,,,,,permessage-deflate"
+        assert await m.cmd(on) == b"AT-S.On:0\r\n" + OK
+        while (await wind88(m))[4] < 1500:
+            pass
+        await alive(m)
+        c = m.device.websockets.client(0)
+        waiting = sum(len(e[0]) for e in c._queue if isinstance(e, tuple))
+        assert c.unread() == 1500 and waiting <= 256 * 1100
+        for _ in range(20):
+            data, avail, _ = await wsockr(m, "AT+S.WSOCKR=0")
+            assert avail <= 1500 and data == b"\0" * len(data)
+        waiting = sum(len(e[0]) for e in c._queue if isinstance(e, tuple))
+        assert c.unread() <= 1500 and waiting <= 256 * 1100
+        assert (await m.cmd("AT")).endswith(OK)  # reports of the refills come first
+
+
+async def test_unknown_extension_is_offered_verbatim(quiet_module):
+    m = quiet_module
+    async with ws_server() as peer:
+        on = f"AT+S.WSOCKON=127.0.0.1,{peer.port},/check,,,,,,x-custom; level=1"
+        assert await m.cmd(on) == b"AT-S.On:0\r\n" + OK
+        seen = json.loads(await read_message(m))
+        assert seen["extensions"] == "x-custom; level=1"
+        assert m.device.websockets.client(0).extensions == []  # the server ignored it
+        assert await m.cmd("AT+S.WSOCKC=0") == OK

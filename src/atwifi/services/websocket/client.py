@@ -140,6 +140,9 @@ class WsClient:
         self._queue: deque[Any] = deque()  # server events not handled yet (buffer full)
         self._since = 0
         self._lost_exc: str | None = None  # TCP ended while events still wait in _queue
+        self._wire = bytearray()  # bytes from the server not given to wsproto yet
+        self._head_tail = b""  # last bytes of the HTTP head so far (its end may straddle)
+        self._dead = False  # aborted: nothing more is decoded
         self._pending_flags: tuple[bool, bool] | None = None
         self._deflate = False
         self._out_open = False  # a fragmented message is being sent
@@ -223,21 +226,43 @@ class WsClient:
         if data and t is not None and not t.is_closing():
             t.write(data)  # type: ignore[attr-defined]
 
+    def _upgrading(self) -> bool:
+        return self._upgraded is not None and not self._upgraded.done()
+
     def _chunk(self) -> int:
-        if self._ws is None or self._upgraded is None or not self._upgraded.done():
+        if self._ws is None or self._upgrading():
             return HANDSHAKE_CHUNK
-        room = max(1, self.capacity - len(self.buf))
-        return min(room, DEFLATE_CHUNK if self._deflate else MAX_CHUNK)
+        return max(1, min(self.capacity - len(self.buf), MAX_CHUNK))
 
     def _received(self, data: bytes) -> None:
+        if self._ws is None or self._dead:
+            return
+        self._wire += data
+        self._pump()
+
+    def _feed(self) -> None:
+        """Give wsproto the next piece of what the server sent: during the upgrade, up to
+        the end of the HTTP head (the frames after it must wait for room like any other);
+        with permessage-deflate, DEFLATE_CHUNK bytes, which bounds what they inflate to."""
         from wsproto.events import BytesMessage, TextMessage
-        from wsproto.utilities import RemoteProtocolError
+        from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
         ws = self._ws
-        if ws is None:
-            return
+        assert ws is not None
+        wire = self._wire
+        n = len(wire)
+        if self._upgrading():
+            look = self._head_tail + bytes(wire[:HANDSHAKE_CHUNK])
+            i = look.find(b"\r\n\r\n")
+            if i >= 0:
+                n = i + 4 - len(self._head_tail)
+            self._head_tail = (self._head_tail + bytes(wire[:n]))[-3:]
+        elif self._deflate:
+            n = min(n, DEFLATE_CHUNK)
+        chunk = bytes(wire[:n])
+        del wire[:n]
         try:
-            ws.receive_data(data)
+            ws.receive_data(chunk)
             for ev in ws.events():
                 if isinstance(ev, TextMessage):
                     piece = ev.data.encode("utf-8")
@@ -250,34 +275,40 @@ class WsClient:
             self._handshake_error = str(e)
             self._fail_upgrade()
             self._abort()
-        self._pump()
+        except LocalProtocolError:  # bytes after the connection was closed: not ours
+            self._wire.clear()
 
     def _pump(self) -> None:
         """Handle what the server sent, in order, as far as the buffer allows: a payload
-        that does not fit waits (with everything after it) until the owner reads."""
+        that does not fit waits (with everything after it) until the owner reads; bytes
+        not yet decoded wait as they came."""
         q = self._queue
-        while q:
-            ev = q[0]
-            if isinstance(ev, tuple):
-                if self._by_host:  # closing: what still arrives is not kept
+        while True:
+            while q:
+                ev = q[0]
+                if isinstance(ev, tuple):
+                    if self._by_host:  # closing: what still arrives is not kept
+                        q.popleft()
+                        continue
+                    if self._unread_events >= MAX_UNREAD_EVENTS:
+                        break
+                    piece, frame_done, msg_done = ev
+                    room = self.capacity - len(self.buf)
+                    if piece and room <= 0:
+                        break
+                    if len(piece) > room:
+                        q[0] = (piece[room:], frame_done, msg_done)
+                        self._deliver(piece[:room], False, False)
+                        break
                     q.popleft()
-                    continue
-                if self._unread_events >= MAX_UNREAD_EVENTS:
-                    break
-                piece, frame_done, msg_done = ev
-                room = self.capacity - len(self.buf)
-                if piece and room <= 0:
-                    break
-                if len(piece) > room:
-                    q[0] = (piece[room:], frame_done, msg_done)
-                    self._deliver(piece[:room], False, False)
-                    break
-                q.popleft()
-                self._deliver(piece, frame_done, msg_done)
-            else:
-                q.popleft()
-                self._event(ev)
-        if not q and self._lost_exc is not None:
+                    self._deliver(piece, frame_done, msg_done)
+                else:
+                    q.popleft()
+                    self._event(ev)
+            if q or not self._wire or self._dead:
+                break
+            self._feed()
+        if not q and not self._wire and self._lost_exc is not None:
             exc, self._lost_exc = self._lost_exc, None
             self._peer_gone(self.close_code, self.close_reason or exc)
         self._update_reading()
@@ -342,6 +373,8 @@ class WsClient:
             t.close()
 
     def _abort(self) -> None:
+        self._dead = True
+        self._wire.clear()
         t = self._transport
         if t is not None:
             t.abort()  # type: ignore[attr-defined]
@@ -373,6 +406,7 @@ class WsClient:
             return
         stop = (
             bool(self._queue)
+            or bool(self._wire)
             or len(self.buf) >= self.capacity
             or self._unread_events >= MAX_UNREAD_EVENTS
             or self._write_paused
@@ -523,7 +557,7 @@ class WsClient:
             else:
                 self._fail_upgrade()
         reason = str(exc) if exc else "connection closed"
-        if self._queue:  # what came before the end is delivered first
+        if self._queue or self._wire:  # what came before the end is delivered first
             self._lost_exc = reason
         else:
             self._peer_gone(self.close_code, self.close_reason or reason)
