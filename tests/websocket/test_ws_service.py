@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from atwifi.services.errors import ServiceError
@@ -101,3 +103,27 @@ async def test_reserved_server_counts_as_in_use() -> None:
         ws.release(slot)
         c = await ws.open("127.0.0.1", peer.port, "/echo")
         await ws.close(c.id)
+
+
+async def test_recv_ends_after_either_side_closes() -> None:
+    ev = Events()
+    async with ws_server() as peer:
+        ws = WebSockets(ev)
+        c = await ws.open("127.0.0.1", peer.port, "/close/4003")
+        await c.send(b"bye")
+        assert await c.recv() == b""  # the server closed; nothing was sent before
+        await c.wait_closed()
+        assert (c.gone, c.close_code, c.close_reason) == (True, 4003, "bye")
+        assert ev.closes == [(0, 4003, "bye")]
+        await ws.close(c.id)
+        await peer.done.wait()
+        peer.done.clear()
+        slot = ws.reserve()
+        c = await ws.open("127.0.0.1", peer.port, "/echo", slot=slot, events=Events())
+        waiter = asyncio.ensure_future(c.recv())
+        await c.close(1001)
+        assert await waiter == b""
+        assert await c.recv() == b""
+        ws.release(slot)
+        await peer.done.wait()
+        assert peer.closed_codes[-1] == 1001

@@ -445,9 +445,14 @@ class WsClient:
     async def recv(self, n: int = 0) -> bytes:
         """Wait for data and take up to ``n`` bytes (0: all); b"" once the server has gone
         and everything has been read. The byte-stream view MQTT uses."""
-        while not self.buf and not self.gone:
+        while not self.buf and not self.gone and not self._by_host:
+            self._readable.clear()
             await self._readable.wait()
         return self.read(n)[0]
+
+    async def wait_closed(self) -> None:
+        """Until the TCP connection has ended (whoever ended it)."""
+        await self._closed.wait()
 
     # -- the owner writes ----------------------------------------------------------------
     async def send(self, data: bytes, *, binary: bool = False, fin: bool = True) -> None:
