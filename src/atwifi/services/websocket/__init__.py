@@ -34,7 +34,9 @@ API (stable: MQTT builds on it)::
     c = await ws.open(host, 8080, "/mqtt", protocols=["mqtt"], slot=slot, events=mine)
     await c.send(packet, binary=True)  # one binary frame
     data = await c.recv()              # waits; any bytes (frame boundaries are not kept);
-                                       # b"" once the server has gone and all is read
+                                       # b"" once the server has gone and all is read, or
+                                       # once we closed
+    await c.wait_closed()              # until TCP has ended, whoever ended it
     await c.close(1000)                # Close frame, waits <= 2 s for the server's
     ws.release(slot)                   # frees the slot (aborts a connection still on it)
 
