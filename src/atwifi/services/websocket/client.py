@@ -1,12 +1,14 @@
 """One WebSocket client connection: wsproto over the module's own asyncio transport.
 
 Received payload bytes go into a buffer of ``capacity`` bytes until the host (or MQTT) reads
-them. The transport hands the kernel a receive buffer no larger than the room left, so a
-plain connection never holds more than ``capacity`` unread bytes: when the buffer is full,
-reading stops, the TCP window closes and the server's sends block (backpressure, as the
-module's sockets do). Reading also stops while more than ``MAX_UNREAD_EVENTS`` data
-reports wait for a read (a flood of empty frames cannot flood the host with indications)
-and while our own writes back up (a server that floods pings but never reads our pongs).
+them; the buffer never holds more. Each read from the server is at most the room left; what
+does not fit yet waits in order (bytes not decoded yet in ``_wire``, decoded frames and
+control events in ``_queue``) and reading stops, so the TCP window closes and the server's
+sends block (backpressure, as the module's sockets do). Reading also stops while more than
+``MAX_UNREAD_EVENTS`` data reports wait for a read (a flood of empty frames cannot flood the
+host with indications) and while our own writes back up (a server that floods pings but
+never reads our pongs). With permessage-deflate, ``DEFLATE_CHUNK`` compressed bytes are
+decoded at a time, which bounds what waits inflated.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
 HANDSHAKE_CHUNK = 4096  # bytes read at a time before the upgrade completes (h11 caps at 16 KB)
 MAX_CHUNK = 65536
-DEFLATE_CHUNK = 256  # compressed bytes read at a time: bounds what one read inflates to
+DEFLATE_CHUNK = 256  # compressed bytes decoded at a time: bounds what waits inflated
 MAX_UNREAD_EVENTS = 32  # data reports outstanding before reading pauses
 WRITE_TIMEOUT = 9.0  # drivers give a write 10 s
 CLOSE_TIMEOUT = 2.0  # how long a host close waits for the server's Close frame
