@@ -177,6 +177,12 @@ class WebSockets:
             self.clients[cid] = client
         else:
             self._others[cid] = client
+        client.events.note(
+            f"websocket {cid}: {'wss' if client.tls else 'ws'}://{client.ip}:{client.port}"
+            f"{client.path} open from port {client.local_port}"
+            + (f", subprotocol {client.subprotocol}" if client.subprotocol else "")
+            + (f", extensions {','.join(client.extensions)}" if client.extensions else "")
+        )
         client.go_live()
         return client
 
