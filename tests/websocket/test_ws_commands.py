@@ -427,3 +427,13 @@ async def test_unknown_extension_is_offered_verbatim(quiet_module):
         assert seen["extensions"] == "x-custom; level=1"
         assert m.device.websockets.client(0).extensions == []  # the server ignored it
         assert await m.cmd("AT+S.WSOCKC=0") == OK
+
+
+async def test_not_joined(quiet_module):
+    m = quiet_module
+    out = await m.cmd("AT+S.WIFI=0")
+    assert out.endswith(OK)
+    assert not m.device.radio.ip_ready
+    assert (await m.cmd("AT+S.WSOCKON=127.0.0.1,80")).endswith(
+        b"AT-S.ERROR:60:IP not ready to send\r\n"
+    )
