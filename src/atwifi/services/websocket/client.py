@@ -461,11 +461,18 @@ class WsClient:
         """Send one data frame. A frame without ``fin`` starts (or continues) a fragmented
         message; while one is open, frames are continuation frames of the message's type
         (``binary`` is taken from its first frame) until one has ``fin``."""
+        from wsproto.connection import ConnectionState
         from wsproto.events import BytesMessage, TextMessage
 
         ws = self._ws
         t = self._transport
-        if not self.connected or ws is None or t is None or t.is_closing():
+        if (
+            not self.connected
+            or ws is None
+            or t is None
+            or t.is_closing()
+            or ws.state is not ConnectionState.OPEN  # the server's Close is in, not yet told
+        ):
             raise ServiceError(WsFault.NOT_CONNECTED, f"websocket {self.id}: server has gone")
         if not self._out_open:
             self._out_binary = binary
