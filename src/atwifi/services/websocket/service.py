@@ -325,7 +325,7 @@ class WebSockets:
             raise ServiceError(WsFault.TCP, f"connect to {ip}:{port}: {e}") from None
         client.tls = use_tls
         if use_tls:
-            await self._verify(client, transport, host)
+            await self._verify(client, transport, host)  # aborts the client if it fails
         default = 443 if use_tls else 80
         host_header = host if port == default else f"{host}:{port}"
         if ":" in host and not host.startswith("["):  # an IPv6 literal
@@ -347,7 +347,9 @@ class WebSockets:
             raise ServiceError(
                 WsFault.HANDSHAKE_TIMEOUT, f"no answer to the upgrade from {ip}:{port}"
             ) from None
-        except ServiceError:
+        except BaseException:  # refused upgrade, or cancelled (reset, power-off)
+            if not upgraded.done():
+                upgraded.cancel()
             client.abort()
             raise
         return client
