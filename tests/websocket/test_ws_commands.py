@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ws_wire import WIND88, read_message, wind88, wind89, wsockr
+from ws_wire import WIND88, read_message, take, wind88, wind89, wsockr
 
 from ws_peers import free_port, raw_ws_server, silent_server, ws_server
 
@@ -437,3 +437,26 @@ async def test_not_joined(quiet_module):
     assert (await m.cmd("AT+S.WSOCKON=127.0.0.1,80")).endswith(
         b"AT-S.ERROR:60:IP not ready to send\r\n"
     )
+
+
+async def test_read_and_close_together_under_a_flood(quiet_module):
+    """A server that never stops sending refills the buffer after each read, but on the next
+    turn of the loop: a WSOCKR and a WSOCKC sent in one write close it."""
+    m = quiet_module
+    async with ws_server() as peer:
+        assert await m.cmd(f"AT+S.WSOCKON=127.0.0.1,{peer.port},/flood?mb=2") == (
+            b"AT-S.On:0\r\n" + OK
+        )
+        assert await m.cmd("AT+S.WSOCKW=0,0,0,0,2", b"go") == OK
+        while (await wind88(m))[4] < 1500:
+            pass
+        m.rx.clear()
+        m.send(b"AT+S.WSOCKR=0,0\rAT+S.WSOCKC=0,1\r")
+        reading = await m.read_until(b"\r\n")
+        assert reading == b"AT-S.Reading:1500:1500\r\n"
+        await take(m, 1500)
+        assert await take(m, len(OK)) == OK
+        assert (await m.reply()).endswith(OK)
+        assert await m.cmd("AT+S.WSOCKL") == OK
+        await peer.done.wait()
+        assert peer.closed_codes == [1001]

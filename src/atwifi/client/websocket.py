@@ -23,6 +23,7 @@ from typing import Any
 
 CHUNK = 730  # bytes per WSOCKW: the firmware's TCP MSS (wire-notes), as for SOCKW
 CLOSED_SOCKET = 72
+PENDING = 77
 
 
 class ModuleWebSocket:
@@ -136,11 +137,22 @@ class ModuleWebSocket:
         self._poke()
 
     # -- closing ---------------------------------------------------------------------------
-    async def close(self, status: int = 0) -> None:
-        """WSOCKC; reads what is left first (the module refuses with 77 otherwise)."""
-        while await self.read():
-            pass
-        await self.client.command(f"AT+S.WSOCKC={self.id},{status}")
+    async def close(self, status: int = 0, tries: int = 256) -> None:
+        """WSOCKC; reads what is left first (the module refuses with 77 otherwise). A server
+        that keeps sending refills the buffer between commands: after ``tries`` reads the
+        77 is raised."""
+        from atwifi.client.errors import error_for
+
+        for _ in range(tries):
+            while await self.read():
+                pass
+            reply = await self.client.command(f"AT+S.WSOCKC={self.id},{status}", check=False)
+            if reply.ok:
+                break
+            if reply.error_number != PENDING:
+                raise error_for(reply)
+        else:
+            raise error_for(reply)
         self._gone = True
         self.client._ws_watch().forget(self)
 

@@ -145,6 +145,7 @@ class WsClient:
         self._wire = bytearray()  # bytes from the server not given to wsproto yet
         self._head_tail = b""  # last bytes of the HTTP head so far (its end may straddle)
         self._dead = False  # aborted: nothing more is decoded
+        self._pump_soon = False
         self._pending_flags: tuple[bool, bool] | None = None
         self._deflate = False
         self._out_open = False  # a fragmented message is being sent
@@ -434,15 +435,24 @@ class WsClient:
                 data = bytes(mv[:n])
             del self.buf[:n]
         self._unread_events = 0
-        self._pump()
-        if self.buf and n < avail and self.live and not self._unread_events:
-            # A partial read left bytes and nothing new was reported: remind the owner
-            # (received 0, no frame flags), as the module's sockets do after a partial read.
+        if self.buf and n < avail and self.live:
+            # A partial read left bytes: remind the owner (received 0, no frame flags), as
+            # the module's sockets do after a partial read.
             self._unread_events += 1
             self.events.data(self.id, False, False, 0, len(self.buf))
         if not self.buf and not self.gone:
             self._readable.clear()
+        # What waits comes in on the next turn of the loop, as it would from the network:
+        # commands that arrived together with this read (WSOCKR then WSOCKC) see the
+        # buffer as this read left it.
+        if not self._pump_soon:
+            self._pump_soon = True
+            asyncio.get_running_loop().call_soon(self._deferred_pump)
         return data, avail
+
+    def _deferred_pump(self) -> None:
+        self._pump_soon = False
+        self._pump()
 
     async def recv(self, n: int = 0) -> bytes:
         """Wait for data and take up to ``n`` bytes (0: all); b"" once the server has gone
