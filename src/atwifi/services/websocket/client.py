@@ -55,9 +55,6 @@ class _Offered:
     def finalize(self, offer: str) -> None:
         return None
 
-    def frame_inbound_header(self, *a: Any) -> Any:  # pragma: no cover - never enabled
-        return None
-
 
 def make_extensions(spec: Sequence[str]) -> list[Any]:
     """Extension objects for the names (with parameters) the host gave:
