@@ -460,3 +460,17 @@ async def test_read_and_close_together_under_a_flood(quiet_module):
         assert await m.cmd("AT+S.WSOCKL") == OK
         await peer.done.wait()
         assert peer.closed_codes == [1001]
+
+
+async def test_with_echo_on(module):
+    """Factory settings (echo on, as ST's middleware relies on): the command line is echoed,
+    the data block is not."""
+    m = module
+    async with ws_server() as peer:
+        line = f"AT+S.WSOCKON=127.0.0.1,{peer.port},/echo,0,,,,,"
+        assert await m.cmd(line) == b"AT-S.On:0\r\n" + OK
+        m.send(b"AT+S.WSOCKW=0,0,0,0,4\rping")
+        assert await m.reply() == b"AT+S.WSOCKW=0,0,0,0,4\r\n" + OK
+        await wind88(m)
+        assert await m.cmd("AT+S.WSOCKR=0,0") == b"AT-S.Reading:4:4\r\nping" + OK
+        assert await m.cmd("AT+S.WSOCKC=0,0") == OK

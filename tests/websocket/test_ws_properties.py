@@ -106,3 +106,45 @@ async def test_threshold_and_mask(quiet_module):
         data, _, before = await wsockr(m, "AT+S.WSOCKR=0")
         assert data == b"abc" and before == []
         assert await m.cmd("AT+S.WSOCKC=0") == OK
+
+
+async def test_random_commands_never_fail_inside(quiet_module):
+    """Random WSOCK commands, good and bad, against live servers: every reply is one of the
+    manual's, never 111 (an atwifi bug), and the console stays in step."""
+    import re
+
+    m = quiet_module
+    rng = random.Random(61)
+    final = re.compile(rb"(AT-S\.OK|AT-S\.ERROR:(\d+):[^\r]*|AT-S\.WebSocket Client Error:\d)\r\n")
+    async with ws_server() as a, ws_server() as b:
+        paths = ["/echo", "/frag?n=2", "/close/4000", "/ping", "/drop", "/reject/500"]
+        for _ in range(150):
+            cid = rng.choice(["0", "1", "2", "-1", "x", ""])
+            kind = rng.randrange(7)
+            data = b""
+            if kind == 0:
+                port = rng.choice([a.port, b.port, 1])
+                line = f"AT+S.WSOCKON=127.0.0.1,{port},{rng.choice(paths)},{rng.choice(['', '0', '1'])}"
+            elif kind == 1:
+                data = bytes(rng.choice(b"ab\r\nAT") for _ in range(rng.randint(0, 40)))
+                flags = ",".join(rng.choice(["", "0", "1"]) for _ in range(3))
+                line = f"AT+S.WSOCKW={cid},{flags},{len(data)}"
+            elif kind == 2:
+                line = f"AT+S.WSOCKR={cid},{rng.choice(['', '0', '3', '100'])}"
+            elif kind == 3:
+                line = f"AT+S.WSOCKQ={cid}"
+            elif kind == 4:
+                line = f"AT+S.WSOCKC={cid},{rng.choice(['', '0', '1', '5', '4000'])}"
+            elif kind == 5:
+                line = "AT+S.WSOCKL"
+            else:
+                line = "AT+S.WSOCKW=0,1,1,0,"  # a missing length: no data follows
+            m.send(line.encode() + b"\r" + data)
+            out = await m.reply()
+            mt = final.search(out)
+            assert mt, out
+            if mt.group(2) is not None:
+                assert int(mt.group(2)) in (2, 7, 8, 72, 73, 75, 76, 77, 78, 79), (line, out)
+        m.rx.clear()
+        m.send(b"AT\r")
+        assert (await m.reply()).endswith(OK)
