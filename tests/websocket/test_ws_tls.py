@@ -73,6 +73,10 @@ async def test_certificate_and_handshake_failures(quiet_module, ca):
         assert await m.cmd(f"AT+S.WSOCKON=localhost,{peer.port},/echo,2") == (
             b"AT-S.Certificate Error:23\r\n"
         )
+        # Autodetect does not fall back to plain over a certificate it must not trust.
+        assert await m.cmd(f"AT+S.WSOCKON=localhost,{peer.port},/echo,1") == (
+            b"AT-S.Certificate Error:23\r\n"
+        )
     async with ws_server(server_ctx(ca.issue_cert("other.example"))) as peer:
         assert await m.cmd(f"AT+S.WSOCKON=localhost,{peer.port},/echo,2") == (
             b"AT-S.Certificate Error:5\r\n"
