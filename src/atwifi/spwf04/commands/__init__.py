@@ -37,6 +37,7 @@ MODULES = (
     "http",
     "tftp",
     "smtp",
+    "websocket",
 )
 
 
