@@ -20,12 +20,14 @@ from typing import Any, Self
 from atwifi.client.errors import ModuleRebootedError, error_for
 from atwifi.client.files import FilesMixin
 from atwifi.client.http import HttpMixin
+from atwifi.client.httpd import HttpdMixin
 from atwifi.client.pins import PinsMixin
 from atwifi.client.protocol import Parser, Reply, Stray, Wind, encode
 from atwifi.client.radio import RadioMixin
 from atwifi.client.sockets import SocketsMixin
 from atwifi.client.transfer import TransferMixin
 from atwifi.client.transport import Transport, open_transport
+from atwifi.client.websocket import WebSocketMixin
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ MIXINS: tuple[type, ...] = (
     FilesMixin,
     HttpMixin,
     TransferMixin,
+    HttpdMixin,
+    WebSocketMixin,
     PinsMixin,
 )
 

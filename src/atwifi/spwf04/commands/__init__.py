@@ -33,11 +33,13 @@ MODULES = (
     "servers",
     "tls",
     "net",
+    "httpd",
     "pins",
     "power",
     "http",
     "tftp",
     "smtp",
+    "websocket",
 )
 
 
