@@ -121,7 +121,7 @@ WINDS: dict[Ev, tuple[int, Any]] = {
 }
 
 # Services told of the IPv4 link coming up and going down (on_link_up() / on_link_down()).
-LINK_LISTENERS = ("net", "sockets")
+LINK_LISTENERS = ("net", "sockets", "mqtt")
 
 RADIO_STATUS = (
     "wifi_bssid",
