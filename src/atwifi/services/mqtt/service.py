@@ -352,9 +352,7 @@ class MqttService:
                 while True:
                     chunk = await link.recv()
                     if not chunk:
-                        raise ServiceError(
-                            MqttFault.CONNECT_FAILED, f"{where}: closed before CONNACK"
-                        )
+                        raise self._dropped(p, own, where, "closed the connection")
                     packets = decoder.feed(chunk)
                     if packets:
                         break
@@ -365,7 +363,7 @@ class MqttService:
         except codec.ProtocolError as e:
             raise ServiceError(MqttFault.CONNECT_FAILED, f"{where}: {e}") from None
         except OSError as e:
-            raise ServiceError(MqttFault.CONNECT_FAILED, f"{where}: {e}") from None
+            raise self._dropped(p, own, where, str(e)) from None
         first, rest = packets[0], packets[1:]
         if not isinstance(first, codec.Connack):
             raise ServiceError(MqttFault.CONNECT_FAILED, f"{where}: {first!r} before CONNACK")
@@ -393,6 +391,20 @@ class MqttService:
             f"{where}: the broker refused the device certificate ({e});"
             f" {self._own_validity(own[0])}",
         )
+
+    def _dropped(
+        self, p: ConnectParams, own: tuple[bytes, bytes] | None, where: str, what: str
+    ) -> ServiceError:
+        """The broker went away between the handshake and CONNACK. After a TLS handshake in
+        which the module presented its certificate, that is how a broker refuses it (TLS 1.3
+        checks the client after the client's handshake is done; mosquitto just resets)."""
+        if p.tls and own is not None:
+            return ServiceError(
+                MqttFault.CERT_REFUSED,
+                f"{where}: the broker {what} before CONNACK, right after the TLS handshake:"
+                f" it refused the device certificate; {self._own_validity(own[0])}",
+            )
+        return ServiceError(MqttFault.CONNECT_FAILED, f"{where}: {what} before CONNACK")
 
     def _own_validity(self, cert_der: bytes) -> str:
         from cryptography import x509
