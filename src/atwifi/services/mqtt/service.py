@@ -465,7 +465,7 @@ class MqttService:
         s.lost(CloseReason.CONNECTION, "MQTTDISC", announce=False, abort=False)
         await s.link.close()
 
-    def link_down(self) -> None:
+    def on_link_down(self) -> None:
         """The module's network is gone: the connection dies as a real one would (no
         DISCONNECT, so the broker publishes the will)."""
         if self.session is not None:
