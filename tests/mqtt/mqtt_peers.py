@@ -20,9 +20,21 @@ MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passw
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """n different free ports (all held open while picked, so none comes twice)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 @dataclass
@@ -90,8 +102,10 @@ class Broker:
         if os.geteuid() == 0:
             lines.append("user root")  # keep reading the test's private tmp files
 
+        spare = free_ports(8)
+
         def listener(name: str, *extra: str) -> None:
-            self.ports[name] = port = free_port()
+            self.ports[name] = port = spare.pop()
             lines.extend([f"listener {port} 127.0.0.1", *extra])
 
         listener("plain", "allow_anonymous true")

@@ -239,3 +239,68 @@ async def test_reset_drops_the_connection_silently(quiet_module, broker: Broker)
     await m.settle()
     m.device.config.set("console_echo", "0")
     assert await m.cmd("AT+S.MQTTSUB=0,t,0") == b"AT-S.ERROR:78:Socket not connected\r\n"
+
+
+async def fake_broker(junk: bytes):
+    """A broker that accepts, and answers a SUBSCRIBE with ``junk``."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        dec = codec.Decoder()
+        while data := await reader.read(4096):
+            for pkt in dec.feed(data):
+                if isinstance(pkt, codec.Connect):
+                    writer.write(codec.encode_connack(False, 0))
+                elif isinstance(pkt, codec.Subscribe):
+                    writer.write(junk)
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def test_broker_that_sends_garbage_or_too_much(quiet_module) -> None:
+    m = quiet_module
+    for junk in (b"\x30\xff\xff\xff\x7f", b"\x00\x00", b"\x62\x01\x00"):
+        server, port = await fake_broker(junk)
+        try:
+            assert await m.cmd(f"AT+S.MQTTCONN=127.0.0.1,{port}") == ON
+            assert await m.cmd("AT+S.MQTTSUB=0,t,0") == b"AT-S.ERROR:78:Socket not connected\r\n"
+            assert await m.read_until(b"+WIND:87:MQTT Closed:0:1\r\n")
+        finally:
+            server.close()
+    assert await m.cmd("AT") == OK
+
+
+async def test_flood_while_the_console_is_busy_stays_bounded(
+    quiet_module, broker: Broker, peer: Peer
+) -> None:
+    """A host that leaves a data command half sent keeps the console busy: incoming messages
+    are held for it only up to a limit, the rest waits at the broker, and nothing is lost."""
+    from atwifi.services.mqtt.service import BACKLOG_LIMIT
+
+    m = quiet_module
+    await conn(m, broker)
+    assert await m.cmd("AT+S.MQTTSUB=0,flood,1") == OK
+    m.send(b"AT+S.MQTTPUB=0,done,0,0,4\r" + b"do")  # two of its four bytes: console busy
+    n, body = 600, b"z" * 500
+    await asyncio.to_thread(lambda: [peer.publish("flood", body, qos=1) for _ in range(n)])
+    gate = m.device.gate
+
+    def held() -> int:
+        return sum(map(len, gate._held))
+
+    async with asyncio.timeout(20):  # the module has read up to its limit...
+        while held() <= BACKLOG_LIMIT:  # noqa: ASYNC110 (the gate has no event)
+            await asyncio.sleep(0.01)
+    now = held()  # ...and no further, though the broker has 300 kB more for it
+    assert gate.busy and now <= BACKLOG_LIMIT + 70 * 1024, now
+    m.send(b"ne")
+    assert await m.read_until(OK)
+    seen = 0
+    head = b"+WIND:86:MQTT Published:0:flood:1:0:0:500:500:"
+    while seen < n:
+        try:
+            assert await m.read_until(head + body + b"\r\n", timeout=5)
+        except TimeoutError:
+            raise AssertionError(f"{seen} seen; then {bytes(m.rx[:300])!r}") from None
+        seen += 1
+    assert await m.cmd("AT") == OK

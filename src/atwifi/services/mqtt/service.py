@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT = 4.5  # TCP + TLS + upgrade + CONNACK; drivers give a connect 5 s (wire-notes)
 MAX_TOPIC = 65535
+BACKLOG_LIMIT = 64 * 1024  # bytes of WINDs waiting for the console before reading pauses
 
 Resolve = Callable[[str], Awaitable[str]]
 Check = Callable[[str], None]
@@ -164,6 +165,11 @@ class Session:
                     return
                 for pkt in self.decoder.feed(data):
                     await self.handle(pkt)
+                # The console is busy and indications pile up: leave the rest in the
+                # broker's queue until the host has been sent them. (The console's output
+                # gate has no release event to wait on; this polls only while congested.)
+                while self.service.events.backlog() > BACKLOG_LIMIT and not self.closed:  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
         except codec.ProtocolError as e:
             self.lost(CloseReason.PROTOCOL, f"broker sent bad MQTT: {e}")
         except ServiceError:
@@ -397,8 +403,17 @@ class MqttService:
     ) -> ServiceError:
         """The broker went away between the handshake and CONNACK. After a TLS handshake in
         which the module presented its certificate, that is how a broker refuses it (TLS 1.3
-        checks the client after the client's handshake is done; mosquitto just resets)."""
-        if p.tls and own is not None:
+        checks the client after the client's handshake is done; mosquitto may just reset).
+        Without a certificate to present, the broker most likely wanted one."""
+        if p.tls and own is None:
+            return ServiceError(
+                MqttFault.NO_CLIENT_CERT,
+                f"{where}: the broker {what} before CONNACK, right after the TLS handshake,"
+                " and the module has no client certificate: the broker demands one and none"
+                " is loaded (AT+S.TLSCERT=Cert and Key)",
+            )
+        if p.tls:
+            assert own is not None
             return ServiceError(
                 MqttFault.CERT_REFUSED,
                 f"{where}: the broker {what} before CONNACK, right after the TLS handshake:"

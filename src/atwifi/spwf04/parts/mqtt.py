@@ -44,6 +44,13 @@ class WindEvents:
     def note(self, text: str) -> None:
         self.device.trace_note(text)
 
+    def backlog(self) -> int:
+        # WINDs held while a reply is in progress (the output gate's queue).
+        gate = self.device.gate
+        if not gate.busy:
+            return 0
+        return sum(len(line) for line in getattr(gate, "_held", ()))
+
 
 class MqttPart:
     attr = "mqtt"
