@@ -310,6 +310,8 @@ class MqttService:
                 await tls.verify_server(der, p.host)
 
         where = f"{p.host} ({ip}:{p.port}{'' if p.path is None else ' ws ' + p.path})"
+        # One budget for TCP, TLS, the upgrade and CONNACK: drivers wait 5 s for the answer.
+        deadline = asyncio.get_running_loop().time() + self.connect_timeout
         try:
             link = await open_link(
                 ip,
@@ -319,6 +321,7 @@ class MqttService:
                 path=p.path,
                 host_header=p.host if p.port in (80, 443) else f"{p.host}:{p.port}",
                 timeout=self.connect_timeout,
+                deadline=deadline,
                 verify=verify,
             )
         except TimeoutError:
@@ -332,7 +335,7 @@ class MqttService:
         except OSError as e:
             raise ServiceError(MqttFault.CONNECT_FAILED, f"{where}: {e}") from None
         try:
-            session_present, early = await self._handshake(link, p, own, where)
+            session_present, early = await self._handshake(link, p, own, where, deadline)
         except BaseException:
             link.abort()
             raise
@@ -346,14 +349,19 @@ class MqttService:
         return 0, session_present
 
     async def _handshake(
-        self, link: Link | WsLink, p: ConnectParams, own: tuple[bytes, bytes] | None, where: str
+        self,
+        link: Link | WsLink,
+        p: ConnectParams,
+        own: tuple[bytes, bytes] | None,
+        where: str,
+        deadline: float,
     ) -> tuple[bool, list[codec.Packet]]:
         data = codec.encode_connect(
             p.client_id, p.keep_alive, p.clean_session, p.username, p.password, p.will
         )
         decoder = codec.Decoder()
         try:
-            async with asyncio.timeout(self.connect_timeout):
+            async with asyncio.timeout_at(deadline):
                 await link.send(data)
                 while True:
                     chunk = await link.recv()

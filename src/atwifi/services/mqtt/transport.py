@@ -142,12 +142,15 @@ async def open_link(
     path: str | None,
     host_header: str,
     timeout: float,
+    deadline: float | None = None,
     verify: Verify | None = None,
 ) -> Link | WsLink:
     """Connect; with ``tls``, check the broker (``verify``) before anything is sent; with a
     ``path``, upgrade to a WebSocket there. Raises OSError/ssl.SSLError/TimeoutError,
     UpgradeRefused, or whatever ``verify`` raises."""
-    async with asyncio.timeout(timeout):
+    if deadline is None:
+        deadline = asyncio.get_running_loop().time() + timeout
+    async with asyncio.timeout_at(deadline):
         reader, writer = await asyncio.open_connection(
             ip,
             port,
@@ -163,7 +166,7 @@ async def open_link(
         if path is None:
             return link
         ws = WsLink(link)
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout_at(deadline):
             await ws.handshake(host_header, path)
         return ws
     except BaseException:
