@@ -304,3 +304,94 @@ async def test_flood_while_the_console_is_busy_stays_bounded(
             raise AssertionError(f"{seen} seen; then {bytes(m.rx[:300])!r}") from None
         seen += 1
     assert await m.cmd("AT") == OK
+
+
+async def test_session_restored(quiet_module, broker: Broker, peer: Peer) -> None:
+    m = quiet_module
+    await conn(m, broker, ",,,,,keep-me,,,,,")
+    assert await m.cmd("AT+S.MQTTSUB=0,kept/#,1") == OK
+    assert await m.cmd("AT+S.MQTTDISC=0") == OK
+    peer.publish("kept/a", b"while away", qos=1)  # the broker queues it for the session
+    port = broker.ports["plain"]
+    assert await m.cmd(f"AT+S.MQTTCONN=127.0.0.1,{port},,,,,keep-me,,,,,") == (
+        b"AT-S.On:0:1\r\nAT-S.OK\r\n"
+    )
+    assert await m.read_until(b"while away\r\n") == (
+        b"+WIND:86:MQTT Published:0:kept/a:1:0:0:10:10:while away\r\n"
+    )
+
+
+class Seen(list):
+    """Packets a scripted broker received; ``wait_for(pkt)`` until one has come."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.more = asyncio.Event()
+
+    def add(self, pkt: codec.Packet) -> None:
+        self.append(pkt)
+        self.more.set()
+
+    async def wait_for(self, pkt: codec.Packet) -> None:
+        async with asyncio.timeout(20):
+            while pkt not in self:
+                self.more.clear()
+                await self.more.wait()
+
+
+async def scripted_broker(on_packet):
+    """A broker whose answers are ``on_packet(pkt) -> bytes``; returns (server, port, seen)."""
+    seen = Seen()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        dec = codec.Decoder()
+        while data := await reader.read(4096):
+            for pkt in dec.feed(data):
+                seen.add(pkt)
+                if isinstance(pkt, codec.Connect):
+                    writer.write(codec.encode_connack(False, 0))
+                else:
+                    writer.write(on_packet(pkt))
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1], seen
+
+
+async def test_unacknowledged_publish_is_resent_once_then_fails(quiet_module) -> None:
+    m = quiet_module
+    server, port, seen = await scripted_broker(lambda pkt: b"")  # never acknowledges
+    try:
+        assert await m.cmd(f"AT+S.MQTTCONN=127.0.0.1,{port},,,,,,0,1,,,") == ON
+        assert await m.cmd("AT+S.MQTTPUB=0,t,1,0,2", b"hi") == b"AT-S.ERROR:111:Request failed\r\n"
+    finally:
+        server.close()
+    pubs = [p for p in seen if isinstance(p, codec.Publish)]
+    assert [(p.dup, p.packet_id, p.payload) for p in pubs] == [(False, 1, b"hi"), (True, 1, b"hi")]
+
+
+async def test_qos2_duplicate_shown_once(quiet_module) -> None:
+    """A broker that sends a QoS 2 message twice (DUP) before PUBREL: one WIND:86."""
+    m = quiet_module
+    first = codec.Publish(b"q2", b"once", 2, False, False, 9)
+    again = codec.Publish(b"q2", b"once", 2, False, True, 9)
+
+    def answer(pkt: codec.Packet) -> bytes:
+        if isinstance(pkt, codec.Subscribe):
+            suback = b"\x90\x03" + pkt.packet_id.to_bytes(2, "big") + b"\x02"
+            return suback + codec.encode_publish(first) + codec.encode_publish(again)
+        if isinstance(pkt, codec.Ack) and pkt.type is codec.T.PUBREC:
+            return codec.encode_ack(codec.T.PUBREL, pkt.packet_id)
+        return b""
+
+    server, port, seen = await scripted_broker(answer)
+    try:
+        assert await m.cmd(f"AT+S.MQTTCONN=127.0.0.1,{port}") == ON
+        assert await m.cmd("AT+S.MQTTSUB=0,q2,2") == OK
+        assert await m.read_until(b"once\r\n") == (
+            b"+WIND:86:MQTT Published:0:q2:2:0:0:4:4:once\r\n"
+        )
+        await seen.wait_for(codec.Ack(codec.T.PUBCOMP, 9))  # the flow is complete
+        assert await m.cmd("AT") == OK
+    finally:
+        server.close()
+    assert b"once" not in m.take()
