@@ -80,3 +80,43 @@ def test_parser_reads_payloads_by_size() -> None:
         "+WIND:86:MQTT Published:0:a:b:1:0:0:9:9:x\r\n+WIND:",
         "+WIND:86:0:t:0:0:0:0:0:",
     ]
+
+
+async def test_will_when_ctl_drops_the_link(client: AsyncClient, broker: Broker, tmp_path):
+    """`atwifi ctl --state DIR link.drop kind=deauth` on the served module: its broker
+    connection dies with the link (WIND:87 reason 0) and the broker publishes the will."""
+    import asyncio
+    import subprocess
+    import sys
+
+    from harness import SRC
+
+    peer = Peer(broker.ports["plain"])
+    try:
+        peer.subscribe("wills/#", 1)
+        conn = await client.mqtt_connect(
+            "127.0.0.1",
+            broker.ports["plain"],
+            will_qos=1,
+            will_topic="wills/dev",
+            will_message="bye",
+        )
+        ctl = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "atwifi",
+            "ctl",
+            "--state",
+            str(tmp_path / "state"),
+            "link.drop",
+            "kind=deauth",
+            env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
+            stdout=subprocess.DEVNULL,
+        )
+        assert await ctl.wait() == 0
+        assert [m async for m in conn.messages()] == []
+        assert conn.closed_reason == 0
+        msg = await peer.next()
+        assert (msg.topic, msg.payload) == ("wills/dev", b"bye")
+    finally:
+        peer.close()
