@@ -19,6 +19,7 @@ from typing import Any, Self
 
 from atwifi.client.errors import ModuleRebootedError, error_for
 from atwifi.client.files import FilesMixin
+from atwifi.client.http import HttpMixin
 from atwifi.client.mqtt import MqttMixin
 from atwifi.client.protocol import Parser, Reply, Stray, Wind, encode
 from atwifi.client.radio import RadioMixin
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 # Area mixins, e.g. ``from atwifi.client.files import FilesMixin`` above and then
 # ``MIXINS = (FilesMixin,)``. Mixins must not import this module at import time.
-MIXINS: tuple[type, ...] = (SocketsMixin, RadioMixin, FilesMixin, MqttMixin)
+MIXINS: tuple[type, ...] = (SocketsMixin, RadioMixin, FilesMixin, HttpMixin, MqttMixin)
 
 WindMatch = int | Iterable[int] | Callable[[Wind], bool] | None
 WindCallback = Callable[[Wind], Any]

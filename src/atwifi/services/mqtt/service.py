@@ -30,7 +30,7 @@ MAX_TOPIC = 65535
 BACKLOG_LIMIT = 64 * 1024  # bytes of WINDs waiting for the console before reading pauses
 
 Resolve = Callable[[str], Awaitable[str]]
-Check = Callable[[str], None]
+Check = Callable[[str, int], None]  # (ip, port): the network policy
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 
 
@@ -291,7 +291,7 @@ class MqttService:
         if p.will is not None:
             check_topic(p.will.topic, filter=False)
         ip = await self.resolve(p.host)
-        self.check(ip)
+        self.check(ip, p.port)
         ctx: ssl.SSLContext | None = None
         own: tuple[bytes, bytes] | None = None
         verify = None

@@ -33,6 +33,7 @@ MODULES = (
     "servers",
     "tls",
     "net",
+    "http",
     "mqtt",
 )
 

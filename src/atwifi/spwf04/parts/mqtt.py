@@ -64,10 +64,10 @@ class MqttPart:
             return await literal_resolve(host)
         return await net.resolve(host)
 
-    def _check(self, ip: str) -> None:
+    def _check(self, ip: str, port: int) -> None:
         net = self.device.net
         if net is not None:
-            net.check(ip)
+            net.check(ip, port)  # also keeps the module off its own console endpoint
 
     async def start(self) -> None:
         d = self.device
