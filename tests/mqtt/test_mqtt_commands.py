@@ -395,3 +395,30 @@ async def test_qos2_duplicate_shown_once(quiet_module) -> None:
     finally:
         server.close()
     assert b"once" not in m.take()
+
+
+async def test_a_packet_split_across_connack(quiet_module) -> None:
+    """Bytes of a message that arrive with CONNACK are kept for the rest of the packet."""
+    m = quiet_module
+    pub = codec.encode_publish(codec.Publish(b"early", b"queued for the session"))
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        dec = codec.Decoder()
+        while data := await reader.read(4096):
+            for pkt in dec.feed(data):
+                if isinstance(pkt, codec.Connect):
+                    writer.write(codec.encode_connack(True, 0) + pub[:9])
+                elif isinstance(pkt, codec.Subscribe):
+                    pid = pkt.packet_id.to_bytes(2, "big")
+                    writer.write(pub[9:] + b"\x90\x03" + pid + b"\x00")
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        assert await m.cmd(f"AT+S.MQTTCONN=127.0.0.1,{port}") == b"AT-S.On:0:1\r\nAT-S.OK\r\n"
+        assert await m.cmd("AT+S.MQTTSUB=0,other,0") == OK
+        assert await m.read_until(b"session\r\n") == (
+            b"+WIND:86:MQTT Published:0:early:0:0:0:22:22:queued for the session\r\n"
+        )
+    finally:
+        server.close()

@@ -94,11 +94,18 @@ def _cert_alert(e: BaseException) -> bool:
 class Session:
     """A live broker connection: the reader task, keep-alive, in-flight packet ids."""
 
-    def __init__(self, service: MqttService, link: Link | WsLink, p: ConnectParams) -> None:
+    def __init__(
+        self,
+        service: MqttService,
+        link: Link | WsLink,
+        p: ConnectParams,
+        decoder: codec.Decoder | None = None,
+    ) -> None:
         self.service = service
         self.link = link
         self.params = p
-        self.decoder = codec.Decoder()
+        # The handshake's decoder: bytes of a packet that came with CONNACK are kept.
+        self.decoder = decoder or codec.Decoder()
         self.waiters: dict[tuple[T, int], asyncio.Future[codec.Packet]] = {}
         self.incoming_qos2: set[int] = set()
         self.next_id = 1
@@ -335,11 +342,12 @@ class MqttService:
         except OSError as e:
             raise ServiceError(MqttFault.CONNECT_FAILED, f"{where}: {e}") from None
         try:
-            session_present, early = await self._handshake(link, p, own, where, deadline)
+            decoder = codec.Decoder()
+            session_present, early = await self._handshake(link, p, own, where, deadline, decoder)
         except BaseException:
             link.abort()
             raise
-        session = Session(self, link, p)
+        session = Session(self, link, p, decoder)
         self.session = session
         session.start(self.spawn, early)
         self.events.note(
@@ -355,11 +363,11 @@ class MqttService:
         own: tuple[bytes, bytes] | None,
         where: str,
         deadline: float,
+        decoder: codec.Decoder,
     ) -> tuple[bool, list[codec.Packet]]:
         data = codec.encode_connect(
             p.client_id, p.keep_alive, p.clean_session, p.username, p.password, p.will
         )
-        decoder = codec.Decoder()
         try:
             async with asyncio.timeout_at(deadline):
                 await link.send(data)
