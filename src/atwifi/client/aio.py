@@ -24,13 +24,21 @@ from atwifi.client.mqtt import MqttMixin
 from atwifi.client.protocol import Parser, Reply, Stray, Wind, encode
 from atwifi.client.radio import RadioMixin
 from atwifi.client.sockets import SocketsMixin
+from atwifi.client.transfer import TransferMixin
 from atwifi.client.transport import Transport, open_transport
 
 log = logging.getLogger(__name__)
 
 # Area mixins, e.g. ``from atwifi.client.files import FilesMixin`` above and then
 # ``MIXINS = (FilesMixin,)``. Mixins must not import this module at import time.
-MIXINS: tuple[type, ...] = (SocketsMixin, RadioMixin, FilesMixin, HttpMixin, MqttMixin)
+MIXINS: tuple[type, ...] = (
+    SocketsMixin,
+    RadioMixin,
+    FilesMixin,
+    HttpMixin,
+    TransferMixin,
+    MqttMixin,
+)
 
 WindMatch = int | Iterable[int] | Callable[[Wind], bool] | None
 WindCallback = Callable[[Wind], Any]

@@ -100,6 +100,10 @@ class Device:
         self.tls: Any = None
         self.http: Any = None
         self.world: Any = None
+        self.tftp: Any = None  # parts/tftp.py: client timing and the module's TFTP server
+        # Where the module's servers listen on the host ("tftp": "udp 127.0.0.1:40123"),
+        # filled by the parts that start them; `atwifi serve` prints it, `ctl servers` lists it.
+        self.endpoints: dict[str, str] = {}
         self._parts = [cls(self) for cls in load_parts()]
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wakeup = asyncio.Event()

@@ -322,6 +322,24 @@ class FileSystem:
         sizes.pop(bare, None)
         free = vol.capacity - vol.used(sizes.values())
         return max(0, free // vol.block * vol.block)
+    def writable(self, name: str) -> bool:
+        """Whether a write of ``name`` would go to a mounted, writable volume (False for a
+        name that is not valid). For services that must tell "read-only" from "full"."""
+        try:
+            vol, _ = self._target(name)
+        except AtError:
+            return False
+        return vol.writable
+
+    async def fits(self, name: str, size: int) -> bool:
+        """Whether ``name`` with ``size`` bytes (replacing the file) would fit its volume now;
+        nothing is written. A host folder answers True: its disk is checked as it writes."""
+        vol, bare = self._target(name)
+        if vol.capacity is None:
+            return True
+        sizes = await self._sizes(vol)
+        sizes[bare] = size
+        return vol.fits(sizes.values())
 
     async def _sizes(self, vol: Volume, listing: bool = False) -> dict[str, int]:
         try:

@@ -34,6 +34,8 @@ MODULES = (
     "tls",
     "net",
     "http",
+    "tftp",
+    "smtp",
     "mqtt",
 )
 
