@@ -94,6 +94,7 @@ class Broker:
         self.ports: dict[str, int] = {}
         self.proc: asyncio.subprocess.Process | None = None
         self.log: list[str] = []
+        self._logged = asyncio.Event()
         self._drain: asyncio.Task[None] | None = None
 
     def config(self) -> str:
@@ -161,6 +162,17 @@ class Broker:
         assert self.proc is not None and self.proc.stderr is not None
         while line := await self.proc.stderr.readline():
             self.log.append(line.decode(errors="replace"))
+            self._logged.set()
+
+    async def wait_log(self, needle: str, timeout: float = 20.0) -> str:
+        """The first log line holding ``needle``, waiting for mosquitto to write it."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for line in self.log:
+                    if needle in line:
+                        return line
+                self._logged.clear()
+                await self._logged.wait()
 
     async def stop(self) -> None:
         if self.proc is not None and self.proc.returncode is None:

@@ -44,7 +44,8 @@ async def test_every_parameter_and_auth(quiet_module, broker: Broker, peer: Peer
     good = f"AT+S.MQTTCONN=127.0.0.1,{port},,0,alice,s3cret,cl-1,30,5,1,will/cl-1,gone"
     assert await m.cmd(good) == ON
     # the client id is the one given: the broker's log names it
-    assert any("cl-1" in line for line in broker.log)
+    # client id, MQTT 3.1.1 (p2), clean session 0, keep-alive 30, user name: the broker's view
+    assert "as cl-1 (p2, c0, k30, u'alice')" in await broker.wait_log(" as cl-1 ")
     assert await m.cmd("AT+S.MQTTDISC=0") == OK
     assert await m.cmd("AT+S.MQTTDISC=0") == b"AT-S.ERROR:78:Socket not connected\r\n"
 
@@ -52,7 +53,7 @@ async def test_every_parameter_and_auth(quiet_module, broker: Broker, peer: Peer
 async def test_default_client_id_is_nv_model(quiet_module, broker: Broker) -> None:
     m = quiet_module
     await conn(m, broker)
-    assert any("SPWF04SA" in line for line in broker.log)
+    assert await broker.wait_log(" as SPWF04SA ")
 
 
 async def test_websocket_transport(quiet_module, broker: Broker, peer: Peer) -> None:
