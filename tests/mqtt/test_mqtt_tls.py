@@ -135,3 +135,21 @@ async def test_websocket_over_tls(quiet_module, broker: Broker, certs: Certs) ->
     assert await m.cmd("AT+S.MQTTSUB=0,w/#,0") == b"AT-S.OK\r\n"
     assert await m.cmd("AT+S.MQTTPUB=0,w/x,0,0,2", b"hi") == b"AT-S.OK\r\n"
     assert await m.read_until(b"hi\r\n") == b"+WIND:86:MQTT Published:0:w/x:0:0:0:2:2:hi\r\n"
+
+
+async def test_tls_autodetect(quiet_module, broker: Broker, certs: Certs, notes) -> None:
+    """<TLS>=1: TLS where the broker speaks it, plain MQTT where it does not."""
+    m = quiet_module
+    await load_device(m, certs, cert=False, key=False)
+    await set_time(m)
+    tls, plain = broker.ports["tls"], broker.ports["plain"]
+    assert await m.cmd(f"AT+S.MQTTCONN=localhost,{tls},,1,,,a1,,,,,") == (
+        b"AT-S.On:0:0\r\nAT-S.OK\r\n"
+    )
+    assert "as 'a1'" in notes.find(f"connected to localhost (127.0.0.1:{tls})")
+    assert await m.cmd("AT+S.MQTTDISC=0") == b"AT-S.OK\r\n"
+    assert await m.cmd(f"AT+S.MQTTCONN=localhost,{plain},,1,,,a2,,,,,") == (
+        b"AT-S.On:0:0\r\nAT-S.OK\r\n"
+    )
+    assert notes.find("does not speak TLS")
+    assert await m.cmd("AT+S.MQTTSUB=0,auto,0") == b"AT-S.OK\r\n"

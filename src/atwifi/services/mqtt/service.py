@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT = 4.5  # TCP + TLS + upgrade + CONNACK; drivers give a connect 5 s (wire-notes)
 MAX_TOPIC = 65535
+TLS_AUTO = 1
 BACKLOG_LIMIT = 64 * 1024  # bytes of WINDs waiting for the console before reading pauses
 
 Resolve = Callable[[str], Awaitable[str]]
@@ -39,7 +40,7 @@ class ConnectParams:
     host: str
     port: int = 1883
     path: str | None = None  # None: MQTT on TCP; a path: MQTT over WebSocket there
-    tls: bool = False
+    tls: int = 0  # 0 plain, 1 autodetect (TLS, plain if the broker does not speak it), 2 TLS
     username: bytes | None = None
     password: bytes | None = None
     client_id: bytes = b""
@@ -319,18 +320,31 @@ class MqttService:
         where = f"{p.host} ({ip}:{p.port}{'' if p.path is None else ' ws ' + p.path})"
         # One budget for TCP, TLS, the upgrade and CONNACK: drivers wait 5 s for the answer.
         deadline = asyncio.get_running_loop().time() + self.connect_timeout
-        try:
-            link = await open_link(
+        host_header = p.host if p.port in (80, 443) else f"{p.host}:{p.port}"
+
+        async def attempt(tls_ctx: ssl.SSLContext | None) -> Link | WsLink:
+            return await open_link(
                 ip,
                 p.port,
-                tls=ctx,
+                tls=tls_ctx,
                 server_name=p.host,
                 path=p.path,
-                host_header=p.host if p.port in (80, 443) else f"{p.host}:{p.port}",
+                host_header=host_header,
                 timeout=self.connect_timeout,
                 deadline=deadline,
-                verify=verify,
+                verify=verify if tls_ctx is not None else None,
             )
+
+        try:
+            try:
+                link = await attempt(ctx)
+            except (ssl.SSLError, ConnectionError) as e:
+                if p.tls != TLS_AUTO or ctx is None or _cert_alert(e):
+                    raise
+                # Autodetect: the broker did not answer the TLS handshake as TLS.
+                self.events.note(f"MQTT: {where} does not speak TLS ({e}): plain MQTT")
+                own, ctx = None, None
+                link = await attempt(None)
         except TimeoutError:
             raise ServiceError(MqttFault.CONNECT_FAILED, f"{where}: timed out") from None
         except UpgradeRefused as e:
@@ -343,7 +357,9 @@ class MqttService:
             raise ServiceError(MqttFault.CONNECT_FAILED, f"{where}: {e}") from None
         try:
             decoder = codec.Decoder()
-            session_present, early = await self._handshake(link, p, own, where, deadline, decoder)
+            session_present, early = await self._handshake(
+                link, ctx is not None, own, where, deadline, decoder, p
+            )
         except BaseException:
             link.abort()
             raise
@@ -359,11 +375,12 @@ class MqttService:
     async def _handshake(
         self,
         link: Link | WsLink,
-        p: ConnectParams,
+        secure: bool,
         own: tuple[bytes, bytes] | None,
         where: str,
         deadline: float,
         decoder: codec.Decoder,
+        p: ConnectParams,
     ) -> tuple[bool, list[codec.Packet]]:
         data = codec.encode_connect(
             p.client_id, p.keep_alive, p.clean_session, p.username, p.password, p.will
@@ -374,7 +391,7 @@ class MqttService:
                 while True:
                     chunk = await link.recv()
                     if not chunk:
-                        raise self._dropped(p, own, where, "closed the connection")
+                        raise self._dropped(secure, own, where, "closed the connection")
                     packets = decoder.feed(chunk)
                     if packets:
                         break
@@ -385,7 +402,7 @@ class MqttService:
         except codec.ProtocolError as e:
             raise ServiceError(MqttFault.CONNECT_FAILED, f"{where}: {e}") from None
         except OSError as e:
-            raise self._dropped(p, own, where, str(e)) from None
+            raise self._dropped(secure, own, where, str(e)) from None
         first, rest = packets[0], packets[1:]
         if not isinstance(first, codec.Connack):
             raise ServiceError(MqttFault.CONNECT_FAILED, f"{where}: {first!r} before CONNACK")
@@ -415,20 +432,20 @@ class MqttService:
         )
 
     def _dropped(
-        self, p: ConnectParams, own: tuple[bytes, bytes] | None, where: str, what: str
+        self, secure: bool, own: tuple[bytes, bytes] | None, where: str, what: str
     ) -> ServiceError:
         """The broker went away between the handshake and CONNACK. After a TLS handshake in
         which the module presented its certificate, that is how a broker refuses it (TLS 1.3
         checks the client after the client's handshake is done; mosquitto may just reset).
         Without a certificate to present, the broker most likely wanted one."""
-        if p.tls and own is None:
+        if secure and own is None:
             return ServiceError(
                 MqttFault.NO_CLIENT_CERT,
                 f"{where}: the broker {what} before CONNACK, right after the TLS handshake,"
                 " and the module has no client certificate: the broker demands one and none"
                 " is loaded (AT+S.TLSCERT=Cert and Key)",
             )
-        if p.tls:
+        if secure:
             assert own is not None
             return ServiceError(
                 MqttFault.CERT_REFUSED,

@@ -92,7 +92,7 @@ async def mqttconn(
         host=hostname,
         port=port,
         path=path or None,
-        tls=tls > 0,
+        tls=tls,
         username=_b(username) if username else None,
         password=_b(passwd) if passwd else None,
         client_id=client_id or b"",
