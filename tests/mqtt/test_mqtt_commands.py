@@ -72,9 +72,9 @@ async def test_websocket_transport(quiet_module, broker: Broker, peer: Peer) -> 
 async def test_websocket_path_on_a_plain_listener(quiet_module, broker: Broker) -> None:
     m = quiet_module
     port = broker.ports["plain"]
-    assert await m.cmd(f"AT+S.MQTTCONN=127.0.0.1,{port},/mqtt") == (
-        b"AT-S.ERROR:74:Failed to open socket\r\n"
-    )
+    # Over WebSocket the WebSocket service answers (Table 11): the broker dropped the upgrade.
+    reply = await m.cmd(f"AT+S.MQTTCONN=127.0.0.1,{port},/mqtt")
+    assert reply in (b"AT-S.WebSocket Client Error:1\r\n", b"AT-S.WebSocket Client Error:4\r\n")
     assert await m.cmd("AT") == OK
 
 
@@ -423,3 +423,44 @@ async def test_a_packet_split_across_connack(quiet_module) -> None:
         )
     finally:
         server.close()
+
+
+async def test_a_broker_takes_one_websocket_slot(quiet_module, broker: Broker) -> None:
+    """Manual 6.61: with a broker connected only one WebSocket client is left, and no WSOCKON
+    may go to the broker's own server."""
+    m = quiet_module
+    ws = broker.ports["ws"]
+    wsockon = f"AT+S.WSOCKON=127.0.0.1,{ws},/mqtt,0,,,,mqtt,"
+    await conn(m, broker)  # MQTT on TCP
+    plain = broker.ports["plain"]
+    assert await m.cmd(f"AT+S.WSOCKON=127.0.0.1,{plain},/,0,,,,,") == (
+        b"AT-S.ERROR:73:Port already opened\r\n"
+    )
+    assert (await m.cmd(wsockon)).startswith(b"AT-S.On:")
+    import websockets
+
+    async with websockets.serve(lambda c: c.wait_closed(), "127.0.0.1", 0) as other:
+        port2 = other.sockets[0].getsockname()[1]
+        other_on = f"AT+S.WSOCKON=127.0.0.1,{port2},/,0,,,,,"
+        assert await m.cmd(other_on) == b"AT-S.ERROR:75:Too many sockets\r\n"
+        assert await m.cmd("AT+S.MQTTDISC=0") == OK
+        assert (await m.cmd(other_on)).startswith(b"AT-S.On:")  # the broker's slot is free
+        # both slots are the host's now: no broker fits
+        assert await m.cmd(f"AT+S.MQTTCONN=127.0.0.1,{plain}") == (
+            b"AT-S.ERROR:75:Too many sockets\r\n"
+        )
+    assert (await m.cmd("AT")).endswith(OK)  # (after the WIND:89 of the server that left)
+
+
+async def test_mqtt_over_websocket_is_not_a_host_websocket(quiet_module, broker: Broker) -> None:
+    m = quiet_module
+    await conn(m, broker, ",/mqtt,,,,,,,,,", listener="ws")
+    assert await m.cmd("AT+S.WSOCKL") == OK  # not listed
+    for cid in (0, 1):
+        assert await m.cmd(f"AT+S.WSOCKQ={cid}") == b"AT-S.ERROR:76:Illegal Socket ID\r\n"
+    broker_gone = m.device.mqtt.session
+    assert broker_gone is not None
+    m.device.radio.drop_link("deauth")  # the slot comes back with the connection's end
+    assert await m.read_until(b"+WIND:87:MQTT Closed:0:0\r\n")
+    assert b"+WIND:89" not in m.take()
+    assert m.device.websockets.free_slots() == 2

@@ -26,6 +26,7 @@ from atwifi.client.radio import RadioMixin
 from atwifi.client.sockets import SocketsMixin
 from atwifi.client.transfer import TransferMixin
 from atwifi.client.transport import Transport, open_transport
+from atwifi.client.websocket import WebSocketMixin
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ MIXINS: tuple[type, ...] = (
     FilesMixin,
     HttpMixin,
     TransferMixin,
+    WebSocketMixin,
     MqttMixin,
 )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -101,7 +102,9 @@ class Session:
         link: Link | WsLink,
         p: ConnectParams,
         decoder: codec.Decoder | None = None,
+        release: Callable[[], None] | None = None,
     ) -> None:
+        self.release = release  # gives the WebSocket slot back when the session ends
         self.service = service
         self.link = link
         self.params = p
@@ -246,6 +249,8 @@ class Session:
         self.closed = True
         if abort:
             self.link.abort()
+        if self.release is not None:
+            self.release()
         current = asyncio.current_task()
         for task in self.tasks:
             if task is not current:
@@ -270,9 +275,13 @@ class MqttService:
         check: Check,
         spawn: Spawn,
         tls: TlsService | None = None,
+        websockets: Callable[[], Any] | None = None,
         connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
         self.events = events
+        # The module's WebSocket service (services/websocket), looked up at each connect: a
+        # broker takes one of its two slots, and MQTT over WebSocket runs on it.
+        self.websockets = websockets
         self.resolve = resolve
         self.check = check
         self.spawn = spawn
@@ -300,6 +309,21 @@ class MqttService:
             check_topic(p.will.topic, filter=False)
         ip = await self.resolve(p.host)
         self.check(ip, p.port)
+        ws = self.websockets() if self.websockets is not None else None
+        if ws is None:
+            return await self._connect(p, ip, None, None)
+        # MQTT on TCP keeps WSOCKON off the broker's address; over WebSocket the connection
+        # on the slot counts by itself.
+        slot = ws.reserve("mqtt", server=(ip, p.port) if p.path is None else None)
+        try:
+            return await self._connect(p, ip, ws, slot)
+        except BaseException:
+            ws.release(slot)
+            raise
+
+    async def _connect(
+        self, p: ConnectParams, ip: str, ws: Any, slot: int | None
+    ) -> tuple[int, bool]:
         ctx: ssl.SSLContext | None = None
         own: tuple[bytes, bytes] | None = None
         verify = None
@@ -335,10 +359,16 @@ class MqttService:
                 verify=verify if tls_ctx is not None else None,
             )
 
+        via_service = ws is not None and p.path is not None
         try:
             try:
-                link = await attempt(ctx)
+                if via_service:
+                    link = await self._open_ws(ws, slot, p, deadline)
+                else:
+                    link = await attempt(ctx)
             except (ssl.SSLError, ConnectionError) as e:
+                if via_service:
+                    raise
                 if p.tls != TLS_AUTO or ctx is None or _cert_alert(e):
                     raise
                 # Autodetect: the broker did not answer the TLS handshake as TLS.
@@ -357,13 +387,18 @@ class MqttService:
             raise ServiceError(MqttFault.CONNECT_FAILED, f"{where}: {e}") from None
         try:
             decoder = codec.Decoder()
+            # Over the WebSocket service, TLS and its checks were the service's.
+            secure = ctx is not None and not via_service
             session_present, early = await self._handshake(
-                link, ctx is not None, own, where, deadline, decoder, p
+                link, secure, own, where, deadline, decoder, p
             )
         except BaseException:
             link.abort()
             raise
-        session = Session(self, link, p, decoder)
+        release = None
+        if ws is not None and slot is not None and p.path is None:
+            release = functools.partial(ws.release, slot)  # the slot held for a TCP broker
+        session = Session(self, link, p, decoder, release)
         self.session = session
         session.start(self.spawn, early)
         self.events.note(
@@ -371,6 +406,21 @@ class MqttService:
             f" (session {'restored' if session_present else 'new'})"
         )
         return 0, session_present
+
+    async def _open_ws(self, ws: Any, slot: int | None, p: ConnectParams, deadline: float) -> Any:
+        from atwifi.services.mqtt.transport import QuietWsEvents, ServiceWsLink
+
+        async with asyncio.timeout_at(deadline):
+            client = await ws.open(
+                p.host,
+                p.port,
+                p.path,
+                tls=p.tls,
+                protocols=["mqtt"],
+                slot=slot,
+                events=QuietWsEvents(self.events.note),
+            )
+        return ServiceWsLink(ws, slot, client)
 
     async def _handshake(
         self,

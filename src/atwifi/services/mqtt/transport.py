@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 READ_CHUNK = 65536
 
@@ -172,3 +173,53 @@ async def open_link(
     except BaseException:
         link.abort()
         raise
+
+
+class ServiceWsLink:
+    """MQTT over a WebSocket of the module's WebSocket service (``services/websocket``): the
+    connection sits on the slot MQTT reserved there. Failures come out as ConnectionError."""
+
+    def __init__(self, websockets: Any, slot: int, client: Any) -> None:
+        self.websockets = websockets
+        self.slot = slot
+        self.client = client
+
+    @property
+    def peer_der(self) -> bytes | None:
+        return None  # the WebSocket service checked the broker itself
+
+    async def send(self, data: bytes) -> None:
+        from atwifi.services.errors import ServiceError
+
+        try:
+            await self.client.send(data, binary=True)
+        except ServiceError as e:
+            raise ConnectionError(str(e)) from None
+
+    async def recv(self) -> bytes:
+        return await self.client.recv()
+
+    def abort(self) -> None:
+        self.websockets.release(self.slot)  # aborts the connection on it
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.client.close(1000)
+        self.websockets.release(self.slot)
+
+
+class QuietWsEvents:
+    """What the WebSocket service reports about MQTT's own connection: nothing for the host
+    (no WIND:88/89; the MQTT session notices the end through ``recv``), notes to the trace."""
+
+    def __init__(self, note: Callable[[str], None]) -> None:
+        self._note = note
+
+    def data(self, cid: int, last_frame: bool, last_frag: bool, received: int, unread: int):  # type: ignore[no-untyped-def]
+        return None
+
+    def closed(self, cid: int, code: int | None, reason: str) -> None:
+        return None
+
+    def note(self, text: str) -> None:
+        self._note(f"MQTT: {text}")

@@ -77,6 +77,7 @@ class MqttPart:
             check=self._check,
             spawn=d.spawn,
             tls=d.tls,
+            websockets=lambda: getattr(d, "websockets", None),
         )
 
     async def after_boot(self) -> None:
