@@ -432,8 +432,10 @@ class MqttService:
         decoder: codec.Decoder,
         p: ConnectParams,
     ) -> tuple[bool, list[codec.Packet]]:
+        # MQTT 3.1.1 3.1.3.1: an empty client id is only allowed with a clean session.
+        clean = p.clean_session or not p.client_id
         data = codec.encode_connect(
-            p.client_id, p.keep_alive, p.clean_session, p.username, p.password, p.will
+            p.client_id, p.keep_alive, clean, p.username, p.password, p.will
         )
         try:
             async with asyncio.timeout_at(deadline):
