@@ -464,3 +464,26 @@ async def test_mqtt_over_websocket_is_not_a_host_websocket(quiet_module, broker:
     assert await m.read_until(b"+WIND:87:MQTT Closed:0:0\r\n")
     assert b"+WIND:89" not in m.take()
     assert m.device.websockets.free_slots() == 2
+
+
+async def test_keep_alive_answered_keeps_the_connection(quiet_module) -> None:
+    m = quiet_module
+
+    def answer(pkt: codec.Packet) -> bytes:
+        if pkt == codec.Bare(codec.T.PINGREQ):
+            return codec.encode_bare(codec.T.PINGRESP)
+        if isinstance(pkt, codec.Subscribe):
+            return b"\x90\x03" + pkt.packet_id.to_bytes(2, "big") + b"\x00"
+        return b""
+
+    server, port, seen = await scripted_broker(answer)
+    try:
+        assert await m.cmd(f"AT+S.MQTTCONN=127.0.0.1,{port},,,,,ka2,1,,,,") == ON
+        async with asyncio.timeout(20):
+            while seen.count(codec.Bare(codec.T.PINGREQ)) < 3:
+                seen.more.clear()
+                await seen.more.wait()
+        assert await m.cmd("AT+S.MQTTSUB=0,still/here,0") == OK
+    finally:
+        server.close()
+    assert b"+WIND:87" not in m.take()
