@@ -80,3 +80,8 @@ class Dialect(Protocol):
 
 
 __all__ = ["CommandSpec", "Config", "Dialect", "Framing", "Item", "Request", "Sink"]
+
+# The runtime itself (imported last: it uses the protocols above).
+from atwifi.runtime.runtime import Boot, PowerState, Runtime  # noqa: E402
+
+__all__ += ["Boot", "PowerState", "Runtime"]
