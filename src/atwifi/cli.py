@@ -120,8 +120,15 @@ async def serve(args: argparse.Namespace) -> int:
     device = Device(options, trace=trace)
     device.attach(transport.write, transport.drain)
     await transport.start(device.feed)
+    options.own_endpoints.extend(transport.endpoints())
     out = sys.stderr if kind == "stdio" else sys.stdout
     print(f"atwifi: virtual SPWF04SA, state in {options.state_dir}", file=out)
+    if args.state is None:
+        print(
+            "  (the default state folder: every run without --state shares this flash,"
+            " files and certificates)",
+            file=out,
+        )
     print(transport.describe(), file=out, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

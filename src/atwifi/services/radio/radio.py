@@ -118,7 +118,6 @@ class Radio:
         self._dhcpd: DhcpPool | None = None
         self._signal_low = False
         self._started_at = 0.0
-        self.last_bssid = ZERO_MAC  # for SCAN's "m" filter
         self._fingerprint: tuple[object, ...] = ()
 
     # -- life cycle ------------------------------------------------------------------------
@@ -331,7 +330,6 @@ class Radio:
             self._set_state(State.IDLE)
             return False
         self.ap, self.bssid, self.channel = ap, ap.bssid, ap.channel
-        self.last_bssid = ap.bssid
         self._fingerprint = ap.fingerprint()
         self._emit(Ev.ASSOCIATED, ap.ssid)
         self._set_state(State.JOINED)
