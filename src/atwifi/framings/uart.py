@@ -71,6 +71,11 @@ class ConsoleDecoder:
         return len(self._buf) + len(self._data)
 
     @property
+    def unread(self) -> int:
+        """Bytes received that no event has taken yet (a UART's receive buffer fill)."""
+        return len(self._buf)
+
+    @property
     def in_data(self) -> bool:
         return self._in_block
 

@@ -68,7 +68,8 @@ class Dialect(Protocol):
         """Boot, second half: boot WINDs, services started."""
 
     async def stop(self) -> None:
-        """Before a reset or power-off: stop every service."""
+        """Before a reset or power-off: stop every service. A dialect that supports standby
+        takes ``keep`` too: names of services that stay up."""
 
     async def execute(self, request: Request, sink: Sink) -> None:
         """Carry the command out: items to ``sink``, the last one Ok, Error or ResultLine."""

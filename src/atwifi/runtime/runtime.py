@@ -38,6 +38,8 @@ class Boot(enum.Enum):
     POWER_ON = "power-on"
     RESET = "reset"  # a soft reset (AT+S.RESET)
     WAKE = "wake"  # out of standby: a boot that keeps what standby keeps
+    WATCHDOG = "watchdog"
+    HW_RESET = "hw-reset"  # the reset line
 
 
 class PowerState(enum.Enum):
@@ -79,6 +81,9 @@ class Runtime:
         self.pending: Awaitable[None] | None = None
         self._reboot_requested = False
         self._batching = False
+        # Sees host bytes first and returns what the console gets (a sleeping module
+        # drops input): a hook for the power work.
+        self.input_gate: Callable[[bytes], bytes] | None = None
 
     # -- wiring ---------------------------------------------------------------------------------
     def attach(
@@ -92,6 +97,11 @@ class Runtime:
 
     def feed(self, data: bytes) -> None:
         """Bytes from the host. Never blocks; runs complete commands eagerly when it can."""
+        gate = self.input_gate
+        if gate is not None:
+            data = gate(data)
+            if not data:
+                return
         framing = self.framing
         if framing is None:
             self._early += data
@@ -188,7 +198,7 @@ class Runtime:
 
     async def reboot(self, reason: Boot = Boot.RESET) -> None:
         """A reset: every task and service stopped, input forgotten, boot again."""
-        await self._halt()
+        await self.halt()
         if self.framing is not None:
             self.framing.reset()
         self.gate.clear()
@@ -204,7 +214,7 @@ class Runtime:
         pending, self.pending = self.pending, None
         if isinstance(pending, (_Continue, Coroutine)):
             pending.close()  # a step begun in feed() that the console task never took over
-        await self._halt()
+        await self.halt()
         self.power_state = PowerState.OFF
 
     async def sleep(self) -> None:
@@ -212,10 +222,11 @@ class Runtime:
         a dialect decides what wakes the module). Today it only records the state."""
         self.power_state = PowerState.SLEEP
 
-    async def standby(self) -> None:
-        """Hook for the power-management work: enter standby (services stopped, the console
-        deaf until ``wake()``). Today: services stopped and the state recorded."""
-        await self._halt()
+    async def standby(self, keep: tuple[str, ...] = ()) -> None:
+        """Hook for the power-management work: enter standby (services stopped but those
+        named in ``keep``, the console deaf until ``wake()``). Today: services stopped and
+        the state recorded."""
+        await self.halt(keep)
         self.power_state = PowerState.STANDBY
 
     async def wake(self) -> None:
@@ -228,14 +239,18 @@ class Runtime:
         elif self.power_state is PowerState.SLEEP:
             self.power_state = PowerState.ON
 
-    async def _halt(self) -> None:
+    async def halt(self, keep: tuple[str, ...] = ()) -> None:
+        """Every spawned task cancelled, every service stopped (but those in ``keep``)."""
         tasks = list(self.tasks)
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
-        await self.dialect.stop()
+        if keep:
+            await self.dialect.stop(keep)  # type: ignore[call-arg]
+        else:
+            await self.dialect.stop()
 
     async def _boot(self, reason: Boot) -> None:
         self.power_state = PowerState.BOOTING

@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atwifi.errors import AtError, AtResultLine
 from atwifi.framings.uart import wind_masked
@@ -37,14 +37,29 @@ from atwifi.spwf04.table.winds import WINDS
 from atwifi.spwf04.wording import word
 from atwifi.statedir import private_folder
 
+if TYPE_CHECKING:
+    from atwifi.services.fs import FileSystem
+    from atwifi.services.radio import Radio, World
+    from atwifi.services.sockets import Sockets
+    from atwifi.services.tls import TlsService
+    from atwifi.spwf04.parts.net import Net
+
 log = logging.getLogger("atwifi")
 
 BUILD = "171117-0328fe3-SPWF04S"
 NOT_BUILT = "Command not implemented in atwifi"
 INTERNAL = 111  # "Request failed": a handler crashed (a bug in atwifi), the module goes on
 
-POWER_ON, SOFT_RESET = 0, 2  # reset_reason values of Table 8
-_REASONS = {Boot.POWER_ON: POWER_ON, Boot.RESET: SOFT_RESET, Boot.WAKE: SOFT_RESET}
+# reset_reason values of Table 8, and the runtime's boot reasons they stand for.
+POWER_ON, WATCHDOG, SOFT_RESET, LOW_POWER, HW_RESET = 0, 1, 2, 3, 4
+_REASONS = {
+    Boot.POWER_ON: POWER_ON,
+    Boot.WATCHDOG: WATCHDOG,
+    Boot.RESET: SOFT_RESET,
+    Boot.WAKE: LOW_POWER,
+    Boot.HW_RESET: HW_RESET,
+}
+_BOOTS = {code: boot for boot, code in _REASONS.items()}
 # console_enabled (Table 7) -> framing (atwifi.framings.FRAMINGS). 2 and 3 are MicroPython,
 # which atwifi does not run: their AT side is the UART console.
 CONSOLES = {0: "spi", 1: "uart", 2: "uart", 3: "uart"}
@@ -66,6 +81,17 @@ class Options:
 
 
 class Device:
+    """The SPWF04 dialect. Services are published here by the parts (spwf04/parts): each
+    part names its attribute(s) in ``attr``; the device creates them (None until the part
+    starts), so adding a service is one line in ``parts.PARTS``. The ones below are typed."""
+
+    fs: FileSystem | None = None
+    radio: Radio | None = None
+    world: World | None = None
+    net: Net | None = None
+    sockets: Sockets | None = None
+    tls: TlsService | None = None
+
     def __init__(
         self,
         options: Options,
@@ -88,14 +114,16 @@ class Device:
         self.spawn = self.runtime.spawn
         self.request_reboot = self.runtime.request_reboot
         self.booted = self.runtime.booted
-        # Services, published by the parts.
-        self.fs: Any = None
-        self.radio: Any = None
-        self.net: Any = None
-        self.sockets: Any = None
-        self.tls: Any = None
-        self.world: Any = None
-        self._parts = [cls(self) for cls in load_parts()]
+        # Hooks for parts: called with the reset reason once the configuration is loaded,
+        # before +WIND:1 (a serial line sets its rate, a power part its state).
+        self.boot_hooks: list[Callable[[int], None]] = []
+        self._parts = []
+        for cls in load_parts():
+            names = getattr(cls, "attr", ())
+            for name in (names,) if isinstance(names, str) else names:
+                if name not in self.__dict__:
+                    setattr(self, name, None)  # published by the part when it starts
+            self._parts.append(cls(self))
         self.reset_reason = POWER_ON
         self._counters = {"power_cycles": 0, "reset_cycles": 0, "wdog_resets": 0}
         self._provide_live_status()
@@ -116,9 +144,24 @@ class Device:
         """Power-off: stop the console and every part."""
         await self.runtime.shutdown()
 
-    async def reboot(self) -> None:
-        """AT+S.RESET: volatile state gone, saved configuration reloaded."""
-        await self.runtime.reboot()
+    async def reboot(self, reason: int = SOFT_RESET) -> None:
+        """AT+S.RESET (or another reset: ``reason`` as reset_reason prints it): volatile
+        state gone, saved configuration reloaded."""
+        await self.runtime.reboot(_BOOTS.get(reason, Boot.RESET))
+
+    async def _stop_parts(self, keep: tuple[str, ...] = ()) -> None:
+        """Cancel the tasks and stop every part but those whose ``attr`` is in ``keep``
+        (standby keeps what stays powered)."""
+        await self.runtime.halt(keep)
+
+    @property
+    def input_gate(self) -> Callable[[bytes], bytes] | None:
+        """Sees console input first (a sleeping module drops it): the runtime's."""
+        return self.runtime.input_gate
+
+    @input_gate.setter
+    def input_gate(self, gate: Callable[[bytes], bytes] | None) -> None:
+        self.runtime.input_gate = gate
 
     async def execute_request(self, request: Request, sink: Sink) -> None:
         """A Request carried out as a console would (WINDs gated, reboot after)."""
@@ -163,6 +206,8 @@ class Device:
         self.reset_reason = code
         self.status.clear()
         self._config_ok = self.config.load()
+        for hook in list(self.boot_hooks):
+            hook(code)
         # Two fsyncs: not for the event loop (a slow disk would stall every socket).
         await asyncio.to_thread(self._count_boot, code)
 
@@ -181,8 +226,11 @@ class Device:
         for part in self._parts:
             await part.after_boot()
 
-    async def stop(self) -> None:
+    async def stop(self, keep: tuple[str, ...] = ()) -> None:
         for part in reversed(self._parts):
+            names = getattr(part, "attr", ())
+            if keep and set((names,) if isinstance(names, str) else names) & set(keep):
+                continue
             try:
                 await part.stop()
             except Exception:

@@ -1,0 +1,78 @@
+"""The SPWF04 device on the runtime: a part is one registration, and the hooks parts use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from atwifi.runtime import PowerState
+from atwifi.spwf04 import parts
+from atwifi.spwf04.device import LOW_POWER
+from harness import InProcessModule
+
+OK = b"AT-S.OK\r\n"
+
+
+class EchoService:
+    def __init__(self) -> None:
+        self.started = 0
+
+
+class EchoPart:
+    """A new service: nothing else in the tree knows about it."""
+
+    attr = ("echo", "echo_too")
+
+    def __init__(self, device) -> None:
+        self.device = device
+        assert device.echo is None  # the device made the attributes before the parts
+
+    async def start(self) -> None:
+        self.device.echo = EchoService()
+        self.device.echo.started += 1
+
+    async def after_boot(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        self.device.echo = None
+
+
+async def test_a_part_is_one_registration(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(parts, "PARTS", (*parts.PARTS, f"{__name__}:EchoPart"))
+    m = InProcessModule(tmp_path / "state")
+    assert m.device.echo is None and m.device.echo_too is None
+    await m.boot()
+    try:
+        assert isinstance(m.device.echo, EchoService)
+        assert await m.cmd("AT") == OK
+    finally:
+        await m.device.shutdown()
+    assert m.device.echo is None
+
+
+async def test_input_gate_boot_hooks_and_reset_reasons(tmp_path: Path) -> None:
+    m = InProcessModule(tmp_path / "state")
+    reasons: list[int] = []
+    m.device.boot_hooks.append(reasons.append)
+    await m.boot()
+    try:
+        dropped: list[bytes] = []
+
+        def asleep(data: bytes) -> bytes:
+            dropped.append(data)
+            return b""
+
+        m.device.input_gate = asleep
+        m.send(b"AT\r")
+        assert dropped == [b"AT\r"] and m.take() == b""
+        m.device.input_gate = None
+        assert await m.cmd("AT") == OK
+        await m.device.reboot(LOW_POWER)  # out of standby: reset_reason 3
+        await m.settle()
+        m.take()
+        assert reasons == [0, 3]
+        assert b"reset_reason=3" in await m.cmd("AT+S.STS=reset_reason")
+        assert m.device.runtime.power_state is PowerState.ON
+    finally:
+        await m.device.shutdown()
+    assert m.device.runtime.power_state is PowerState.OFF
