@@ -76,3 +76,21 @@ async def test_input_gate_boot_hooks_and_reset_reasons(tmp_path: Path) -> None:
     finally:
         await m.device.shutdown()
     assert m.device.runtime.power_state is PowerState.OFF
+
+
+async def test_settings_apply_from_the_next_line_of_one_burst(module) -> None:
+    m = module  # echo on
+    m.send(b"AT+S.SCFG=console_echo,0\rAT\r")
+    assert await m.reply() == b"AT+S.SCFG=console_echo,0\r\n" + OK
+    assert await m.reply() == OK  # no echo: the line was taken after the SCFG ran
+
+
+async def test_a_script_executes_through_the_runtime(quiet_module) -> None:
+    from atwifi.runtime.items import Info, ListSink, Ok, Request
+    from atwifi.spwf04.table.commands import BY_NAME
+
+    m = quiet_module
+    sink = ListSink()
+    await m.device.runtime.execute(Request(BY_NAME["GCFG"], ("console_errs",)), sink)
+    assert sink.items == [Info("Var:console_errs=2"), Ok()]
+    assert m.take() == b""  # nothing on the console
