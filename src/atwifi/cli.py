@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
         help="where the module may send packets (default: loopback only)",
     )
     s.add_argument(
+        "--timing",
+        choices=("fast", "real"),
+        default=None,
+        help="radio timing: fast (default, for CI) or real (a real module's durations)",
+    )
+    s.add_argument(
         "--bind", default="127.0.0.1", metavar="HOST", help="where module servers listen"
     )
     s.add_argument(
@@ -116,6 +122,7 @@ async def serve(args: argparse.Namespace) -> int:
         port_map=args.port_map,
         bind_host=args.bind,
         ext_folder=args.ext_folder,
+        timing=args.timing,
     )
     device = Device(options, trace=trace)
     device.attach(transport.write, transport.drain)

@@ -76,6 +76,7 @@ class Options:
     port_map: dict[int, int] = field(default_factory=dict)  # module port -> host port
     bind_host: str = "127.0.0.1"  # where the module's servers listen on the host
     ext_folder: Path | None = None  # host folder behind volume 0 (external storage)
+    timing: str | None = None  # radio timing profile ("fast", "real"); None: the world's
     # Where this module's console listens on the host: its sockets may not connect there.
     own_endpoints: list[tuple[str, int]] = field(default_factory=list)
 
