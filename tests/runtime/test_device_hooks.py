@@ -94,3 +94,12 @@ async def test_a_script_executes_through_the_runtime(quiet_module) -> None:
     await m.device.runtime.execute(Request(BY_NAME["GCFG"], ("console_errs",)), sink)
     assert sink.items == [Info("Var:console_errs=2"), Ok()]
     assert m.take() == b""  # nothing on the console
+
+
+async def test_console_repeater_runs_the_previous_line_again(module) -> None:
+    m = module
+    assert await m.cmd("AT+S.GCFG=console_errs") == b"AT-S.Var:console_errs=2\r\n" + OK
+    assert await m.cmd("!") == b"AT-S.Var:console_errs=2\r\n" + OK  # echo "!", then the reply
+    assert await m.cmd("AT+S.SCFG=console_repeater,0x23") == OK
+    assert await m.cmd("#") == OK  # the SCFG again
+    assert await m.cmd("!") == b"AT-S.ERROR:1:Command not found\r\n"

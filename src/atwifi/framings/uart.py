@@ -207,6 +207,7 @@ class UartFraming:
         self.decoder = ConsoleDecoder(max_line)
         self.out = bytearray()
         self._head: Request | None = None  # a command waiting for its {data}
+        self._last_line: bytes | None = None  # what console_repeater repeats
         self._encoders: dict[type, Any] = {
             Ok: self._ok,
             Info: self._info,
@@ -232,6 +233,7 @@ class UartFraming:
     def reset(self) -> None:
         self.decoder.reset()
         self._head = None
+        self._last_line = None
 
     def next_request(self) -> Request | None:
         dec = self.decoder
@@ -251,6 +253,16 @@ class UartFraming:
                     # Goes out with the reply in one write, or on its own first when the
                     # data block is still on its way (so the host sees it before sending).
                     self.out += line + CRLF
+                # console_repeater: a line that is that one character runs the previous
+                # line again (the echo shows what was typed).
+                if (
+                    len(line) == 1
+                    and self._last_line
+                    and line[0] == self.config.get("console_repeater")
+                ):
+                    line = self._last_line
+                else:
+                    self._last_line = line
                 request, data_len = self.dialect.head(line)
                 if data_len is None:
                     return request
