@@ -207,6 +207,9 @@ class UartFraming:
         self.decoder = ConsoleDecoder(max_line)
         self.out = bytearray()
         self._head: Request | None = None  # a command waiting for its {data}
+        # A plain attribute, not a property: the runtime reads it after every burst.
+        self.awaiting_data = False
+        self.feed = self.decoder.feed  # bytes from the host, straight to the decoder
         self._last_line: bytes | None = None  # what console_repeater repeats
         self._encoders: dict[type, Any] = {
             Ok: self._ok,
@@ -219,20 +222,14 @@ class UartFraming:
         }
 
     # -- bytes in -----------------------------------------------------------------------------
-    def feed(self, data: bytes) -> None:
-        self.decoder.feed(data)
-
     @property
     def buffered(self) -> int:
         return self.decoder.buffered
 
-    @property
-    def awaiting_data(self) -> bool:
-        return self._head is not None
-
     def reset(self) -> None:
         self.decoder.reset()
         self._head = None
+        self.awaiting_data = False
         self._last_line = None
 
     def next_request(self) -> Request | None:
@@ -243,6 +240,7 @@ class UartFraming:
             if block is None:
                 return None
             self._head = None
+            self.awaiting_data = False
             head.data = block.data  # type: ignore[union-attr]
             return head
         while (event := dec.next_event()) is not None:
@@ -270,6 +268,7 @@ class UartFraming:
                 block = dec.next_event()
                 if block is None:
                     self._head = request
+                    self.awaiting_data = True
                     return None
                 request.data = block.data  # type: ignore[union-attr]
                 return request
