@@ -26,6 +26,7 @@ from atwifi.runtime.runtime import Boot, Runtime
 from atwifi.services.errors import ServiceError
 from atwifi.services.flash import CorruptBlob, Flash
 from atwifi.spwf04 import args as arguments
+from atwifi.spwf04 import firmware
 from atwifi.spwf04.clock import ModuleClock
 from atwifi.spwf04.commands import lookup
 from atwifi.spwf04.config import Config
@@ -39,10 +40,12 @@ from atwifi.statedir import private_folder
 
 if TYPE_CHECKING:
     from atwifi.services.fs import FileSystem
+    from atwifi.services.http import HttpClient
     from atwifi.services.radio import Radio, World
     from atwifi.services.sockets import Sockets
     from atwifi.services.tls import TlsService
     from atwifi.spwf04.parts.net import Net
+    from atwifi.spwf04.parts.tftp import Tftp
 
 log = logging.getLogger("atwifi")
 
@@ -92,6 +95,8 @@ class Device:
     net: Net | None = None
     sockets: Sockets | None = None
     tls: TlsService | None = None
+    http: HttpClient | None = None
+    tftp: Tftp | None = None
 
     def __init__(
         self,
@@ -115,6 +120,9 @@ class Device:
         self.spawn = self.runtime.spawn
         self.request_reboot = self.runtime.request_reboot
         self.booted = self.runtime.booted
+        # Where the module's servers listen on the host ("tftp": "udp 127.0.0.1:40123"),
+        # filled by the parts that start them; `atwifi serve` prints it, `ctl servers` lists it.
+        self.endpoints: dict[str, str] = {}
         # Hooks for parts: called with the reset reason once the configuration is loaded,
         # before +WIND:1 (a serial line sets its rate, a power part its state).
         self.boot_hooks: list[Callable[[int], None]] = []
@@ -213,7 +221,7 @@ class Device:
         await asyncio.to_thread(self._count_boot, code)
 
     async def start(self) -> None:
-        self.wind(1, BUILD)
+        self.wind(1, await firmware.boot_loader(self))  # WIND:17 when an update waits
         self.wind(13, self.config.get("nv_model"))
         if not self._config_ok:
             self.wind(65, 1)
