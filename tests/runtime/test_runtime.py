@@ -270,3 +270,21 @@ async def test_a_framing_plugs_in_with_one_registration(monkeypatch) -> None:
         assert await wire.until(b"OK!\n") == b"WIND!\nOK!\n"
     finally:
         await d.runtime.shutdown()
+
+
+async def test_bytes_before_power_on_are_bounded() -> None:
+    from atwifi.runtime.runtime import EARLY_LIMIT
+
+    d = ToyDialect()
+    wire = Wire()
+    d.runtime.attach(wire.write)
+    d.runtime.feed(b"x" * (EARLY_LIMIT + 10))
+    d.runtime.feed(b"more")
+    assert len(d.runtime._early) == EARLY_LIMIT
+    assert any("dropped" in n for n in d.notes)
+    await d.runtime.power_on()
+    try:
+        d.runtime.feed(b"\rPING\r")  # the flood is one over-long line, dropped; then a command
+        assert (await wire.until(b"AT-S.OK\r\n")).endswith(b"AT-S.OK\r\n")
+    finally:
+        await d.runtime.shutdown()

@@ -34,7 +34,8 @@ class Framing(Protocol):
     @property
     def awaiting_data(self) -> bool:
         """A command head is in and its data is not: the runtime holds WINDs meanwhile and
-        pushes ``out`` (the UART echo) so the host sees it before it sends the data."""
+        pushes ``out`` (the UART echo) so the host sees it before it sends the data. (A
+        plain attribute does as well: the UART framing keeps one.)"""
 
     @property
     def buffered(self) -> int:

@@ -31,6 +31,9 @@ from atwifi.runtime.items import Item, Request, Sink, Wind
 
 log = logging.getLogger("atwifi")
 
+# Host bytes kept before the first boot has chosen a console (a UART's receive buffer).
+EARLY_LIMIT = 64 * 1024
+
 
 class Boot(enum.Enum):
     """Why the module boots (a dialect maps these to its reset reasons)."""
@@ -104,6 +107,10 @@ class Runtime:
                 return
         framing = self.framing
         if framing is None:
+            room = EARLY_LIMIT - len(self._early)
+            if len(data) > room:  # a receive buffer that overflows drops what comes on top
+                self.dialect.trace_note(f"{len(data) - room} bytes before power-on dropped")
+                data = data[:room]
             self._early += data
             return
         framing.feed(data)
