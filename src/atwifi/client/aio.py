@@ -25,12 +25,20 @@ from atwifi.client.radio import RadioMixin
 from atwifi.client.sockets import SocketsMixin
 from atwifi.client.transfer import TransferMixin
 from atwifi.client.transport import Transport, open_transport
+from atwifi.client.websocket import WebSocketMixin
 
 log = logging.getLogger(__name__)
 
 # Area mixins, e.g. ``from atwifi.client.files import FilesMixin`` above and then
 # ``MIXINS = (FilesMixin,)``. Mixins must not import this module at import time.
-MIXINS: tuple[type, ...] = (SocketsMixin, RadioMixin, FilesMixin, HttpMixin, TransferMixin)
+MIXINS: tuple[type, ...] = (
+    SocketsMixin,
+    RadioMixin,
+    FilesMixin,
+    HttpMixin,
+    TransferMixin,
+    WebSocketMixin,
+)
 
 WindMatch = int | Iterable[int] | Callable[[Wind], bool] | None
 WindCallback = Callable[[Wind], Any]

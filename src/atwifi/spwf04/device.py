@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from atwifi.services.radio import Radio, World
     from atwifi.services.sockets import Sockets
     from atwifi.services.tls import TlsService
+    from atwifi.services.websocket import WebSockets
     from atwifi.spwf04.parts.net import Net
     from atwifi.spwf04.parts.tftp import Tftp
 
@@ -97,6 +98,7 @@ class Device:
     tls: TlsService | None = None
     http: HttpClient | None = None
     tftp: Tftp | None = None
+    websockets: WebSockets | None = None
 
     def __init__(
         self,

@@ -36,6 +36,7 @@ MODULES = (
     "http",
     "tftp",
     "smtp",
+    "websocket",
 )
 
 
