@@ -103,3 +103,23 @@ async def test_console_repeater_runs_the_previous_line_again(module) -> None:
     assert await m.cmd("AT+S.SCFG=console_repeater,0x23") == OK
     assert await m.cmd("#") == OK  # the SCFG again
     assert await m.cmd("!") == b"AT-S.ERROR:1:Command not found\r\n"
+
+
+async def test_requests_from_a_framing_that_splits_parameters_itself(quiet_module) -> None:
+    """An SPI-like framing gives raw parameters and no parse: the dialect checks them as the
+    UART's line parser does."""
+    from atwifi.runtime.items import Error, ListSink, Ok, Request
+    from atwifi.spwf04.table.commands import BY_NAME
+
+    run = quiet_module.device.runtime.execute
+    cases = [
+        (Request(BY_NAME[""], ("x",)), [Error(6, "Too many argument(s)")]),  # AT takes none
+        (Request(BY_NAME[""], ("",)), [Ok()]),
+        (Request(BY_NAME["GCFG"], ("a", "b")), [Error(6, "Too many argument(s)")]),
+        (Request(BY_NAME["SCFG"], ("console_errs", "9")), [Error(8, "Invalid value")]),
+        (Request(None, error=1), [Error(1, "Command not found")]),
+    ]
+    for request, items in cases:
+        sink = ListSink()
+        await run(request, sink)
+        assert sink.items == items, request

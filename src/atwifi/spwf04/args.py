@@ -74,8 +74,9 @@ def _parse_params(name: str, params: tuple[str, ...]) -> Parsed:
     cmd = BY_NAME[name]
     error: AtError | None = None
     fields = list(params)
-    if not cmd.params and any(f.strip() for f in fields):
-        error = AtError(6, f"AT+S.{cmd.name} takes no argument")
+    if not cmd.params:
+        if any(f.strip() for f in fields):
+            error = AtError(6, f"AT+S.{cmd.name} takes no argument")
         fields = []
     elif len(fields) > len(cmd.params):
         error = AtError(6, f"{len(fields)} arguments for {len(cmd.params)}")
