@@ -20,6 +20,7 @@ from typing import Any, Self
 from atwifi.client.errors import ModuleRebootedError, error_for
 from atwifi.client.files import FilesMixin
 from atwifi.client.http import HttpMixin
+from atwifi.client.httpd import HttpdMixin
 from atwifi.client.protocol import Parser, Reply, Stray, Wind, encode
 from atwifi.client.radio import RadioMixin
 from atwifi.client.sockets import SocketsMixin
@@ -37,6 +38,7 @@ MIXINS: tuple[type, ...] = (
     FilesMixin,
     HttpMixin,
     TransferMixin,
+    HttpdMixin,
     WebSocketMixin,
 )
 

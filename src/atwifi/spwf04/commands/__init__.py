@@ -33,6 +33,7 @@ MODULES = (
     "servers",
     "tls",
     "net",
+    "httpd",
     "http",
     "tftp",
     "smtp",
