@@ -41,6 +41,7 @@ from atwifi.statedir import private_folder
 if TYPE_CHECKING:
     from atwifi.services.fs import FileSystem
     from atwifi.services.http import HttpClient
+    from atwifi.services.httpd.server import WebServer
     from atwifi.services.radio import Radio, World
     from atwifi.services.sockets import Sockets
     from atwifi.services.tls import TlsService
@@ -99,6 +100,7 @@ class Device:
     http: HttpClient | None = None
     tftp: Tftp | None = None
     websockets: WebSockets | None = None
+    httpd: WebServer | None = None
 
     def __init__(
         self,
