@@ -381,3 +381,12 @@ def test_gate_clear_forgets_held_winds() -> None:
     gate.clear()
     assert not gate.busy
     assert gate.end() == []
+
+
+def test_gate_counts_the_bytes_it_holds() -> None:
+    gate = OutputGate()
+    gate.begin()
+    gate.hold(Wind(86, "MQTT Published", (0, "flood", "z" * 500)))
+    assert 500 < gate.held_bytes < 600
+    gate.end()
+    assert gate.held_bytes == 0

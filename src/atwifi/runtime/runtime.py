@@ -172,8 +172,8 @@ class Runtime:
     def wind(self, wind: Wind) -> None:
         """An asynchronous indication: held while a reply is in progress, else sent now."""
         gate = self.gate
-        if gate.busy:  # gate.hold(wind), without the call (a WIND per socket arrival)
-            gate.held.append(wind)
+        if gate.busy:
+            gate.hold(wind)
             return
         framing = self.framing
         if framing is None:
