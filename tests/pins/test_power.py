@@ -6,6 +6,8 @@ import asyncio
 
 from pinsutil import ctl, reset_and_wait
 
+from atwifi.runtime import PowerState
+
 OK = b"AT-S.OK\r\n"
 E8 = b"AT-S.ERROR:8:Invalid value\r\n"
 BOOT_TAIL = b"+WIND:0:Console active\r\n+WIND:32:WiFi Hardware Started\r\n"
@@ -19,6 +21,15 @@ async def scfg(m, **values) -> None:
 async def cmd_wind(m, line: str, **kw) -> bytes:
     """The reply, then the WIND line that follows it."""
     return await m.cmd(line, **kw) + await m.read_until(b"\r\n")
+
+
+async def runtime_in(m, wanted) -> None:
+    """The runtime's own power state follows (its steps run as tasks)."""
+    for _ in range(1000):
+        if m.device.runtime.power_state is wanted:
+            return
+        await asyncio.sleep(0)
+    assert m.device.runtime.power_state is wanted
 
 
 async def state(m) -> str:
@@ -76,11 +87,13 @@ async def test_sleep_drops_input_and_wakes_on_the_wakeup_pin(quiet_module):
     assert await m.read_until(b"\r\n") == b"+WIND:69:Going into DeepSleep\r\n"
     assert await state(m) == "sleep"
     assert (await ctl(m, "pins.show"))["led"] == "off"
+    await runtime_in(m, PowerState.SLEEP)
     m.send(b"AT\rAT+S.STS\r")  # asleep: dropped
     await ctl(m, "pins.pulse", pin=6, level=1, width=0)
     assert await state(m) == "active"
     assert await m.cmd("AT") == b"+WIND:53:Wakeup\r\n+WIND:70:Resuming from DeepSleep\r\n" + OK
     assert m.take() == b""  # exactly one OK: nothing sent asleep was answered
+    await runtime_in(m, PowerState.ON)
     assert (await ctl(m, "power.state"))["sleeptime"] > 0
     assert (await ctl(m, "pins.show"))["led"] == "blinking"
 
@@ -117,6 +130,7 @@ async def test_standby_loses_ram_and_resumes_through_a_reset_on_the_pin(quiet_mo
     part = next(p for p in m.device._parts if getattr(p, "attr", "") == "power")
     await asyncio.wait_for(part._standby_stop, 10)  # RAM state dropped after the reply
     assert m.device.sockets is None
+    assert m.device.runtime.power_state is PowerState.STANDBY
     assert m.device.pins.level(3) == 0  # GPIOs lost with the RAM
     m.send(b"AT\r")  # dropped
     await ctl(m, "pins.set", pin=6, level=1)

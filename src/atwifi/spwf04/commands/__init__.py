@@ -40,6 +40,7 @@ MODULES = (
     "tftp",
     "smtp",
     "websocket",
+    "mqtt",
 )
 
 

@@ -78,6 +78,7 @@ class PowerPart:
         elif k is PowerEv.SLEEPING:
             dev.wind(69)
             self._fall_asleep()
+            self._spawn(self._runtime("sleep"))
         elif k is PowerEv.STANDBY:
             dev.wind(67, ev.args[0])
             self._fall_asleep()
@@ -85,6 +86,7 @@ class PowerPart:
         elif k is PowerEv.WAKEUP:
             self._wake_console()
             dev.wind(53)
+            self._spawn(self._runtime("wake"))
         elif k is PowerEv.RESUMED_SLEEP:
             dev.wind(70)
         elif k is PowerEv.RESUME_STANDBY:
@@ -105,11 +107,22 @@ class PowerPart:
         if self.device.pins is not None:
             self.device.pins.awake = True
 
+    async def _runtime(self, step: str) -> None:
+        """The runtime's power life cycle (its state for tools; sleep keeps everything)."""
+        runtime = getattr(self.device, "runtime", None)
+        if runtime is not None:
+            await getattr(runtime, step)()
+
     async def _enter_standby(self) -> None:
         # After the PMS reply (this task runs once the console step is over): RAM is lost,
         # sockets and the RAM disk with it; the control channel stays for the test rig.
         await asyncio.sleep(0)
-        await self.device._stop_parts(keep=("control", "power"))
+        keep = ("control", "power")
+        runtime = getattr(self.device, "runtime", None)
+        if runtime is not None:
+            await runtime.standby(keep)
+        else:
+            await self.device._stop_parts(keep=keep)
         self.device.status.set("wifi_state", 0)
 
     async def _resume_from_standby(self) -> None:
@@ -118,7 +131,11 @@ class PowerPart:
             with contextlib.suppress(BaseException):
                 await stopping
         self.device.wind(68)
-        await self.device.reboot(LOW_POWER)
+        runtime = getattr(self.device, "runtime", None)
+        if runtime is not None:
+            await runtime.wake()  # a boot with reason WAKE: reset_reason 3
+        else:
+            await self.device.reboot(LOW_POWER)
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         # Not device.spawn(): these tasks carry the module through its own reset.
