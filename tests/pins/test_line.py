@@ -459,3 +459,16 @@ async def test_a_real_port_follows_console_speed_and_hwfc():
         await t.close()
         os.close(controller)
         os.close(follower)
+
+
+def test_a_data_block_in_progress_is_not_the_receive_buffers_fill():
+    from atwifi.framings.uart import ConsoleDecoder
+
+    d = ConsoleDecoder()
+    d.feed(b"AT+S.FSC=x,10\r")
+    assert d.next_event() is not None
+    d.expect_data(10)
+    d.feed(b"123456")
+    assert d.waiting == 0  # owed to the FSC: read as it comes
+    d.feed(b"7890AT\r")
+    assert d.unread == 13 and d.waiting == 3  # "AT\r" waits for the console

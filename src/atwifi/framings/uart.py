@@ -76,6 +76,13 @@ class ConsoleDecoder:
         return len(self._buf)
 
     @property
+    def waiting(self) -> int:
+        """Bytes received that no command is taking: ``unread`` less what a data block in
+        progress still owes (those are its command's, read as they come)."""
+        n = len(self._buf)
+        return max(0, n - self._data_left) if self._in_block else n
+
+    @property
     def in_data(self) -> bool:
         return self._in_block
 

@@ -24,9 +24,14 @@ class LinePart:
         line = self.device.line
         if line is None:
             return
-        line.rx_waiting = lambda: self.device.decoder.unread
+        line.rx_waiting = self._waiting
         cfg = self.device.config
         line.configure(int(cfg.get("console_speed")), cfg.get("console_hwfc") == 1)
+
+    def _waiting(self) -> int:
+        """The module's receive buffer fill: bytes no command is taking yet."""
+        decoder = self.device.decoder
+        return 0 if decoder is None else int(decoder.waiting)
 
     async def start(self) -> None:
         pass
