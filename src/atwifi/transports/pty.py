@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import termios
 import tty
@@ -100,6 +99,8 @@ class PtyTransport(Transport):
     def _watch_opens(self) -> None:
         """Watch the pty node for a host's open (inotify IN_OPEN), from before anyone is
         told where it is: an open can never be missed."""
+        import ctypes  # lazy: only the pty console watches for its host
+
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)

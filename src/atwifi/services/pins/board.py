@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Board:
+class Board(NamedTuple):
     gpios: range  # GPIOC/GPIOR/GPIOW pins
     adc: tuple[int, ...]  # pins the ADC converts
     dac: int  # the pin the DAC drives

@@ -19,7 +19,6 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -52,38 +51,52 @@ class PinEv(Enum):
     CHANGE = "change"  # (text,) something changed, for the trace
 
 
-@dataclass(frozen=True)
+# Plain slotted classes, not dataclasses: building a dataclass costs a millisecond of boot.
 class PinEvent:
-    kind: PinEv
-    args: tuple[object, ...] = ()
+    __slots__ = ("kind", "args")
+
+    def __init__(self, kind: PinEv, args: tuple[object, ...] = ()) -> None:
+        self.kind = kind
+        self.args = args
+
+    def __repr__(self) -> str:
+        return f"PinEvent({self.kind.name}, {self.args!r})"
 
 
-@dataclass(frozen=True)
 class Change:
-    t: float  # event loop time (time.monotonic when no loop runs)
-    pin: int | None
-    what: str  # "output", "input", "config", "dac", "pwm", "led", "voltage", "strap"
-    value: Any
+    """One change on the pins: when (event loop time), which pin, what, the new value."""
+
+    __slots__ = ("t", "pin", "what", "value")
+
+    def __init__(self, t: float, pin: int | None, what: str, value: Any) -> None:
+        self.t = t
+        self.pin = pin
+        self.what = what  # "output", "input", "config", "dac", "pwm", "voltage", "strap"
+        self.value = value
 
     def to_dict(self) -> dict[str, Any]:
         return {"t": round(self.t, 6), "pin": self.pin, "what": self.what, "value": self.value}
 
 
-@dataclass
 class _Pin:
-    direction: str = "in"  # "in" or "out"
-    configured: bool = False
-    edge: str | None = None  # "R", "F", "B"
-    out_level: int = 0
+    __slots__ = ("direction", "configured", "edge", "out_level")
+
+    def __init__(self) -> None:
+        self.direction = "in"  # "in" or "out"
+        self.configured = False
+        self.edge: str | None = None  # "R", "F", "B"
+        self.out_level = 0
 
 
-@dataclass
 class _Outside:
     """What the world does to the pins (survives resets)."""
 
-    levels: dict[int, int] = field(default_factory=dict)  # driven levels; absent: pulled low
-    volts: dict[int, int] = field(default_factory=dict)  # mV on ADC inputs
-    straps: dict[int, int] = field(default_factory=dict)  # held during the next boot only
+    __slots__ = ("levels", "volts", "straps")
+
+    def __init__(self) -> None:
+        self.levels: dict[int, int] = {}  # driven levels; absent: pulled low
+        self.volts: dict[int, int] = {}  # mV on ADC inputs
+        self.straps: dict[int, int] = {}  # held during the next boot only
 
 
 def _now() -> float:

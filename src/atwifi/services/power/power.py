@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from atwifi.services.errors import ServiceError
 
@@ -51,14 +50,12 @@ class PowerEv(Enum):
     STATE = "state"  # (PowerState, reason) every change, for the trace
 
 
-@dataclass(frozen=True)
-class PowerEvent:
+class PowerEvent(NamedTuple):
     kind: PowerEv
     args: tuple[object, ...] = ()
 
 
-@dataclass(frozen=True)
-class PowerSettings:
+class PowerSettings(NamedTuple):
     """What the configuration says, read when a state is requested."""
 
     sleep_enabled: bool
