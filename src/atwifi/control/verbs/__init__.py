@@ -20,6 +20,7 @@ MODULES = (
     "atwifi.control.verbs.core",
     "atwifi.control.verbs.radio",
     "atwifi.control.verbs.servers",
+    "atwifi.control.verbs.faults",
 )
 
 
