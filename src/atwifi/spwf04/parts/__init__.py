@@ -33,8 +33,10 @@ PARTS: tuple[str, ...] = (
     "atwifi.spwf04.parts.radio:RadioPart",
     "atwifi.spwf04.parts.faults:FaultsPart",  # after the radio (the world's [faults])
     "atwifi.spwf04.parts.sockets:SocketsPart",
+    "atwifi.spwf04.parts.httpd:HttpdPart",  # after files (pages) and sockets (device.tls)
     "atwifi.spwf04.parts.http:HttpPart",  # after sockets (device.tls)
     "atwifi.spwf04.parts.tftp:TftpPart",  # after files and net (it reads both)
+    "atwifi.spwf04.parts.websocket:WebSocketPart",  # after sockets: uses device.tls
     "atwifi.spwf04.parts.control:ControlPart",
 )
 
