@@ -31,6 +31,13 @@ def test_pty_console(atwifi_url, atwifi_client):
     assert atwifi_url.startswith("/dev/")
     assert atwifi_client.command("AT").ok
 
+@pytest.mark.atwifi(console="rfc2217")
+def test_with_pyserial(atwifi_url):  # docs/pytest.md, the pyserial recipe
+    import serial
+    with serial.serial_for_url(atwifi_url, baudrate=115200, timeout=2) as port:
+        port.write(b"AT\\r")
+        assert b"AT-S.OK" in port.read_until(b"AT-S.OK\\r\\n")
+
 def test_fails_and_shows_the_trace(atwifi_client, atwifi_module):
     atwifi_module.call("fault.add", kind="refuse", match="127.0.0.1:9")
     atwifi_client.command("AT+S.GCFG=ip_hostname")
@@ -45,7 +52,7 @@ def test_fixtures_and_trace_on_failure(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(test_basic=BASIC)
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2, failed=2)
+    result.assert_outcomes(passed=3, failed=2)
     out = result.stdout.str()
     # The failing test's report carries the module's trace, readable.
     result.stdout.fnmatch_lines(
@@ -93,3 +100,15 @@ def test_under_xdist(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_x=XDIST)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
     result.assert_outcomes(passed=4)
+
+
+def test_the_worked_example_of_the_docs(pytester: pytest.Pytester) -> None:
+    """docs/pytest.md's worked example, as written, passes."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "pytest.md").read_text()
+    example = doc.split("## A worked example", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(test_driver=example)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
