@@ -50,7 +50,7 @@ def test_without_a_module():
 
 def test_fixtures_and_trace_on_failure(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(test_basic=BASIC)
+    pytester.makepyfile(test_plug_basic=BASIC)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3, failed=2)
     out = result.stdout.str()
@@ -78,7 +78,7 @@ def test_served_rfc2217(atwifi_module, atwifi_client):
 
 def test_serve_mode_over_rfc2217(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(test_served=SERVED)
+    pytester.makepyfile(test_plug_served=SERVED)
     result = pytester.runpytest(
         "-p", "no:cacheprovider", "--atwifi-mode=serve", "--atwifi-console=rfc2217"
     )
@@ -97,7 +97,7 @@ def test_each_worker_its_own_module(atwifi_module, atwifi_client, n):
 
 def test_under_xdist(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(test_x=XDIST)
+    pytester.makepyfile(test_plug_xdist=XDIST)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
     result.assert_outcomes(passed=4)
 
@@ -109,6 +109,6 @@ def test_the_worked_example_of_the_docs(pytester: pytest.Pytester) -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "pytest.md").read_text()
     example = doc.split("## A worked example", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(test_driver=example)
+    pytester.makepyfile(test_plug_driver=example)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
