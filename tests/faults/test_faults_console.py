@@ -105,3 +105,17 @@ async def test_served_world_fragments_and_the_client_parses(tmp_path):
     )  # the world's faults apply from the first boot's start of parts on
     outs = [r for r in records[first:] if r["dir"] == "out"]
     assert outs and all(len(bytes.fromhex(r["hex"])) <= 3 for r in outs)
+
+
+async def test_fragment_queue_is_drained_before_more_output():
+    """The device waits on drain(): with fragments queued past the limit it waits until they
+    are out, so a long output never piles up in memory."""
+    from atwifi.services.faults.console import ConsoleFaults
+
+    cf = ConsoleFaults()
+    cf.set(fragment_size=10, fragment_delay_ms=0)
+    out: list[bytes] = []
+    cf.output(b"x" * 100, out.append)
+    assert cf.queued == 90 and out == [b"x" * 10]
+    await cf.drained(0)
+    assert cf.queued == 0 and b"".join(out) == b"x" * 100 and len(out) == 10

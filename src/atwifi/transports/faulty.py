@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from atwifi.transports.base import Transport
+from atwifi.transports.base import HIGH_WATER, Transport
 
 if TYPE_CHECKING:
     from atwifi.services.faults.console import ConsoleFaults
@@ -28,6 +28,7 @@ class FaultyTransport(Transport):
         self._write(data)
 
     async def drain(self) -> None:
+        await self.faults.drained(HIGH_WATER)
         await self.inner.drain()
 
     def endpoints(self) -> list[tuple[str, int]]:

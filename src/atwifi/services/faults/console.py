@@ -32,6 +32,8 @@ class ConsoleFaults:
         self.seed: int | None = None
         self._rng = random.Random()
         self._queue: deque[bytes] = deque()
+        self.queued = 0  # bytes waiting in fragments
+        self._room: asyncio.Event | None = None  # set when the queue has drained
         self._timer: asyncio.TimerHandle | None = None
         self._write: Callable[[bytes], None] | None = None
 
@@ -128,6 +130,7 @@ class ConsoleFaults:
         self._write = write
         for i in range(0, len(data), size):
             self._queue.append(data[i : i + size])
+        self.queued += len(data)
         if self._timer is None:
             self._send_one()
 
@@ -135,10 +138,22 @@ class ConsoleFaults:
         self._timer = None
         if not self._queue or self._write is None:
             return
-        self._write(self._queue.popleft())
+        piece = self._queue.popleft()
+        self.queued -= len(piece)
+        self._write(piece)
+        if not self._queue and self._room is not None:
+            self._room.set()
         if self._queue:
             loop = asyncio.get_running_loop()
             self._timer = loop.call_later(self.fragment_delay, self._send_one)
+
+    async def drained(self, limit: int) -> None:
+        """Wait while more than ``limit`` bytes wait in fragments: the console's output
+        stays bounded however slow the fragments go (the device drains its writes)."""
+        while self.queued > limit and self._queue:
+            if self._room is None or self._room.is_set():
+                self._room = asyncio.Event()
+            await self._room.wait()
 
     def wrap_write(self, write: Callable[[bytes], None]) -> Callable[[bytes], None]:
         def faulty(data: bytes) -> None:
@@ -163,3 +178,6 @@ class ConsoleFaults:
             self._timer.cancel()
             self._timer = None
         self._queue.clear()
+        self.queued = 0
+        if self._room is not None:
+            self._room.set()
