@@ -214,9 +214,7 @@ class World:
                 parse_table(faults)  # checked now: a bad [faults] fails the load
             except ValueError as e:
                 raise WorldError(f"[faults]: {e}") from None
-        return cls(
-            aps, hosts=hosts, policy=policy, time_scale=scale, timing=timing, faults=faults
-        )
+        return cls(aps, hosts=hosts, policy=policy, time_scale=scale, timing=timing, faults=faults)
 
     # -- queries and changes -----------------------------------------------------------
     def visible(self) -> list[AccessPoint]:
