@@ -148,8 +148,13 @@ class ConnFaults:
         if not self._queue and not self._of("delay") and not self._of("bandwidth"):
             conn.deliver(data)  # nothing to wait for
             return
+        when = self._release_time(len(data))
+        if not self._queue and when <= asyncio.get_running_loop().time():
+            self._last = when
+            conn.deliver(data)  # due already (a 0 ms delay): no trip through the timer
+            return
         self.held += len(data)
-        self._enqueue(conn, self._release_time(len(data)), data)
+        self._enqueue(conn, when, data)
         if conn.room() <= 0:
             conn._pause()
 
