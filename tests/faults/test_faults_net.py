@@ -123,8 +123,15 @@ async def test_dns_faults(tmp_path):
     world = tmp_path / "world.toml"
     world.write_text('[[ap]]\nssid = "STTest"\n[hosts]\n"svc.test" = "127.0.0.1"\n')
     m, notes = await boot(tmp_path, world=world)
-    b_srv, port, _ = await talker(b"B", host="127.0.0.2")
-    a_srv, _, _ = await talker(b"A", host="127.0.0.1", port=port)
+    for _ in range(50):  # one port on two loopback addresses: the first free pair
+        b_srv, port, _ = await talker(b"B", host="127.0.0.2")
+        try:
+            a_srv, _, _ = await talker(b"A", host="127.0.0.1", port=port)
+            break
+        except OSError:
+            b_srv.close()
+    else:
+        raise AssertionError("no port free on both 127.0.0.1 and 127.0.0.2")
     async with a_srv, b_srv:
         await ctl(m, "fault.add", kind="dns_answer", match="svc.test", answer="127.0.0.2", times=1)
         assert await m.cmd(f"AT+S.SOCKON=svc.test,{port},,t") == (
