@@ -37,6 +37,7 @@ PARTS: tuple[str, ...] = (
     "atwifi.spwf04.parts.http:HttpPart",  # after sockets (device.tls)
     "atwifi.spwf04.parts.tftp:TftpPart",  # after files and net (it reads both)
     "atwifi.spwf04.parts.websocket:WebSocketPart",  # after sockets: uses device.tls
+    "atwifi.spwf04.parts.mqtt:MqttPart",  # after sockets and websocket (device.tls, slots)
     "atwifi.spwf04.parts.control:ControlPart",
 )
 
