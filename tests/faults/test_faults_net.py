@@ -239,3 +239,25 @@ def test_bad_world_faults_fail_the_load(tmp_path):
     p.write_text('[[faults.rule]]\nkind = "explode"\n')
     with pytest.raises(WorldError, match="faults"):
         World.load(p)
+
+
+async def test_fault_on_a_client_of_the_modules_server(tmp_path):
+    m, notes = await boot(tmp_path)
+    assert await m.cmd("AT+S.SOCKDON=0,t") == b"AT-S.On:0\r\nAT-S.OK\r\n"
+    listing = await m.cmd("AT+S.SOCKDL")
+    port = int(listing.split(b"\r\n")[0].rsplit(b":", 1)[1])
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    await m.read_until(b"+WIND:61:Incoming Socket Client:")
+    await m.read_until(b"\r\n")
+    await ctl(m, "fault.socket", server=0, id=0, kind="reset", after=3)
+    w.write(b"0123456789")
+    await m.read_until(b"+WIND:62:Socket Client Gone:127.0.0.1:")
+    assert (await m.read_until(b"\r\n")).endswith(b":0:0:1\r\n")  # reason 1: RST
+    assert await m.cmd("AT+S.SOCKDQ=0,0") == b"AT-S.Query:3\r\nAT-S.OK\r\n"
+    assert notes.having("reset: RST after 3 bytes on tcp server 0 client 0")
+    with pytest.raises(ConnectionResetError):
+        await r.read()
+    w.close()
+    with pytest.raises(ControlError):
+        await ctl(m, "fault.socket", server=1, id=0, kind="reset")
+    await m.device.shutdown()

@@ -70,20 +70,31 @@ def fault_clear(device: Any) -> int:
 
 @verb(
     "fault.socket",
-    "a fault on one open client socket: id=N kind=reset|stall|delay|bandwidth|loss "
-    "[after=bytes] [ms=] [jitter_ms=] [bps=] [rate=] [seed=]",
+    "a fault on one open socket: id=N (a client socket; with server=S, client N of the "
+    "module's server S) kind=reset|stall|delay|bandwidth|loss [after=bytes] [ms=] "
+    "[jitter_ms=] [bps=] [rate=] [seed=]",
 )
-def fault_socket(device: Any, id: Any, kind: str, **args: Any) -> dict[str, Any]:
+def fault_socket(
+    device: Any, id: Any, kind: str, server: Any = None, **args: Any
+) -> dict[str, Any]:
     f = _faults(device)
     if kind not in SOCKET_KINDS:
         raise ControlError(f"kind must be one of {SOCKET_KINDS} on an open socket")
     sockets = getattr(device, "sockets", None)
     try:
-        conn = sockets.clients[int(id)] if sockets is not None else None
+        if sockets is None:
+            conn = None
+        elif server is None:
+            conn = sockets.clients[int(id)]
+        else:
+            conn = sockets.servers[int(server)].clients[int(id)]
     except (KeyError, ValueError):
         conn = None
-    if conn is None:
-        raise ControlError(f"no open client socket {id}")
+    if conn is None or (server is not None and conn.udp_addr is not None):
+        where = f"client {id} of server {server} (TCP/TLS)" if server is not None else id
+        raise ControlError(f"no open socket {where}")
+    if kind == "loss" and conn.kind != "u":
+        raise ControlError("loss applies to UDP client sockets")
     try:
         rule = make_rule(kind, **args)
     except (FaultError, TypeError, ValueError) as e:
@@ -92,8 +103,9 @@ def fault_socket(device: Any, id: Any, kind: str, **args: Any) -> dict[str, Any]
     f.add(rule)
     f.note(f"fault #{rule.id} {rule.kind} added on socket {id} {rule.params}")
     if conn.faults is None:
-        proto = {"t": "tcp", "u": "udp", "s": "tls"}.get(conn.kind, conn.kind)
-        plan = ConnFaults([], f"{proto} socket {id} ({conn.ip}:{conn.port})", f.note)
+        proto = {"t": "tcp", "u": "udp", "s": "tls"}.get(conn.kind, "tls")
+        name = f"socket {id}" if server is None else f"server {server} client {id}"
+        plan = ConnFaults([], f"{proto} {name} ({conn.ip}:{conn.port})", f.note)
         plan.conn = conn
         conn.faults = plan
     conn.faults.add(rule)
