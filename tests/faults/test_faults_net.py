@@ -261,3 +261,24 @@ async def test_fault_on_a_client_of_the_modules_server(tmp_path):
     with pytest.raises(ControlError):
         await ctl(m, "fault.socket", server=1, id=0, kind="reset")
     await m.device.shutdown()
+
+
+async def test_held_bytes_stay_within_the_socket_buffer(tmp_path):
+    """A stalled or delayed socket under a flood holds no more than its buffer's room."""
+    m, notes = await boot(tmp_path)
+    srv, port, _ = await talker(b"f" * 1_000_000)
+    async with srv:
+        await ctl(m, "fault.add", kind="stall", match=f"*:{port}", after=0, times=1)
+        await m.cmd(f"AT+S.SOCKON=127.0.0.1,{port},,t")
+        await notes.wait("stall:")
+        conn = m.device.sockets.clients[0]
+        assert conn.faults.held <= conn.capacity
+        assert await m.cmd("AT+S.SOCKQ=0") == b"AT-S.Query:0\r\nAT-S.OK\r\n"
+        # A 10 s delay: what arrives waits in the plan, reading pauses once the room is gone.
+        await ctl(m, "fault.add", kind="delay", match=f"*:{port}", ms=10000)
+        await m.cmd(f"AT+S.SOCKON=127.0.0.1,{port},,t")
+        conn = m.device.sockets.clients[1]
+        await notes.wait("bytes held, reading paused")
+        assert conn.faults.held == conn.capacity and not conn.buf
+        assert await m.cmd("AT") == b"AT-S.OK\r\n"
+    await m.device.shutdown()

@@ -155,7 +155,8 @@ class ConnFaults:
             return
         self.held += len(data)
         self._enqueue(conn, when, data)
-        if conn.room() <= 0:
+        if conn.room() <= 0 and not conn._paused:
+            self.note(f"faults on {self.where}: {self.held} bytes held, reading paused")
             conn._pause()
 
     def _enqueue(self, conn: Any, when: float, item: Any) -> None:
