@@ -282,3 +282,15 @@ async def test_held_bytes_stay_within_the_socket_buffer(tmp_path):
         assert conn.faults.held == conn.capacity and not conn.buf
         assert await m.cmd("AT") == b"AT-S.OK\r\n"
     await m.device.shutdown()
+
+
+async def test_a_rule_counts_only_sockets_it_means_something_on(tmp_path):
+    m, _ = await boot(tmp_path)
+    srv, port, _ = await talker(b"")
+    async with srv:
+        await ctl(m, "fault.add", kind="tls_cert", cert="unknown", times=1)
+        await ctl(m, "fault.add", kind="loss", rate=1, times=1)
+        assert (await m.cmd(f"AT+S.SOCKON=127.0.0.1,{port},,t")).endswith(b"AT-S.OK\r\n")
+        # A TCP connect used up neither.
+        assert [r["fired"] for r in (await ctl(m, "fault.list"))["rules"]] == [0, 0]
+    await m.device.shutdown()

@@ -214,7 +214,13 @@ class Faults:
 
                 self.note(f"fault #{r.id} tls_fail: TLS handshake with {where} fails")
                 raise ssl.SSLError(1, f"TLS handshake failure (fault #{r.id})")
-        rules = self._fire(STREAM_KINDS, name, ip, port, proto)
+        # Only the kinds that mean something on this socket fire (and count against `times`).
+        kinds = {
+            "tcp": ("reset", "stall", "delay", "bandwidth"),
+            "tls": ("reset", "stall", "delay", "bandwidth", "tls_cert"),
+            "udp": ("loss", "delay", "bandwidth"),
+        }.get(proto, STREAM_KINDS)
+        rules = self._fire(kinds, name, ip, port, proto)
         if not rules:
             return None
         return ConnFaults(rules, f"{proto} {where}", self.note)
