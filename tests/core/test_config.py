@@ -353,9 +353,11 @@ async def close(served: ServedModule, hard: bool = False) -> None:
 
 
 async def boot_lines(served: ServedModule) -> bytes:
-    """What the console shows up to the end of the boot, whenever we connected."""
+    """What the console shows up to the end of the boot, whenever we connected (the TCP
+    console keeps what the module said before: the boot WINDs come first)."""
+    out = await served.console_active()
     await served.send(b"\rAT+S.GCFG=console_errs\r")
-    return await served.read_until(b"AT-S.OK\r\n")
+    return out + await served.read_until(b"AT-S.OK\r\n")
 
 
 @needs_serve
