@@ -110,13 +110,14 @@ async def test_bus_protocol_by_hand(bus: tuple[SpiBusTransport, Responder]) -> N
     reader, writer = await raw_connect(transport.path)
     try:
         assert await read_message(reader) == (HELLO, bytes([1, 0xFF, 1]))
-        # CS low, AT in one transfer, CS high (the worked exchange of docs/spi.md)
-        writer.write(message(0x02, b"\x00") + message(0x01, encode_master(0x01)))
-        writer.write(message(0x02, b"\x01"))
-        assert await read_message(reader) == (MISO, b"\xff" * 5)
+        # The worked exchange of docs/spi.md, byte for byte.
+        writer.write(bytes.fromhex("02 00 01 00") + bytes.fromhex("01 00 01 02"))
+        assert await read_message(reader) == (MISO, b"\xff")
+        writer.write(bytes.fromhex("01 00 04 00 02 01 00") + bytes.fromhex("02 00 01 01"))
+        assert await read_message(reader) == (MISO, b"\xff" * 4)
         assert await read_message(reader) == (IRQ, b"\x00")  # the reply is ready
-        writer.write(message(0x04, b"\x00" * 8))
-        assert await read_message(reader) == (MISO, encode_slave(3, 10, 0) + b"\xff" * 3)
+        writer.write(bytes.fromhex("04 00 05 00 00 00 00 00"))
+        assert await read_message(reader) == (MISO, bytes.fromhex("02 3a 00 00 00"))
         assert await read_message(reader) == (IRQ, b"\x01")
         writer.write(message(0x7E, b"?"))
         kind, text = await read_message(reader)
