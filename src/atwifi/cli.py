@@ -29,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--stdio", action="store_true", help="console on this terminal")
     where.add_argument("--rfc2217", metavar="HOST:PORT", help="RFC 2217 serial-over-TCP server")
     where.add_argument("--serial", metavar="DEVICE", help="a real serial port")
+    s.add_argument(
+        "--spi",
+        metavar="ADDRESS",
+        help="also offer the SPI bus (console_enabled=0) on a Unix socket PATH or HOST:PORT"
+        " (docs/spi.md)",
+    )
     s.add_argument("--pty-link", metavar="PATH", help="also make a symlink to the pty")
     s.add_argument("--baud", type=int, default=115200, help="with --serial (default 115200)")
     s.add_argument("--state", metavar="DIR", type=Path, help="the module's flash and files")
@@ -95,12 +101,23 @@ async def serve(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"atwifi: {e}", file=sys.stderr)
         return 2
+    spi = bus = None
+    if args.spi:
+        from atwifi.transports.spi import SpiBusTransport
+
+        try:
+            spi = bus = SpiBusTransport(args.spi)
+        except ValueError as e:
+            print(f"atwifi: --spi: {e}", file=sys.stderr)
+            return 2
     trace = None
     if args.trace or args.verbose:
         from atwifi.trace import Trace, TracingTransport
 
         trace = Trace(args.trace, verbose=args.verbose)
         transport = TracingTransport(transport, trace)
+        if spi is not None:
+            spi = TracingTransport(spi, trace)  # type: ignore[assignment]
     if args.world is not None:
         from atwifi.services.radio.world import World, WorldError
 
@@ -118,11 +135,18 @@ async def serve(args: argparse.Namespace) -> int:
         ext_folder=args.ext_folder,
     )
     device = Device(options, trace=trace)
-    device.attach(transport.write, transport.drain)
-    await transport.start(device.feed)
     out = sys.stderr if kind == "stdio" else sys.stdout
+    if spi is None:
+        device.attach(transport.write, transport.drain)
+        await transport.start(device.feed)
+    else:
+        switch = _wire_consoles(device, transport, spi, bus)
+        await transport.start(switch.feeder("uart", device.feed))
+        await spi.start(switch.feeder("spi", device.feed))
     print(f"atwifi: virtual SPWF04SA, state in {options.state_dir}", file=out)
     print(transport.describe(), file=out, flush=True)
+    if spi is not None:
+        print(spi.describe(), file=out, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -132,6 +156,48 @@ async def serve(args: argparse.Namespace) -> int:
     await stop.wait()
     await device.shutdown()
     await transport.close()
+    if spi is not None:
+        await spi.close()
     if trace is not None:
         trace.close()
     return 0
+
+
+def _console_name(device: object) -> str | None:
+    """The module's console since its last boot: its runtime's active framing."""
+    runtime = getattr(device, "runtime", None)
+    return getattr(runtime, "framing_name", None)
+
+
+def _wire_consoles(device, uart, spi, bus):  # type: ignore[no-untyped-def]
+    """Both consoles on one module: the switch follows console_enabled at every boot; the
+    bus's reset line holds and boots the module. ``spi`` is the bus transport as the module
+    writes to it (traced or not), ``bus`` the SpiBusTransport itself."""
+    import asyncio
+
+    from atwifi.transports.switch import ConsoleSwitch
+
+    switch = ConsoleSwitch(
+        {"uart": uart, "spi": spi}, lambda: _console_name(device), note=device.trace_note
+    )
+    device.attach(switch.write, switch.drain)
+    status = getattr(device, "status", None)
+    if status is not None:
+        bus.set_wifi_state(lambda: status.get("wifi_state") or 0)
+    edges: list[asyncio.Task[None]] = []
+
+    async def edge(low: bool, before: asyncio.Task[None] | None) -> None:
+        if before is not None:
+            await asyncio.gather(before, return_exceptions=True)
+        if low:
+            await device.shutdown()
+        else:
+            await device.power_on()
+
+    def on_reset(low: bool) -> None:
+        before = edges[-1] if edges else None
+        task = asyncio.get_running_loop().create_task(edge(low, before))
+        edges[:] = [task]
+
+    bus.on_reset = on_reset
+    return switch
