@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         help="where the module may send packets (default: loopback only)",
     )
     s.add_argument(
+        "--timing",
+        choices=("fast", "real"),
+        default=None,
+        help="radio timing: fast (default, for CI) or real (a real module's durations)",
+    )
+    s.add_argument(
         "--bind", default="127.0.0.1", metavar="HOST", help="where module servers listen"
     )
     s.add_argument(
@@ -133,6 +139,7 @@ async def serve(args: argparse.Namespace) -> int:
         port_map=args.port_map,
         bind_host=args.bind,
         ext_folder=args.ext_folder,
+        timing=args.timing,
     )
     device = Device(options, trace=trace)
     out = sys.stderr if kind == "stdio" else sys.stdout
@@ -143,7 +150,15 @@ async def serve(args: argparse.Namespace) -> int:
         switch = _wire_consoles(device, transport, spi, bus)
         await transport.start(switch.feeder("uart", device.feed))
         await spi.start(switch.feeder("spi", device.feed))
+        options.own_endpoints.extend(spi.endpoints())
+    options.own_endpoints.extend(transport.endpoints())
     print(f"atwifi: virtual SPWF04SA, state in {options.state_dir}", file=out)
+    if args.state is None:
+        print(
+            "  (the default state folder: every run without --state shares this flash,"
+            " files and certificates)",
+            file=out,
+        )
     print(transport.describe(), file=out, flush=True)
     if spi is not None:
         print(spi.describe(), file=out, flush=True)

@@ -140,6 +140,9 @@ class TracingTransport(Transport):
     async def drain(self) -> None:
         await self.inner.drain()
 
+    def endpoints(self) -> list[tuple[str, int]]:
+        return self.inner.endpoints()
+
     def describe(self) -> str:
         return self.inner.describe()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from atwifi.client import AsyncClient, AtCommandError, Client, Wind
+from harness import spawn_serve, stop_serve
 
 # A transports folder without make_transport (a namespace package mid-merge) is not enough.
 if not hasattr(pytest.importorskip("atwifi.transports"), "make_transport"):
@@ -153,3 +154,28 @@ async def test_command_line(served) -> None:
     assert b"AT-S.Var:build=171117-0328fe3-SPWF04S\r\n" in out
     assert b"AT-S.Number:" in out
     assert b"AT-S.ERROR:4:Variable not found" in err
+
+
+async def test_wait_link_up_returns_at_once_when_joined_before_the_client(
+    tcp_client: AsyncClient,
+) -> None:
+    # The served module joined before this client connected: its WIND:24 went to nobody.
+    ip = await tcp_client.wait_link_up(timeout=30)
+    assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+", ip) and ip != "0.0.0.0", ip
+
+
+async def test_wait_link_up_times_out_with_the_librarys_error(tmp_path: Path) -> None:
+    from atwifi.client import JoinError, LinkTimeoutError
+
+    world = tmp_path / "empty.toml"
+    world.write_text("# no access point at all\n")
+    proc, port = spawn_serve(tmp_path / "state", "--world", str(world))
+    try:
+        async with await AsyncClient.open(f"socket://127.0.0.1:{port}", timeout=10) as c:
+            await c.wait_ready()
+            with pytest.raises(LinkTimeoutError) as e:
+                await c.wait_link_up(timeout=0.5, max_failures=1000)
+            assert isinstance(e.value, TimeoutError) and isinstance(e.value, JoinError)
+            assert await c.get_config("nv_model") == "SPWF04SA"  # the client is still usable
+    finally:
+        stop_serve(proc)

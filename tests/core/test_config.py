@@ -424,3 +424,47 @@ async def gcfg_served(s: ServedModule, name: str) -> str:
     match = re.search(rb"AT-S\.Var:" + name.encode() + rb"=([^\r]*)\r\nAT-S\.OK\r\n$", reply)
     assert match, reply
     return match.group(1).decode("latin-1")
+
+
+def test_every_int_variable_has_a_range() -> None:
+    from atwifi.spwf04.table.config_vars import CONFIG_VARS
+    from atwifi.spwf04.table.schema import VarType
+
+    for var in CONFIG_VARS:
+        if var.type is VarType.INT:
+            assert var.min is not None and var.max is not None, var.name
+            assert var.min <= int(var.default, 0) <= var.max, var.name
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "wifi_wps_walk_time",
+        "ip_dhcp_timeout",
+        "ip_ntp_refresh",
+        "ip_sock_memsize",
+        "ramdisk_memsize",
+        "wifi_channelnum",
+        "ip_dhcp_lease_time",
+        "wifi_ap_idle_timeout",
+    ],
+)
+async def test_a_400_digit_int_is_refused_and_the_module_goes_on(quiet_module, name) -> None:
+    m = quiet_module
+    before = await m.cmd(f"AT+S.GCFG={name}")
+    assert await m.cmd(f"AT+S.SCFG={name},{'9' * 400}") == b"AT-S.ERROR:8:Invalid value\r\n"
+    assert await m.cmd(f"AT+S.GCFG={name}") == before
+    assert await m.cmd("AT") == b"AT-S.OK\r\n"
+
+
+async def test_an_out_of_range_saved_int_boots_on_its_factory_value(quiet_module):
+    # A flash written by an atwifi that had no ranges: the value must not reach the radio.
+    m = quiet_module
+    Flash(config_blob(m).parent).write(
+        "config", json.dumps({"wifi_wps_walk_time": "9" * 400, "user_desc": "kept"}).encode()
+    )
+    await m.restart()
+    m.device.config.set_value("console_echo", 0)
+    assert await gcfg(m, "wifi_wps_walk_time") == "120"
+    assert await gcfg(m, "user_desc") == "kept"
+    assert await m.cmd("AT") == b"AT-S.OK\r\n"

@@ -76,17 +76,56 @@ async def test_scan_lines_byte_for_byte(boot) -> None:  # noqa: F811
     )
 
 
-async def test_scan_filters_on_ssid_and_mac(boot) -> None:  # noqa: F811
-    m = await joined(boot, SCAN_WORLD)
-    only = b"1:\t BSS 00:18:F8:3C:D9:18 CHAN: 11 RSSI: -51 SSID: 'STTest' CAPS: 0421 \r\n"
-    assert await m.cmd("AT+S.SCAN=s", echo=False) == (
-        b"AT-S.Parsing Networks:1\r\n" + only + b"AT-S.OK\r\n"
+DUP_WORLD = """
+[[ap]]
+ssid = "STTest"
+bssid = "00:18:F8:3C:D9:18"
+channel = 11
+rssi = -51
+
+[[ap]]
+ssid = "Mesh"
+bssid = "02:AA:00:00:00:0A"
+channel = 1
+rssi = -80
+
+[[ap]]
+ssid = "Mesh"
+bssid = "02:AA:00:00:00:0B"
+channel = 6
+rssi = -40
+"""
+
+
+async def test_scan_s_lists_every_network_once_strongest_kept(boot) -> None:  # noqa: F811
+    m = await joined(boot, DUP_WORLD)
+    lines = (
+        b"1:\t BSS 02:AA:00:00:00:0B CHAN: 06 RSSI: -40 SSID: 'Mesh' CAPS: 0421 \r\n"
+        b"2:\t BSS 00:18:F8:3C:D9:18 CHAN: 11 RSSI: -51 SSID: 'STTest' CAPS: 0421 \r\n"
     )
-    assert await m.cmd("AT+S.SCAN=m", echo=False) == (
-        b"AT-S.Parsing Networks:1\r\n" + only + b"AT-S.OK\r\n"
-    )
+    # The drivers' own spellings: "s," (mbed, X-CUBE-WIFI1) and "s".
+    for cmd in ("AT+S.SCAN=s,", "AT+S.SCAN=s"):
+        assert (
+            await m.cmd(cmd, echo=False) == b"AT-S.Parsing Networks:2\r\n" + lines + b"AT-S.OK\r\n"
+        )
+    # Another configured SSID changes nothing: s is not "only the configured one".
     await ok(m, "AT+S.SSIDTXT=Nowhere")
-    assert await m.cmd("AT+S.SCAN=s,", echo=False) == b"AT-S.OK\r\n"  # no networks: just OK
+    assert await m.cmd("AT+S.SCAN=s,", echo=False) == (
+        b"AT-S.Parsing Networks:2\r\n" + lines + b"AT-S.OK\r\n"
+    )
+
+
+async def test_scan_m_drops_duplicate_bssids_only(boot) -> None:  # noqa: F811
+    m = await joined(boot, SCAN_WORLD)
+    every = await m.cmd("AT+S.SCAN=d", echo=False)
+    assert every.startswith(b"AT-S.Parsing Networks:4\r\n")
+    assert await m.cmd("AT+S.SCAN=m", echo=False) == every
+
+
+async def test_scan_s_before_a_join_lists_every_network(boot) -> None:  # noqa: F811
+    m = await boot(SCAN_WORLD, wifi_mode=0)
+    out = await m.cmd("AT+S.SCAN=s,", echo=False)
+    assert out.startswith(b"AT-S.Parsing Networks:4\r\n"), out
 
 
 async def test_scan_errors(boot) -> None:  # noqa: F811

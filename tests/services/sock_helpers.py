@@ -37,8 +37,8 @@ class Recorder:
     def refused(self, reason):
         self._add("refused", reason)
 
-    def datagram(self, sid, ip, port, data):
-        self._add("datagram", sid, ip, port, data)
+    def broadcast(self, sid, ip, port, data):
+        self._add("broadcast", sid, ip, port, data)
 
     def note(self, text):
         self._add("note", text)

@@ -236,15 +236,41 @@ async def test_udp_server(quiet_module):
         cport = t.get_extra_info("sockname")[1]
         t.sendto(b"hi there")
         await m.read_until(f"+WIND:61:Incoming Socket Client:127.0.0.1:{cport}:0:0\r\n".encode())
-        await m.read_until(
-            f"+WIND:80:UDP Broadcast Received:0:127.0.0.1:{cport}:8:hi there\r\n".encode()
-        )
+        await m.read_until(b"+WIND:55:Pending Data:0:0:8:8\r\n")
         data, _, _ = await sockr(m, "AT+S.SOCKDR=0,0")
         assert data == b"hi there"
         assert await m.cmd("AT+S.SOCKDW=0,0,3", b"ack") == b"AT-S.OK\r\n"
         assert await asyncio.wait_for(got.get(), 5) == b"ack"
+        # A unicast datagram is data, never a broadcast indication.
+        assert b"+WIND:80" not in m.take()
     finally:
         t.close()
+
+
+async def test_udp_broadcast_is_wind_80_only(quiet_module):
+    m = quiet_module
+    port = free_port()
+    assert await m.cmd(f"AT+S.SOCKDON={port},u") == b"AT-S.On:0\r\nAT-S.OK\r\n"
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    sender.bind(("127.0.0.1", 0))
+    try:
+        cport = sender.getsockname()[1]
+        # Loopback's broadcast address: the only broadcast this machine may send.
+        sender.sendto(b"who is there", ("127.255.255.255", port))
+        out = await m.read_until(b"who is there\r\n")
+        assert out == (
+            f"+WIND:80:UDP Broadcast Received:0:127.0.0.1:{cport}:12:who is there\r\n".encode()
+        )
+        # Shown inline, not buffered, no client made of it.
+        assert await m.cmd("AT+S.SOCKDL") == f"AT-S.List:0::0:u:0::{port}\r\nAT-S.OK\r\n".encode()
+        sender.sendto(b"direct", ("127.0.0.1", port))
+        out = await m.read_until(b"+WIND:55:Pending Data:0:0:6:6\r\n")
+        assert b"+WIND:80" not in out
+        data, _, _ = await sockr(m, "AT+S.SOCKDR=0,0")
+        assert data == b"direct"
+    finally:
+        sender.close()
 
 
 async def test_10mb_each_way(quiet_module):
@@ -298,7 +324,7 @@ async def test_radio_and_net_services(quiet_module):
                 return host
             raise AtError(65, host)
 
-        def check(ip: str) -> None:
+        def check(ip: str, port: int | None = None) -> None:
             if ip != "127.0.0.1":
                 raise AtError(74, f"{ip} blocked by the network policy")
 

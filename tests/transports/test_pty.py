@@ -94,3 +94,16 @@ async def test_output_without_reader_does_not_block() -> None:
                 await t.drain()
     finally:
         await t.close()
+
+
+def test_the_banner_hints_run_as_written() -> None:
+    import shlex
+    import sys
+
+    from atwifi.transports.base import miniterm
+
+    words = shlex.split(miniterm("/dev/pts/9"))
+    # This Python (it has pyserial), CR alone for Enter: a CR LF terminal would send the LF
+    # after a {data} command as data.
+    assert words[:3] == [sys.executable, "-m", "serial.tools.miniterm"]
+    assert words[3:5] == ["--eol", "CR"]

@@ -27,6 +27,7 @@ from atwifi.client.errors import (
     WebSocketClientError,
 )
 from atwifi.client.protocol import Reply, Wind
+from atwifi.client.radio import JoinError, LinkTimeoutError
 
 __all__ = [
     "AsyncClient",
@@ -34,6 +35,8 @@ __all__ = [
     "CertificateError",
     "Client",
     "HttpClientError",
+    "JoinError",
+    "LinkTimeoutError",
     "ModuleRebootedError",
     "Reply",
     "WebSocketClientError",

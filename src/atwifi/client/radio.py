@@ -33,6 +33,13 @@ class JoinError(Exception):
         self.winds = winds
 
 
+class LinkTimeoutError(JoinError, TimeoutError):
+    """No link within the time given (still a ``TimeoutError`` for ``except TimeoutError``)."""
+
+
+LINK_UP = 10  # Table 8's wifi_state once the IP interface is up
+
+
 @dataclass(frozen=True)
 class Network:
     """One line of AT+S.SCAN."""
@@ -87,8 +94,8 @@ class RadioMixin:
     wait_wind: Callable[..., Any]
 
     async def scan(self, filter: str = "d", *, timeout: float = 10.0) -> list[Network]:  # noqa: ASYNC109
-        """``AT+S.SCAN=<filter>``: the networks in range (d all, s the configured SSID, m the
-        joined BSSID)."""
+        """``AT+S.SCAN=<filter>``: the networks in range (d all, s one line per SSID, m one
+        per BSSID)."""
         reply = await self.command(f"AT+S.SCAN={filter}", timeout=timeout)
         return parse_scan(list(reply.lines))
 
@@ -108,24 +115,34 @@ class RadioMixin:
         await self.command(f"AT+S.WIFI={1 if on else 0}")
 
     async def wait_link_up(self, timeout: float = 60.0, *, max_failures: int = 3) -> str:  # noqa: ASYNC109
-        """Wait for the IPv4 ``+WIND:24`` and return its address. Raises ``JoinError`` after
-        ``max_failures`` failed join attempts (WIND 40, 74, 76...), TimeoutError after
-        ``timeout`` seconds."""
+        """The module's IPv4 address once its link is up: at once when it is up already (a
+        module that joined before this client connected sent its ``+WIND:24`` to nobody),
+        otherwise at the IPv4 ``+WIND:24``. Raises ``JoinError`` after ``max_failures``
+        failed join attempts (WIND 40, 74, 76...), ``LinkTimeoutError`` after ``timeout``."""
         failures: list[Any] = []
 
         def wanted(w: Any) -> bool:
             return (w.number == 24 and "." in w.tail) or w.number in JOIN_FAILURES
 
-        async with asyncio.timeout(timeout):
-            while True:
-                w = await self.wait_wind(wanted)
-                if w.number == 24:
-                    return str(w.tail).rsplit(":", 1)[-1]
-                failures.append(w)
-                if len(failures) >= max_failures:
-                    raise JoinError(
-                        f"join failed {len(failures)} times (last: WIND {w.number})", failures
-                    )
+        try:
+            async with asyncio.timeout(timeout):
+                if await self.wifi_state() == LINK_UP:
+                    ip = await self.ip_address()
+                    if ip is not None:
+                        return ip
+                while True:
+                    w = await self.wait_wind(wanted)
+                    if w.number == 24:
+                        return str(w.tail).rsplit(":", 1)[-1]
+                    failures.append(w)
+                    if len(failures) >= max_failures:
+                        raise JoinError(
+                            f"join failed {len(failures)} times (last: WIND {w.number})", failures
+                        )
+        except TimeoutError as e:
+            if isinstance(e, JoinError):
+                raise
+            raise LinkTimeoutError(f"no link within {timeout} s", failures) from None
 
     async def join(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from atwifi.control.protocol import (
     encode,
     socket_path,
 )
+from atwifi.statedir import FILE_MODE, private_folder
 
 log = logging.getLogger("atwifi.control")
 
@@ -32,11 +34,13 @@ class ControlServer:
     async def start(self) -> None:
         if self._server is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()  # a stale socket of a module that died
         with bindable(self.path) as name:
             self._server = await asyncio.start_unix_server(self._serve, path=name, limit=MAX_LINE)
+            # Whoever can connect can read the world's passphrases (world.show): owner only.
+            os.chmod(name, FILE_MODE)
 
     async def close(self) -> None:
         server, self._server = self._server, None

@@ -12,6 +12,8 @@ import struct
 import zlib
 from pathlib import Path
 
+from atwifi.statedir import private_folder
+
 _MAGIC = b"ATWF"
 _HEADER = struct.Struct(">4sII")  # magic, payload length, crc32
 
@@ -23,7 +25,7 @@ class CorruptBlob(Exception):
 class Flash:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder)
         self._drop_stale_temps()
 
     def _drop_stale_temps(self) -> None:

@@ -45,6 +45,7 @@ from atwifi.spwf04.status import Status
 from atwifi.spwf04.table.errors import ERRORS
 from atwifi.spwf04.table.winds import WINDS
 from atwifi.spwf04.wording import word
+from atwifi.statedir import private_folder
 
 log = logging.getLogger("atwifi")
 
@@ -66,6 +67,9 @@ class Options:
     port_map: dict[int, int] = field(default_factory=dict)  # module port -> host port
     bind_host: str = "127.0.0.1"  # where the module's servers listen on the host
     ext_folder: Path | None = None  # host folder behind volume 0 (external storage)
+    timing: str | None = None  # radio timing profile ("fast", "real"); None: the world's
+    # Where this module's console listens on the host: its sockets may not connect there.
+    own_endpoints: list[tuple[str, int]] = field(default_factory=list)
 
 
 class Device:
@@ -77,7 +81,7 @@ class Device:
     ) -> None:
         self.options = options
         self.state_dir = options.state_dir
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(self.state_dir)
         self.flash = Flash(self.state_dir / "flash")
         self.config = Config(self.flash)
         self.status = Status()

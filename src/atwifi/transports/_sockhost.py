@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from atwifi.transports.base import BACKLOG_LIMIT, HIGH_WATER, Backlog, Transport
+from atwifi.transports.base import BACKLOG_LIMIT, HIGH_WATER, Backlog, Transport, miniterm
 
 
 def format_hostport(host: str, port: int) -> str:
@@ -110,6 +110,9 @@ class SocketHostTransport(Transport):
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
 
+    def endpoints(self) -> list[tuple[str, int]]:
+        return [(self.host, self.port)]
+
     @property
     def connected(self) -> bool:
         return self._conn is not None and self._conn.alive
@@ -145,8 +148,8 @@ class SocketHostTransport(Transport):
         where = format_hostport(self.host, self.port)
         return (
             f"console on raw TCP {where}\n"
-            f"  connect: socat -,raw,echo=0 TCP:{where}\n"
-            f"       or: python -m serial.tools.miniterm socket://{where} 115200"
+            f"  connect: socat -,raw,echo=0,escape=0x1d TCP:{where}   (Ctrl-] quits)\n"
+            f"       or: {miniterm(f'socket://{where}')}"
         )
 
     async def close(self) -> None:

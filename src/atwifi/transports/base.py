@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
@@ -10,6 +11,13 @@ from collections.abc import Callable
 BACKLOG_LIMIT = 64 * 1024
 # drain() makes the module wait while more than this is queued towards a connected host.
 HIGH_WATER = 16 * 1024
+
+
+def miniterm(url: str, baud: int = 115200) -> str:
+    """The miniterm command that works against the module: this Python (it has pyserial; the
+    system one may not), Enter sending CR alone (a CR LF terminal would send the LF after a
+    {data} command as data)."""
+    return f"{sys.executable} -m serial.tools.miniterm --eol CR {url} {baud}"
 
 
 class Transport(ABC):
@@ -32,6 +40,11 @@ class Transport(ABC):
     async def drain(self) -> None:
         """Wait while the output buffer is above its high-water mark (but never forever when no
         host is connected: then it returns at once and bounded buffering applies)."""
+
+    def endpoints(self) -> list[tuple[str, int]]:
+        """(host, port) pairs where this transport listens for its host: the module's own
+        sockets must never reach them (they would steal the console)."""
+        return []
 
     @abstractmethod
     def describe(self) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from atwifi.transports._fdout import FdOutput
-from atwifi.transports.base import Transport
+from atwifi.transports.base import Transport, miniterm
 
 READ_SIZE = 65536
 
@@ -69,8 +69,8 @@ class PtyTransport(Transport):
         name = str(self.link) if self.link else self.path
         return (
             f"console on pseudo-terminal {where}\n"
-            f"  connect: picocom -b 115200 {name}\n"
-            f"       or: python -m serial.tools.miniterm {name} 115200"
+            f"  connect: picocom -b 115200 {name}   (Enter sends CR; no --omap)\n"
+            f"       or: {miniterm(name)}"
         )
 
     async def close(self) -> None:

@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from atwifi.transports._sockhost import HostConnection, SocketHostTransport, format_hostport
+from atwifi.transports.base import miniterm
 
 # Telnet (RFC 854/855) bytes
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
@@ -90,7 +91,7 @@ class Rfc2217Transport(SocketHostTransport):
         where = format_hostport(self.host, self.port)
         return (
             f"console as RFC 2217 serial port on {where}\n"
-            f"  connect: python -m serial.tools.miniterm rfc2217://{where} 115200\n"
+            f"  connect: {miniterm(f'rfc2217://{where}')}\n"
             f"  pyserial / labgrid / pytest-embedded: rfc2217://{where}"
         )
 

@@ -143,6 +143,10 @@ class SpiBusTransport(Transport):
             )
             self.where = (host, int(self._server.sockets[0].getsockname()[1]))
 
+    def endpoints(self) -> list[tuple[str, int]]:
+        port = self.port
+        return [] if port is None else [(str(self.where[0]), port)]
+
     @property
     def port(self) -> int | None:
         host, port = self.where

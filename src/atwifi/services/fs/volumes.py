@@ -28,6 +28,7 @@ from pathlib import Path
 
 from atwifi.services.fs import image
 from atwifi.services.fs.names import FLAGS, TEMP_PREFIX, valid_name
+from atwifi.statedir import private_folder
 
 # Above this many bytes, hashing and copying in memory move to a thread.
 _BIG = 64 * 1024
@@ -299,8 +300,8 @@ class FolderVolume(Volume):
 
     async def load(self) -> None:
         def prepare() -> None:
-            if self.create:
-                self.root.mkdir(parents=True, exist_ok=True)
+            if self.create:  # only the module's own folders (never a user's --ext-folder)
+                private_folder(self.root)
             if not self.root.is_dir():
                 raise NotADirectoryError(str(self.root))
             self.root = self.root.resolve()

@@ -97,7 +97,7 @@ class Radio:
         self.world = world
         self._settings = settings
         self._emit_fn = emit
-        self.timing = timing or Timing(scale=world.time_scale)
+        self.timing = timing or Timing.profile(world.timing, scale=world.time_scale)
         self._spawn = spawn or asyncio.ensure_future
         self.listeners: list[Callable[[Event], None]] = []  # other services (sockets)
         self.on = False
@@ -118,7 +118,6 @@ class Radio:
         self._dhcpd: DhcpPool | None = None
         self._signal_low = False
         self._started_at = 0.0
-        self.last_bssid = ZERO_MAC  # for SCAN's "m" filter
         self._fingerprint: tuple[object, ...] = ()
 
     # -- life cycle ------------------------------------------------------------------------
@@ -331,7 +330,6 @@ class Radio:
             self._set_state(State.IDLE)
             return False
         self.ap, self.bssid, self.channel = ap, ap.bssid, ap.channel
-        self.last_bssid = ap.bssid
         self._fingerprint = ap.fingerprint()
         self._emit(Ev.ASSOCIATED, ap.ssid)
         self._set_state(State.JOINED)

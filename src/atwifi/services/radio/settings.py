@@ -41,10 +41,29 @@ class RadioSettings:
     dhcp_timeout: int = 20
 
 
+# Durations of a real module's steps (seconds), for --timing real / [radio] timing = "real".
+# No SPWF04 datasheet gives them; they follow 802.11 and what embedded stations take, so that
+# driver races hidden by the fast profile show (docs/behaviour.md "Timing profiles"):
+REAL = {
+    "scan": 2.0,  # 13 channels x ~150 ms (active probe wait + passive dwell + switching)
+    "auth": 0.05,  # open-system authentication: one frame exchange and the AP's processing
+    "assoc": 0.05,  # association request/response
+    "handshake": 0.3,  # WPA 4-way handshake, keys installed on a Cortex-M4 host
+    "dhcp": 1.0,  # DISCOVER/OFFER/REQUEST/ACK with a home router's usual reply delays
+    "module_second": 1.0,  # a second is a second: ip_dhcp_timeout 20 is 20 s
+    "beacon": 0.1024,  # 100 TU, the beacon interval of nearly every AP
+    "retry": 1.0,  # first pause after a failed join, doubling...
+    "retry_max": 8.0,  # ...to a few seconds, as the module's join retries are
+    "ap_start": 0.5,  # bringing up a MiniAP/IBSS cell (radio reconfiguration, beaconing)
+}
+PROFILES = ("fast", "real")
+
+
 @dataclass
 class Timing:
-    """Wall-clock seconds of the simulated steps. Small, so tests are fast; a world's
-    ``[radio] time_scale`` multiplies all of them (0 makes every step immediate)."""
+    """Wall-clock seconds of the simulated steps. The default ("fast") profile is small, so
+    tests are fast; "real" is what a module takes. A world's ``[radio] time_scale``
+    multiplies all of them (0 makes every step immediate)."""
 
     scan: float = 0.02
     auth: float = 0.005
@@ -57,6 +76,12 @@ class Timing:
     retry_max: float = 1.0
     ap_start: float = 0.01
     scale: float = field(default=1.0)
+
+    @classmethod
+    def profile(cls, name: str, scale: float = 1.0) -> Timing:
+        if name not in PROFILES:
+            raise ValueError(f"timing profile {name!r}: one of {', '.join(PROFILES)}")
+        return cls(**REAL, scale=scale) if name == "real" else cls(scale=scale)
 
     def __call__(self, name: str, times: float = 1.0) -> float:
         return float(getattr(self, name)) * times * self.scale

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from atwifi.services.radio.addressing import DhcpPool
+from atwifi.services.radio.settings import PROFILES
 
 LOOPBACK_POLICY = ["127.0.0.0/8", "::1/128"]
 ANY_POLICY = ["0.0.0.0/0", "::/0"]
@@ -148,6 +149,7 @@ class World:
     hosts: dict[str, str] = field(default_factory=dict)  # name -> address (net service)
     policy: list[str] = field(default_factory=lambda: list(LOOPBACK_POLICY))
     time_scale: float = 1.0  # multiplies every simulated radio delay
+    timing: str = "fast"  # the timing profile (services/radio/settings.py PROFILES)
 
     def __post_init__(self) -> None:
         self._waiters: list[asyncio.Future[None]] = []
@@ -196,10 +198,14 @@ class World:
             policy = [str(ipaddress.ip_network(n, strict=False)) for n in pol["allow"]]
         else:
             policy = list(LOOPBACK_POLICY)
-        scale = float(data.get("radio", {}).get("time_scale", 1.0))
+        radio = data.get("radio", {})
+        scale = float(radio.get("time_scale", 1.0))
         if scale < 0:
             raise WorldError("radio.time_scale must be >= 0")
-        return cls(aps, hosts=hosts, policy=policy, time_scale=scale)
+        timing = str(radio.get("timing", "fast"))
+        if timing not in PROFILES:
+            raise WorldError(f"radio.timing must be one of {', '.join(PROFILES)}")
+        return cls(aps, hosts=hosts, policy=policy, time_scale=scale, timing=timing)
 
     # -- queries and changes -----------------------------------------------------------
     def visible(self) -> list[AccessPoint]:
@@ -251,7 +257,7 @@ class World:
             "ap": [ap.to_dict() for ap in self.access_points],
             "hosts": dict(self.hosts),
             "policy": {"allow": list(self.policy)},
-            "radio": {"time_scale": self.time_scale},
+            "radio": {"time_scale": self.time_scale, "timing": self.timing},
         }
 
 

@@ -43,7 +43,7 @@ class Events(Protocol):
     def gone(self, ip: str, port: int, sid: int, cid: int, reason: int) -> None: ...
     def dropping(self, sid: int | None, cid: int, dropped: int) -> None: ...
     def refused(self, reason: int) -> None: ...
-    def datagram(self, sid: int, ip: str, port: int, data: bytes) -> None: ...
+    def broadcast(self, sid: int, ip: str, port: int, data: bytes) -> None: ...
     def note(self, text: str) -> None: ...
 
 
@@ -89,8 +89,7 @@ class Conn:
         self.on_gone: Callable[[Conn], None] | None = None  # server-side bookkeeping
         self.udp_addr: tuple[str, int] | None = None  # UDP server client: where replies go
         self._paused = False
-        self._armed = True
-        self._since = 0
+        self._since = 0  # bytes arrived since the last WIND:55 (below the threshold)
         self._writable = asyncio.Event()
         self._writable.set()
         self._closed_by_host = False
@@ -132,8 +131,6 @@ class Conn:
         self.buf += data
         self.received += n
         self._since += n
-        # Each WIND:55 announces one datagram (wire-notes), threshold permitting.
-        self._armed = True
         self._announce()
         return True
 
@@ -144,13 +141,15 @@ class Conn:
         return min(self.capacity, max(1, self.capacity * pct // 100))
 
     def _announce(self, force: bool = False) -> None:
-        # One WIND:55 per batch: after one is raised the next waits for the host to read
-        # (any read re-arms), so a fast peer cannot flood the console with indications.
-        if not self.live or not (self._armed or force):
+        # A WIND:55 for every arrival once the unread total reaches ip_sock_threshold:
+        # "<received since the last one>:<unread>" (three 10-byte segments: 10:10, 10:20,
+        # 10:30). Nothing waits for the host to read first, so a WIND the host masked never
+        # holds back the next ones. A flood cannot flood the console: arrivals stop while
+        # the buffer is full, and each read lets in one more.
+        if not self.live:
             return
         if len(self.buf) < self._threshold_bytes() and not force:
             return
-        self._armed = False
         self.events.pending(self.sid, self.cid, self._since, len(self.buf))
         self._since = 0
 
@@ -179,7 +178,12 @@ class Conn:
             with memoryview(self.buf) as mv:
                 data = bytes(mv[:n])
             del self.buf[:n]  # O(1) in CPython: the start pointer moves
-        self._armed = True
+        # What was read needs no announcing: "received" never exceeds "unread".
+        self._since = min(self._since, len(self.buf))
+        if self.buf and n:
+            # A partial read: say what is left, or a host that reads in pieces on each
+            # WIND:55 would wait forever for bytes that already arrived.
+            self._announce(force=True)
         if len(self.buf) < self.capacity:
             self._resume()
         return data, avail

@@ -40,7 +40,7 @@ async def literal_resolve(host: str) -> str:
         raise AtError(65, f"cannot resolve {host!r} without the net service") from None
 
 
-def _no_check(ip: str) -> None:
+def _no_check(ip: str, port: int) -> None:
     return None
 
 
@@ -60,7 +60,7 @@ class Sockets:
         capacity: Callable[[], int] = lambda: 1500,
         threshold: Callable[[], int] = lambda: 0,
         resolve: Resolve = literal_resolve,
-        check: Callable[[str], None] = _no_check,
+        check: Callable[[str, int], None] = _no_check,
         tls: TlsService | None = None,
         bind_host: str = "127.0.0.1",
         port_map: dict[int, int] | None = None,
@@ -97,7 +97,7 @@ class Sockets:
         if tls_name is not None and self.tls is None:
             raise AtError(74, "no TLS service")
         ip = await self.resolve(host)
-        self.check(ip)
+        self.check(ip, port)
         cid = next(i for i in range(MAX_CLIENTS) if i not in self.clients)
         conn = Conn(self.events, None, cid, k, self.capacity(), self.threshold)
         conn.ip, conn.port = ip, port

@@ -7,7 +7,9 @@ against the module's clock after the handshake and drops the client if it fails.
 
 UDP: each new peer address becomes a client (WIND:61), so the host can answer it with SOCKDW;
 a ninth peer is refused (WIND:83:2, the manual's "only when UDP" reason). Every datagram is
-buffered for SOCKDR (WIND:55) and also shown inline by WIND:80.
+buffered for SOCKDR (WIND:55). A broadcast (to 127.255.255.255 when the server listens in
+127.0.0.0/8: a second socket bound to that address receives only broadcasts) is shown inline
+by WIND:80 and is not buffered.
 
 A client that goes away with unread data keeps its id until the host has read everything
 (or closes it with SOCKDC); one with nothing unread frees its id at once.
@@ -16,6 +18,7 @@ A client that goes away with unread data keeps its id until the host has read ev
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -25,6 +28,7 @@ from atwifi.services.sockets.conn import Conn, Events, StreamProtocol
 if TYPE_CHECKING:
     from atwifi.services.tls import TlsService
 
+LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 MAX_CLIENTS = 8
 NO_RAM, TOO_MANY_UDP = 1, 2  # WIND:83 reasons
 
@@ -52,6 +56,7 @@ class Server:
         self._by_addr: dict[tuple[str, int], Conn] = {}
         self._server: asyncio.base_events.Server | None = None
         self._udp: asyncio.DatagramTransport | None = None
+        self._udp_broadcast: asyncio.DatagramTransport | None = None
         self.closed = False
 
     # -- opening -------------------------------------------------------------------------
@@ -63,6 +68,7 @@ class Server:
             )
             self._udp = transport  # type: ignore[assignment]
             self.host_port = transport.get_extra_info("sockname")[1]
+            await self._listen_for_broadcasts(host)
         else:
             self._server = await loop.create_server(
                 lambda: _ServerStreamProtocol(self),
@@ -123,6 +129,29 @@ class Server:
             self._by_addr.pop(conn.udp_addr, None)
 
     # -- UDP -----------------------------------------------------------------------------
+    async def _listen_for_broadcasts(self, host: str) -> None:
+        # Only a socket bound to the broadcast address itself tells a broadcast from a
+        # unicast (asyncio hands over no IP_PKTINFO). Loopback's is 127.255.255.255.
+        try:
+            if ipaddress.ip_address(host) not in LOOPBACK:
+                return
+        except ValueError:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _UdpBroadcastProtocol(self),
+                local_addr=(str(LOOPBACK.broadcast_address), self.host_port),
+            )
+        except OSError as e:
+            self.events.note(f"server {self.sid}: no broadcast listener: {e}")
+            return
+        self._udp_broadcast = transport  # type: ignore[assignment]
+
+    def broadcast(self, data: bytes, addr: tuple[str, int]) -> None:
+        if not self.closed:
+            self.events.broadcast(self.sid, addr[0], addr[1], data)
+
     def datagram(self, data: bytes, addr: tuple[str, int]) -> None:
         addr = (addr[0], addr[1])
         conn = self._by_addr.get(addr)
@@ -140,8 +169,7 @@ class Server:
             self.clients[cid] = conn
             self._by_addr[addr] = conn
             self.events.incoming(addr[0], addr[1], self.sid, cid)
-        if conn.deliver_datagram(data):
-            self.events.datagram(self.sid, addr[0], addr[1], data)
+        conn.deliver_datagram(data)
 
     # -- the host's commands -------------------------------------------------------------
     def client(self, cid: int) -> Conn:
@@ -178,6 +206,8 @@ class Server:
             self._server.close()
         if self._udp is not None:
             self._udp.close()
+        if self._udp_broadcast is not None:
+            self._udp_broadcast.close()
 
 
 class _ServerStreamProtocol(StreamProtocol):
@@ -198,6 +228,14 @@ class _ServerStreamProtocol(StreamProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         if self.conn is not None:
             super().buffer_updated(nbytes)
+
+
+class _UdpBroadcastProtocol(asyncio.DatagramProtocol):
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.server.broadcast(data, addr)
 
 
 class _UdpServerProtocol(asyncio.DatagramProtocol):

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from atwifi.errors import AtError
 from atwifi.services.tls.verify import PARSE, CertError, key_id, parse_cert
+from atwifi.statedir import FILE_MODE, private_folder
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
@@ -62,7 +63,9 @@ def parse_key(data: bytes) -> bytes:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
+    # 0600 from the start: these are private keys and certificates, whatever the umask.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
@@ -163,7 +166,7 @@ class CertStore:
     def _save(self, name: str, value: bytes) -> None:
         assert self.folder is not None
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_folder(self.folder)
             _write_atomic(self.folder / name, value)
         except OSError as e:
             raise AtError(FLASH_WRITE_FAILED, str(e)) from None

@@ -4,6 +4,7 @@ PEERS with the status commands)."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 from atwifi.errors import AtError
 from atwifi.services.radio import RadioError, ScanEntry
@@ -28,6 +29,19 @@ def _radio(ctx: Context):  # type: ignore[no-untyped-def]
 
 def _at_error(e: RadioError) -> AtError:
     return AtError(RADIO_ERRORS.get(e.code, 8), str(e))
+
+
+def strongest_per(entries: list[ScanEntry], key: Callable[[ScanEntry], str]) -> list[ScanEntry]:
+    """SCAN's ``s`` and ``m`` filters: one line per SSID (per BSSID), the strongest, in scan
+    order. Drivers send ``AT+S.SCAN=s,`` to list every network (mbed's SPWFSA04 scan(), ST's
+    X-CUBE-WIFI1), so a filter never narrows the list to the configured network."""
+    best: dict[str, ScanEntry] = {}
+    for e in entries:
+        k = key(e)
+        if k not in best or e.rssi > best[k].rssi:
+            best[k] = e
+    keep = {id(e) for e in best.values()}
+    return [e for e in entries if id(e) in keep]
 
 
 def scan_line(index: int, e: ScanEntry) -> bytes:
@@ -57,11 +71,9 @@ async def scan(ctx: Context, filter: str = "d", filename: str | None = None) -> 
         raise _at_error(e) from None
     f = (filter or "d").lower()
     if f == "s":
-        want = radio.settings().ssid
-        entries = [e for e in entries if e.ssid.encode("utf-8") == want]
+        entries = strongest_per(entries, lambda e: e.ssid)
     elif f == "m":
-        # The module has no BSSID setting: "m" keeps the network it joined last.
-        entries = [e for e in entries if e.bssid == radio.last_bssid]
+        entries = strongest_per(entries, lambda e: e.bssid)
     lines = [scan_line(i, e) for i, e in enumerate(entries, 1)]
     if filename:
         fs = ctx.device.fs

@@ -8,6 +8,7 @@ file. Choices: docs/behaviour.md.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -122,12 +123,16 @@ class Net:
         self._refresh()
         return self.policy.allows(ip)
 
-    def check(self, ip: str) -> None:
+    def check(self, ip: str, port: int | None = None) -> None:
         """Refuse a destination the policy forbids, the way an unreachable one fails a socket:
-        AtError(74) "Failed to open socket", with the reason in the trace."""
+        AtError(74) "Failed to open socket", with the reason in the trace. With ``port``, also
+        the module's own console endpoint: a socket there would steal the console's host."""
         if not self.allowed(ip):
             self.device.trace_note(f"blocked by network policy: {ip}")
             raise AtError(74, f"blocked by network policy: {ip}")
+        if port is not None and is_own_endpoint(ip, port, self.device.options.own_endpoints):
+            self.device.trace_note(f"refused: {ip}:{port} is this module's own console")
+            raise AtError(74, f"{ip}:{port} is this module's own console")
 
     # --- ping ------------------------------------------------------------------------------
 
@@ -277,3 +282,28 @@ class NetPart:
 
 
 __all__ = ["Net", "NetPart", "policy_for", "split_server", "wind84_fields"]
+
+
+def is_own_endpoint(ip: str, port: int, endpoints: list[tuple[str, int]]) -> bool:
+    """Whether ``ip:port`` reaches one of ``endpoints`` (where this module's console listens).
+    A wildcard listener (0.0.0.0, ::) is reached through any loopback address."""
+    try:
+        addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    for host, own_port in endpoints:
+        if port != own_port:
+            continue
+        if host in ("", "0.0.0.0", "::"):
+            if addr.is_loopback:
+                return True
+            continue
+        try:
+            if ipaddress.ip_address(host) == addr:
+                return True
+        except ValueError:  # a host name: the transport resolved it, so did the module
+            if host == "localhost" and addr.is_loopback:
+                return True
+    return False

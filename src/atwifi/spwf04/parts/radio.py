@@ -17,10 +17,13 @@ def load_world(device: Device) -> World:
     opts = device.options
     net = getattr(opts, "net", "loopback")
     path = getattr(opts, "world", None)
-    if path is None:
-        return World.default(net)
     # A world is a small text file read once per process: no need to leave the loop for it.
-    return World.load(path, net=net if net == "any" else None)
+    world = (
+        World.default(net) if path is None else World.load(path, net=net if net == "any" else None)
+    )
+    if opts.timing is not None:  # --timing wins over the world file
+        world.timing = opts.timing
+    return world
 
 
 def _text(value: object) -> str:

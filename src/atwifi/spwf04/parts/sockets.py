@@ -41,7 +41,7 @@ class WindEvents:
     def refused(self, reason: int) -> None:
         self.device.wind(83, reason)
 
-    def datagram(self, sid: int, ip: str, port: int, data: bytes) -> None:
+    def broadcast(self, sid: int, ip: str, port: int, data: bytes) -> None:
         self.device.wind(80, sid, ip, port, len(data), data.decode("latin-1"))
 
     def note(self, text: str) -> None:
@@ -69,10 +69,10 @@ class SocketsPart:
             return await literal_resolve(host)
         return await net.resolve(host)
 
-    def _check(self, ip: str) -> None:
+    def _check(self, ip: str, port: int) -> None:
         net = self.device.net
         if net is not None:
-            net.check(ip)
+            net.check(ip, port)
 
     def _capacity(self) -> int:
         return max(1, int(self.device.config.get("ip_sock_memsize"))) * UNIT

@@ -4,7 +4,9 @@ Defaults are the factory values exactly as printed. Types follow the manual's co
 wifi_operational_mode, wifi_opr_rate_mask and wifi_bas_rate_mask are typed INT in the manual but
 printed as hex (0x003FFFCF), so they are VarType.HEX here; ip_mdns_services_port/_ttl are typed
 INT but hold space-separated lists ("80 69"), so they are VarType.LIST. min/max are set where the
-description states a range (or lists the only meaningful values, e.g. 0=off 1=on).
+description states a range (or lists the only meaningful values, e.g. 0=off 1=on). Every other
+INT has a range of atwifi's choosing (docs/behaviour.md "Configuration ranges"), because an
+unbounded value (a 400-digit wifi_wps_walk_time) reaches timers and buffers.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ CONFIG_VARS: tuple[ConfigVar, ...] = (
         "ramdisk_memsize",
         "16",
         T.INT,
+        min=1,
+        max=64,
         description="Heap size dedicated to RAM disk in unit of 1024 byte",
     ),
     ConfigVar(
@@ -89,6 +93,8 @@ CONFIG_VARS: tuple[ConfigVar, ...] = (
         "python_memsize",
         "32",
         T.INT,
+        min=8,
+        max=128,
         description="Heap size dedicated to MicroPython execution in unit of 1024 byte",
     ),
     ConfigVar(
@@ -236,12 +242,16 @@ CONFIG_VARS: tuple[ConfigVar, ...] = (
         "wifi_txfail_thresh",
         "5",
         T.INT,
+        min=1,
+        max=255,
         description="Maximum number of lost packets before disassociation",
     ),
     ConfigVar(
         "wifi_dtim_period",
         "1",
         T.INT,
+        min=0,
+        max=255,
         description="Amount of frames stored for associated powersaving STAs. 0=do not store frames, 1=store 1 frame",
     ),
     ConfigVar(
@@ -272,6 +282,8 @@ CONFIG_VARS: tuple[ConfigVar, ...] = (
         "wifi_channelnum",
         "1",
         T.INT,
+        min=1,
+        max=14,
         description="Channel number to use for MiniAP operation. The user must properly set the channel number to not violate IEEE 802.11 Wi-Fi/WLAN standards.",
     ),
     ConfigVar(
@@ -302,7 +314,7 @@ CONFIG_VARS: tuple[ConfigVar, ...] = (
         max=1,
         description="Authentication type used in STA, IBSS and MiniAP mode: 0=OpenSystem, 1=SharedKey",
     ),
-    ConfigVar("wifi_atim_window", "0", T.INT, description="Reserved"),
+    ConfigVar("wifi_atim_window", "0", T.INT, min=0, max=65535, description="Reserved"),
     ConfigVar(
         "wifi_powersave",
         "0",
@@ -319,17 +331,23 @@ CONFIG_VARS: tuple[ConfigVar, ...] = (
         max=18,
         description="Transmit power [from 0 to 18], in dBm",
     ),
-    ConfigVar("wifi_rssi_thresh", "0", T.INT, description="Low signal strength threshold"),
+    ConfigVar(
+        "wifi_rssi_thresh", "0", T.INT, min=-128, max=0, description="Low signal strength threshold"
+    ),
     ConfigVar(
         "wifi_rssi_hyst",
         "0",
         T.INT,
+        min=0,
+        max=127,
         description="Amount of change in RSSI to trigger signal state change",
     ),
     ConfigVar(
         "wifi_ap_idle_timeout",
         "120",
         T.INT,
+        min=0,
+        max=65535,
         description="Seconds of inactivity to trigger disassociate of the client",
     ),
     ConfigVar(
@@ -429,24 +447,37 @@ CONFIG_VARS: tuple[ConfigVar, ...] = (
         max=1,
         description="RADIUS certificate date validity check. 0→enabled; 1→disabled",
     ),
-    ConfigVar("wifi_wps_walk_time", "120", T.INT, description="Button push time window length"),
-    ConfigVar("wifi_wps_pin", "1234567", T.INT, description="Wps pin"),
+    ConfigVar(
+        "wifi_wps_walk_time",
+        "120",
+        T.INT,
+        min=1,
+        max=65535,
+        description="Button push time window length",
+    ),
+    ConfigVar("wifi_wps_pin", "1234567", T.INT, min=0, max=99999999, description="Wps pin"),
     ConfigVar(
         "ip_sock_memsize",
         "1",
         T.INT,
+        min=1,
+        max=64,
         description="Heap size dedicated to every socket connection in unit of 1500 byte",
     ),
     ConfigVar(
         "ip_sock_threshold",
         "0",
         T.INT,
+        min=0,
+        max=100,
         description="Percentage of ip_sock_memsize used to allow +WIND:55 and +WIND:88 indications",
     ),
     ConfigVar(
         "ip_dhcp_lease_time",
         "120",
         T.INT,
+        min=1,
+        max=2147483647,
         description="IP address renew of the peers in MiniAP mode (default: 120 sec)",
     ),
     ConfigVar(
@@ -460,6 +491,8 @@ CONFIG_VARS: tuple[ConfigVar, ...] = (
         "ip_num_clients",
         "5",
         T.INT,
+        min=1,
+        max=5,
         description="Number of allowed clients. IP not released beyond this number",
     ),
     ConfigVar(
@@ -533,7 +566,14 @@ CONFIG_VARS: tuple[ConfigVar, ...] = (
         T.IPV6,
         description="IPv6 Secondary DNS server for static usage (DHCP off)",
     ),
-    ConfigVar("ip_dhcp_timeout", "20", T.INT, description="DHCP client timeout, in seconds"),
+    ConfigVar(
+        "ip_dhcp_timeout",
+        "20",
+        T.INT,
+        min=1,
+        max=3600,
+        description="DHCP client timeout, in seconds",
+    ),
     ConfigVar(
         "ip_ntp_server1",
         "ptbtime1.ptb.de",
@@ -548,7 +588,9 @@ CONFIG_VARS: tuple[ConfigVar, ...] = (
         size=32,
         description="Secondary NTP server (IPv4 when ip_use_v6=0, IPv6 when ip_use_v6=1)",
     ),
-    ConfigVar("ip_ntp_refresh", "3600", T.INT, description="Refresh time interval"),
+    ConfigVar(
+        "ip_ntp_refresh", "3600", T.INT, min=0, max=2147483647, description="Refresh time interval"
+    ),
     ConfigVar(
         "ip_ntp_startup",
         "1",
@@ -560,7 +602,14 @@ CONFIG_VARS: tuple[ConfigVar, ...] = (
     ConfigVar(
         "ip_mdns_domain_name", "SPWF04S-Default", T.TEXT, size=32, description="MDNS domain name"
     ),
-    ConfigVar("ip_mdns_device_name_ttl", "120", T.INT, description="MDN Time To Live"),
+    ConfigVar(
+        "ip_mdns_device_name_ttl",
+        "120",
+        T.INT,
+        min=0,
+        max=2147483647,
+        description="MDN Time To Live",
+    ),
     ConfigVar(
         "ip_mdns_services_name",
         "SPWF04S-WebSrv SPWF04S-TFTPSrv",
