@@ -168,6 +168,9 @@ async def serve(args: argparse.Namespace) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await device.power_on()
+    for name, where in sorted(device.endpoints.items()):
+        # The module's servers as the host reaches them (module port 69 -> a free UDP port).
+        print(f"atwifi: {name} server on {where}", file=out, flush=True)
     await stop.wait()
     await device.shutdown()
     await transport.close()

@@ -107,8 +107,7 @@ async def test_errors_of_each_command(quiet_module) -> None:
     assert await m.cmd("AT+S.FSM=7") == E_MOUNT
     assert await m.cmd("AT+S.FSU=3,1") == E_MOUNT
     assert await m.cmd("AT+S.FSWRITE=3", b"bad") == E_ACCESS
-    # FSUPDATE/FWUPDATE come with the HTTP client: a clear error until then.
-    assert (await m.cmd("AT+S.FSUPDATE=x,127.0.0.1")).startswith(b"AT-S.ERROR:1:")
+    # FSUPDATE/FWUPDATE: tests/http/test_updates.py.
     assert await m.cmd("AT") == OK  # and the module goes on
 
 

@@ -12,7 +12,7 @@ import pytest
 from atwifi.client.aio import AsyncClient
 from atwifi.client.errors import AtCommandError
 from atwifi.client.spi import BusHost, command_packet, uart_words
-from atwifi.framings.spi import SlavePacket, SpiFraming, encode_master, encode_slave
+from atwifi.framings.spi import SlavePacket, SpiFraming, encode_master
 from atwifi.runtime.items import Error, Info, Ok, Raw, Wind
 from atwifi.transports.spi import FAULT, HELLO, IRQ, MISO, MessageReader, SpiBusTransport, message
 

@@ -46,6 +46,15 @@ RESULT_ERRORS: dict[str, str] = {
 RAW_PREFIXES: dict[str, int] = {
     "AT-S.Reading:": 0,
 }
+# An index of STREAM instead announces raw bytes of unknown length that run until the reply's
+# final line (HTTPGET's ``AT-S.Http Server Status Code:<n>`` then the body, then ``AT-S.OK``
+# right after its last byte). The first final line in the stream ends it: a body that itself
+# holds such a line cannot be told apart on this wire (docs/behaviour.md).
+STREAM = -1
+_FINAL_IN_STREAM = re.compile(
+    rb"AT-S\.(?:OK(?::[0-9]+:[0-9]+)?|ERROR(?::[^\r\n]*)?|[A-Za-z]+(?: [A-Za-z]+)* Error:[0-9]+)\r?\n"
+)
+_STREAM_TAIL = 160  # bytes kept back while streaming: a final line may be cut across reads
 
 # Bytes on the wire are mostly ASCII; SSIDs and file names may be UTF-8 or anything else, and
 # surrogateescape keeps every byte so that a line can be encoded back exactly.
@@ -222,6 +231,7 @@ class Parser:
         self._scan = 0
         self._raw_left = 0  # bytes of a raw block still to come
         self._raw_owner: _Pending | None = None  # whose raw block it is
+        self._stream_owner: _Pending | None = None  # raw until the final line (STREAM)
         self._expected_raw: list[int] = []  # declared by expect_raw, consumed at line starts
         self._pending: _Pending | None = None
         self.raw_prefixes: dict[str, int] = dict(
@@ -284,6 +294,7 @@ class Parser:
                 self.echo = None
         self._pending = None
         self._expected_raw.clear()
+        self._stream_owner = None
         # A raw block under way keeps being counted off (and dropped): its bytes may hold
         # anything, "+WIND:" included, and must not be read as lines.
 
@@ -291,6 +302,7 @@ class Parser:
         """Stop counting off a raw block: the module rebooted, the rest will never come."""
         self._raw_left = 0
         self._raw_owner = None
+        self._stream_owner = None
 
     # --- what the module sent ----------------------------------------------------------------
 
@@ -306,6 +318,20 @@ class Parser:
         scan, self._scan = self._scan, 0
         while pos < end:
             p = self._pending
+            owner = self._stream_owner
+            if owner is not None:
+                m = _FINAL_IN_STREAM.search(buf, pos)
+                stop = m.start() if m is not None else max(pos, end - _STREAM_TAIL)
+                if owner is p:
+                    chunk = buf[pos:stop]
+                    p.raw += chunk
+                    p.body += chunk
+                pos = stop
+                scan = 0
+                if m is None:
+                    break
+                self._stream_owner = None
+                continue
             if self._raw_left:
                 take = min(self._raw_left, end - pos)
                 if p is not None and p is self._raw_owner:
@@ -403,6 +429,9 @@ class Parser:
             if line.startswith(prefix):
                 fields = line[len(prefix) :].split(":")
                 # A malformed announce stays a plain line.
+                if index == STREAM:
+                    self._stream_owner = p
+                    break
                 with contextlib.suppress(IndexError, ValueError):
                     self._raw_left = int(fields[index])
                     self._raw_owner = p

@@ -36,6 +36,7 @@ from atwifi.errors import AtError, AtResultLine
 from atwifi.services.errors import ServiceError
 from atwifi.services.flash import CorruptBlob, Flash
 from atwifi.spwf04 import args as arguments
+from atwifi.spwf04 import firmware
 from atwifi.spwf04.clock import ModuleClock
 from atwifi.spwf04.commands import lookup
 from atwifi.spwf04.config import Config
@@ -97,7 +98,12 @@ class Device:
         self.net: Any = None
         self.sockets: Any = None
         self.tls: Any = None
+        self.http: Any = None
         self.world: Any = None
+        self.tftp: Any = None  # parts/tftp.py: client timing and the module's TFTP server
+        # Where the module's servers listen on the host ("tftp": "udp 127.0.0.1:40123"),
+        # filled by the parts that start them; `atwifi serve` prints it, `ctl servers` lists it.
+        self.endpoints: dict[str, str] = {}
         self._parts = [cls(self) for cls in load_parts()]
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wakeup = asyncio.Event()
@@ -256,7 +262,7 @@ class Device:
         config_ok = self.config.load()
         # Two fsyncs: not for the event loop (a slow disk would stall every socket).
         await asyncio.to_thread(self._count_boot, reason)
-        self.wind(1, BUILD)
+        self.wind(1, await firmware.boot_loader(self))  # WIND:17 when an update waits
         self.wind(13, self.config.get("nv_model"))
         if not config_ok:
             self.wind(65, 1)

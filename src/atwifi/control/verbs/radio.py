@@ -185,6 +185,14 @@ def station_remove(device: Any, mac: str, reason: Any = 8) -> dict[str, Any]:
         raise ControlError(str(e)) from None
 
 
+@verb("station.activity", "a MiniAP station sends a frame: not idle, lease renewed (mac=...)")
+def station_activity(device: Any, mac: str) -> dict[str, Any]:
+    try:
+        return _radio(device).station_activity(str(mac))
+    except (RadioError, WorldError) as e:
+        raise ControlError(str(e)) from None
+
+
 @verb("station.list", "the stations associated to the module's MiniAP")
 def station_list(device: Any) -> list[dict[str, Any]]:
     radio = _radio(device)

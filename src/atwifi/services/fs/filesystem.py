@@ -290,6 +290,57 @@ class FileSystem:
                     raise AtError(ERR_OPEN, str(e)) from None
                 raise AtError(ERR_CLOSE, str(e)) from None
 
+    async def write_from(self, name: str, source: Path) -> None:
+        """As ``write`` (replace), the bytes coming from host file ``source`` (a download
+        spool, HTTPGET's out_filename): checked against the volume before anything is
+        written, copied in pieces to a host folder."""
+        async with self._lock:
+            vol, bare = self._target(name)
+            if not vol.writable:
+                raise AtError(ERR_OPEN, f"volume {vol.id} is read-only")
+            if vol.capacity is not None:
+                sizes = await self._sizes(vol)
+                sizes[bare] = (await asyncio.to_thread(source.stat)).st_size
+                if not vol.fits(sizes.values()):
+                    raise AtError(ERR_OPEN, f"volume {vol.id} is full")
+            try:
+                await vol.write_from(bare, source)
+            except OSError as e:
+                if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EISDIR):
+                    raise AtError(ERR_OPEN, str(e)) from None
+                raise AtError(ERR_CLOSE, str(e)) from None
+
+    async def room(self, name: str) -> int | None:
+        """Bytes ``name`` may take on the volume a write of it goes to (None: a host folder,
+        bounded by the disk only): a download stops before it overflows the volume."""
+        vol, bare = self._target(name)
+        if not vol.writable:
+            raise AtError(ERR_OPEN, f"volume {vol.id} is read-only")
+        if vol.capacity is None:
+            return None
+        sizes = await self._sizes(vol)
+        sizes.pop(bare, None)
+        free = vol.capacity - vol.used(sizes.values())
+        return max(0, free // vol.block * vol.block)
+    def writable(self, name: str) -> bool:
+        """Whether a write of ``name`` would go to a mounted, writable volume (False for a
+        name that is not valid). For services that must tell "read-only" from "full"."""
+        try:
+            vol, _ = self._target(name)
+        except AtError:
+            return False
+        return vol.writable
+
+    async def fits(self, name: str, size: int) -> bool:
+        """Whether ``name`` with ``size`` bytes (replacing the file) would fit its volume now;
+        nothing is written. A host folder answers True: its disk is checked as it writes."""
+        vol, bare = self._target(name)
+        if vol.capacity is None:
+            return True
+        sizes = await self._sizes(vol)
+        sizes[bare] = size
+        return vol.fits(sizes.values())
+
     async def _sizes(self, vol: Volume, listing: bool = False) -> dict[str, int]:
         try:
             return await vol.list()

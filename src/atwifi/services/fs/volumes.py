@@ -98,6 +98,13 @@ class Volume(ABC):
     async def replace_all(self, files: dict[str, bytes]) -> None:
         """Make the volume hold exactly ``files`` (FSWRITE, erase)."""
 
+    async def write_from(self, name: str, source: Path) -> None:
+        """Create/replace ``name`` with the bytes of host file ``source`` (a download spool).
+        Volumes in memory hold it whole anyway (their capacity bounds it); folders copy it
+        in pieces."""
+        data = await asyncio.to_thread(source.read_bytes)
+        await self.write(name, data, False)
+
 
 def _digest(algo: str, data: bytes) -> str:
     return hashlib.new(algo, data).hexdigest()
@@ -393,6 +400,24 @@ class FolderVolume(Volume):
 
     async def write(self, name: str, data: bytes, append: bool) -> None:
         await asyncio.to_thread(self._write, name, bytes(data), append)
+
+    def _write_from(self, name: str, source: Path) -> None:
+        path = self._path(name)
+        with contextlib.suppress(FileNotFoundError):
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                raise IsADirectoryError(errno.EISDIR, "not a regular file", name)
+        if self.capacity is None and shutil.disk_usage(self.root).free < source.stat().st_size:
+            raise OSError(28, "No space left on device")
+        with open(source, "rb") as f:
+
+            def chunks() -> Iterable[bytes]:
+                while chunk := f.read(_CHUNK):
+                    yield chunk
+
+            atomic_write(self.root, name, chunks())
+
+    async def write_from(self, name: str, source: Path) -> None:
+        await asyncio.to_thread(self._write_from, name, source)
 
     def _delete(self, name: str) -> None:
         path = self._path(name)

@@ -18,7 +18,7 @@ from typing import Any
 from atwifi.services.radio.addressing import DhcpPool, autoip, link_local
 from atwifi.services.radio.events import Ev, Event, RadioError, State
 from atwifi.services.radio.security import wpa_psk
-from atwifi.services.radio.settings import RadioSettings, Timing
+from atwifi.services.radio.settings import MAX_TX_POWER, RadioSettings, Timing
 from atwifi.services.radio.world import AccessPoint, World, norm_mac
 
 RANGE_LIMIT = -95  # dBm: an access point weaker than this is out of range
@@ -59,6 +59,8 @@ class Peer:
     since: float = 0.0
     rx_pkts: int = 0
     tx_pkts: int = 0
+    active: float = 0.0  # loop time of the station's last frame (MiniAP idle timeout)
+    renewed: float = 0.0  # loop time of its last DHCP request or renewal (lease expiry)
 
 
 @dataclass
@@ -119,6 +121,8 @@ class Radio:
         self._signal_low = False
         self._started_at = 0.0
         self._fingerprint: tuple[object, ...] = ()
+        self._stations_changed = asyncio.Event()
+        self._departed: dict[str, float] = {}  # MiniAP: lease end of stations that left
 
     # -- life cycle ------------------------------------------------------------------------
     def settings(self) -> RadioSettings:
@@ -157,6 +161,7 @@ class Radio:
         was_on, self.on = self.on, False
         self._link_down(quiet=True)
         self.stations.clear()
+        self._departed.clear()
         self._dhcpd = None
         self.scanning = False
         self._drops.clear()
@@ -233,7 +238,17 @@ class Radio:
         return ap.present and ap.rssi >= RANGE_LIMIT and ap in self.world.access_points
 
     def visible(self) -> list[AccessPoint]:
-        return [ap for ap in self.world.access_points if self._reachable(ap)]
+        channels = self.settings().channels
+        return [
+            ap for ap in self.world.access_points if self._reachable(ap) and ap.channel in channels
+        ]
+
+    @staticmethod
+    def heard_by_peer(rssi: int, s: RadioSettings) -> int:
+        """What a peer receives of the module when the module receives the peer at ``rssi``:
+        the path is the same both ways, the module's transmit power is its own
+        (wifi_tx_power below the 18 dBm top weakens it dB for dB)."""
+        return rssi - (MAX_TX_POWER - s.tx_power)
 
     async def scan(self) -> list[ScanEntry]:
         """An explicit scan (AT+S.SCAN): every access point in range, by channel."""
@@ -326,6 +341,15 @@ class Radio:
                 return False
         await asyncio.sleep(self.timing("assoc"))
         if not self._reachable(ap):
+            self._emit(Ev.ASSOC_TIMEOUT)
+            self._set_state(State.IDLE)
+            return False
+        if self.heard_by_peer(ap.rssi, s) < RANGE_LIMIT:
+            # We hear its beacons, it does not hear our association request.
+            self._note(
+                f"{ap.ssid} cannot hear the module at wifi_tx_power={s.tx_power} dBm "
+                f"({self.heard_by_peer(ap.rssi, s)} dBm at the AP)"
+            )
             self._emit(Ev.ASSOC_TIMEOUT)
             self._set_state(State.IDLE)
             return False
@@ -522,10 +546,85 @@ class Radio:
             None,
             dhcp_reachable=False,
         )
+        await self._expire_stations()
+
+    async def _expire_stations(self) -> None:
+        """MiniAP housekeeping until the radio stops: a station silent for
+        ``wifi_ap_idle_timeout`` is disassociated (reason 4, inactivity); a lease not renewed
+        for ``ip_dhcp_lease_time`` ends (an active station renews it, as DHCP clients do at
+        half-time; one that left keeps its address reserved until then). Sleeps until the
+        next deadline or a change: nothing wakes while nothing is due."""
+        loop = asyncio.get_running_loop()
+        while True:
+            self._stations_changed.clear()
+            s = self.settings()
+            now = loop.time()
+            idle = self.timing("module_second", s.ap_idle_timeout) if s.ap_idle_timeout else None
+            lease = self.timing("module_second", s.lease_time)
+            due: list[float] = []
+            for p in list(self.stations.values()):
+                if idle is not None and p.active + idle <= now:
+                    self._note(f"station {p.mac} silent for {s.ap_idle_timeout} s: dropped")
+                    self.remove_station(p.mac, reason=4)
+                    continue
+                if idle is not None:
+                    due.append(p.active + idle)
+                if p.ip and p.renewed + lease <= now:
+                    self._note(f"lease of {p.ip} to {p.mac} expired: not renewed")
+                    p.ip = ""
+                elif p.ip:
+                    due.append(p.renewed + lease)
+            for mac, until in list(self._departed.items()):
+                if until <= now:
+                    del self._departed[mac]
+                    if self._dhcpd is not None:
+                        self._dhcpd.release(mac)
+                else:
+                    due.append(until)
+            wait = max(min(due) - now, 0.0) if due else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stations_changed.wait(), wait)
+
+    def _lease_to(self, peer: Peer, s: RadioSettings) -> None:
+        """Our DHCP server answers ``peer`` (ip_use_dhcpd, ip_macfilter, ip_num_clients)."""
+        filt = norm_mac(s.macfilter)
+        leased = sum(1 for p in self.stations.values() if p.ip)
+        if not (
+            s.dhcpd
+            and self._dhcpd is not None
+            and filt in (ZERO_MAC, peer.mac)
+            and leased < s.num_clients
+        ):
+            return
+        addr = self._dhcpd.lease(peer.mac)
+        if addr is not None:
+            self._departed.pop(peer.mac, None)
+            peer.ip = addr
+            peer.renewed = asyncio.get_running_loop().time()
+            self._emit(Ev.DHCP_REPLY, addr, peer.mac)
+
+    def station_activity(self, mac: str) -> dict[str, Any]:
+        """A simulated station sends a frame: it is not idle, and it renews its lease (or,
+        its lease gone, asks for a new one: WIND 29 again)."""
+        mac = norm_mac(mac)
+        for idx, p in self.stations.items():
+            if p.mac == mac:
+                now = asyncio.get_running_loop().time()
+                p.active = now
+                if p.ip:
+                    p.renewed = now
+                else:
+                    self._lease_to(p, self.settings())
+                self._stations_changed.set()
+                return {"peer": idx, "mac": mac, "ip": p.ip or None}
+        raise RadioError(RadioError.BAD, f"no station {mac}")
 
     def _start_cell(self, s: RadioSettings) -> None:
         self.bssid = norm_mac(s.mac) if self.mode == 3 else _ibss_bssid(s.mac)
         self.channel = s.channel
+        if s.channel not in s.channels:
+            self.channel = min(s.channels)
+            self._note(f"channel {s.channel} is not allowed in this region: using {self.channel}")
         self._emit(Ev.AP_STARTED, s.ssid.decode("utf-8", "surrogateescape"))
         self._set_state(State.AP_STARTED)
 
@@ -540,28 +639,29 @@ class Radio:
         if not free:
             raise RadioError(RadioError.BAD, "the peer table is full")
         s = self.settings()
-        peer = Peer(mac, rssi=rssi, since=self._uptime())
+        now = asyncio.get_running_loop().time()
+        peer = Peer(mac, rssi=rssi, since=self._uptime(), active=now)
         self.stations[free[0]] = peer
         self._emit(Ev.STA_ASSOCIATED, mac, 1 if reassoc else 0)
-        filt = norm_mac(s.macfilter)
-        leased = sum(1 for p in self.stations.values() if p.ip)
-        if (
-            s.dhcpd
-            and self._dhcpd is not None
-            and filt in (ZERO_MAC, mac)
-            and leased < s.num_clients
-        ):
-            addr = self._dhcpd.lease(mac)
-            if addr is not None:
-                peer.ip = addr
-                self._emit(Ev.DHCP_REPLY, addr, mac)
-        return {"peer": free[0], "mac": mac, "ip": peer.ip or None, "lease_time": s.lease_time}
+        self._lease_to(peer, s)
+        self._stations_changed.set()
+        return {
+            "peer": free[0],
+            "mac": mac,
+            "ip": peer.ip or None,
+            "lease_time": s.lease_time,
+            "module_rssi": self.heard_by_peer(rssi, s),  # the MiniAP as this station hears it
+        }
 
     def remove_station(self, mac: str, reason: int = 8) -> dict[str, Any]:
         mac = norm_mac(mac)
         for idx, p in list(self.stations.items()):
             if p.mac == mac:
                 del self.stations[idx]
+                if p.ip:  # its address stays reserved until the lease would have ended
+                    lease = self.timing("module_second", self.settings().lease_time)
+                    self._departed[mac] = p.renewed + lease
+                self._stations_changed.set()
                 self._emit(Ev.STA_DISASSOCIATED, mac, reason)
                 return {"peer": idx, "mac": mac}
         raise RadioError(RadioError.BAD, f"no station {mac}")

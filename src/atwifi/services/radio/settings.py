@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+ALL_CHANNELS = frozenset(range(1, 15))  # 2.4 GHz channels 1-14
+MAX_TX_POWER = 18  # dBm, the module's top (Table 7 wifi_tx_power 0-18)
+
 
 @dataclass
 class RadioSettings:
@@ -39,6 +42,9 @@ class RadioSettings:
     wps_pin: int = 1234567
     wps_walk_time: int = 120
     dhcp_timeout: int = 20
+    channels: frozenset[int] = ALL_CHANNELS  # where the module may scan, join and transmit
+    tx_power: int = MAX_TX_POWER  # dBm
+    ap_idle_timeout: int = 120  # MiniAP: seconds of silence before a station is dropped (0 never)
 
 
 # Durations of a real module's steps (seconds), for --timing real / [radio] timing = "real".

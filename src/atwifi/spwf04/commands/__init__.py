@@ -33,6 +33,9 @@ MODULES = (
     "servers",
     "tls",
     "net",
+    "http",
+    "tftp",
+    "smtp",
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from atwifi.services.radio import Ev, Event, Radio, RadioSettings, World
+from atwifi.services.radio.settings import ALL_CHANNELS
 
 if TYPE_CHECKING:
     from atwifi.spwf04.device import Device
@@ -75,7 +76,29 @@ def settings_from(device: Device) -> RadioSettings:
         wps_pin=c.get("wifi_wps_pin"),
         wps_walk_time=c.get("wifi_wps_walk_time"),
         dhcp_timeout=c.get("ip_dhcp_timeout"),
+        channels=REGION_CHANNELS.get(c.get("wifi_region"), ALL_CHANNELS),
+        tx_power=c.get("wifi_tx_power"),
+        ap_idle_timeout=c.get("wifi_ap_idle_timeout"),
     )
+
+
+# wifi_region (Table 7) -> the channels the module may scan, join and transmit on. 0 (passive
+# scan) and 1 (wifi_chan_activity2's channels, all 14 by default) restrict nothing.
+REGION_CHANNELS: dict[int, frozenset[int]] = {
+    0: ALL_CHANNELS,
+    1: ALL_CHANNELS,
+    2: frozenset(range(1, 12)),  # USA X10
+    3: frozenset(range(1, 12)),  # Canada X20
+    4: frozenset(range(1, 14)),  # Europe ETSI X30
+    5: frozenset({10, 11}),  # France X32
+    6: frozenset(range(1, 14)),  # Japan X40
+    7: frozenset({10, 11, 14}),  # Japan X41
+}
+
+
+def channel_mask(channels: frozenset[int]) -> str:
+    """Table 8's wifi_chan_activity: bit n-1 for channel n (0x00003FFF = channels 1-14)."""
+    return f"0x{sum(1 << (ch - 1) for ch in channels):08X}"
 
 
 # Event -> WIND number, and how its fields print (Table 14's printf shapes).
@@ -154,6 +177,10 @@ class RadioPart:
         d.radio = self.radio
         for name in RADIO_STATUS:
             d.status.provide(name, self._status_fn(name))
+        d.status.provide(
+            "wifi_chan_activity",
+            lambda: channel_mask(REGION_CHANNELS.get(d.config.get("wifi_region"), ALL_CHANNELS)),
+        )
 
     def _status_fn(self, name: str) -> Any:
         def value() -> str:

@@ -1,0 +1,70 @@
+"""The HTTP client's part: publishes ``device.http`` (services/http) over the device's own
+network path: its resolver, its network policy and its TLS service (module clock)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from atwifi.services.http import HttpClient
+from atwifi.services.sockets import literal_resolve
+
+if TYPE_CHECKING:
+    from atwifi.spwf04.device import Device
+
+SPOOL = "spool"  # <state>/spool: downloads on their way to a volume
+
+
+class DeviceNetwork:
+    """``services.http.Network`` on the device: looked up at each use (parts restart)."""
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+
+    async def resolve(self, host: str) -> str:
+        net = self.device.net
+        if net is None:
+            return await literal_resolve(host)
+        return str(await net.resolve(host))
+
+    def check(self, ip: str, port: int) -> None:
+        net = self.device.net
+        if net is not None:
+            net.check(ip, port)
+
+    @property
+    def tls(self) -> Any:
+        return self.device.tls
+
+
+def spool_dir(device: Device) -> Path:
+    return Path(device.state_dir) / SPOOL
+
+
+def _clean(folder: Path) -> None:
+    # Downloads cut by a reset or a kill: nothing refers to them any more.
+    for p in (folder, folder.parent / "firmware"):
+        if p.is_dir():
+            for tmp in p.glob(".dl-*"):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+
+
+class HttpPart:
+    attr = "http"
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+
+    async def start(self) -> None:
+        d = self.device
+        await asyncio.to_thread(_clean, spool_dir(d))
+        d.http = HttpClient(DeviceNetwork(d), note=d.trace_note)
+
+    async def after_boot(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        self.device.http = None
