@@ -33,9 +33,12 @@ MODULES = (
     "servers",
     "tls",
     "net",
+    "httpd",
     "http",
     "tftp",
     "smtp",
+    "websocket",
+    "mqtt",
 )
 
 
