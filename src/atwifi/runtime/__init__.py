@@ -34,7 +34,8 @@ class Framing(Protocol):
     @property
     def awaiting_data(self) -> bool:
         """A command head is in and its data is not: the runtime holds WINDs meanwhile and
-        pushes ``out`` (the UART echo) so the host sees it before it sends the data."""
+        pushes ``out`` (the UART echo) so the host sees it before it sends the data. (A
+        plain attribute does as well: the UART framing keeps one.)"""
 
     @property
     def buffered(self) -> int:
@@ -68,7 +69,8 @@ class Dialect(Protocol):
         """Boot, second half: boot WINDs, services started."""
 
     async def stop(self) -> None:
-        """Before a reset or power-off: stop every service."""
+        """Before a reset or power-off: stop every service. A dialect that supports standby
+        takes ``keep`` too: names of services that stay up."""
 
     async def execute(self, request: Request, sink: Sink) -> None:
         """Carry the command out: items to ``sink``, the last one Ok, Error or ResultLine."""
@@ -80,3 +82,8 @@ class Dialect(Protocol):
 
 
 __all__ = ["CommandSpec", "Config", "Dialect", "Framing", "Item", "Request", "Sink"]
+
+# The runtime itself (imported last: it uses the protocols above).
+from atwifi.runtime.runtime import Boot, PowerState, Runtime  # noqa: E402
+
+__all__ += ["Boot", "PowerState", "Runtime"]

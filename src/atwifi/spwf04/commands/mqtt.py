@@ -9,6 +9,7 @@ from atwifi.services.errors import ServiceError
 from atwifi.services.mqtt import ConnectParams, MqttFault, Will
 from atwifi.spwf04 import wording
 from atwifi.spwf04.commands import handler
+from atwifi.spwf04.commands.tls import certificate_line
 from atwifi.spwf04.context import Context
 
 if TYPE_CHECKING:
@@ -108,7 +109,8 @@ async def mqttconn(
         why = str(e)
         if not d.clock.is_set:
             why += "; the module clock was never set (AT+S.TIME or NTP): it is 1970 here"
-        raise AtResultLine(e.line, why) from None
+        line = certificate_line(e)  # Table 13, from the failure's CertReason
+        raise AtResultLine(line.line, why) from None
     ctx.info(f"On:{cid}:{int(session)}")
 
 

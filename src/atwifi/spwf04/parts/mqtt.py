@@ -47,9 +47,7 @@ class WindEvents:
     def backlog(self) -> int:
         # WINDs held while a reply is in progress (the output gate's queue).
         gate = self.device.gate
-        if not gate.busy:
-            return 0
-        return sum(len(line) for line in getattr(gate, "_held", ()))
+        return gate.held_bytes if gate.busy else 0
 
 
 class MqttPart:
