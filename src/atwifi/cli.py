@@ -143,12 +143,9 @@ async def serve(args: argparse.Namespace) -> int:
     )
     device = Device(options, trace=trace)
     out = sys.stderr if kind == "stdio" else sys.stdout
-    if spi is None:
-        device.attach(transport.write, transport.drain)
-        await transport.start(device.feed)
-    else:
-        switch = _wire_consoles(device, transport, spi, bus)
-        await transport.start(switch.feeder("uart", device.feed))
+    switch = _wire_consoles(device, transport, spi, bus)
+    await transport.start(switch.feeder("uart", device.feed))
+    if spi is not None:
         await spi.start(switch.feeder("spi", device.feed))
         options.own_endpoints.extend(spi.endpoints())
     options.own_endpoints.extend(transport.endpoints())
@@ -187,18 +184,30 @@ def _console_name(device: object) -> str | None:
     return getattr(runtime, "framing_name", None)
 
 
-def _wire_consoles(device, uart, spi, bus):  # type: ignore[no-untyped-def]
-    """Both consoles on one module: the switch follows console_enabled at every boot; the
-    bus's reset line holds and boots the module. ``spi`` is the bus transport as the module
-    writes to it (traced or not), ``bus`` the SpiBusTransport itself."""
+def _wire_consoles(device, uart, spi=None, bus=None):  # type: ignore[no-untyped-def]
+    """The module's consoles: the switch follows console_enabled at every boot (a module
+    served without --spi whose saved configuration says SPI is silent, and says so on
+    stderr); the bus's reset line holds and boots the module. ``spi`` is the bus transport
+    as the module writes to it (traced or not), ``bus`` the SpiBusTransport itself."""
     import asyncio
 
     from atwifi.transports.switch import ConsoleSwitch
 
-    switch = ConsoleSwitch(
-        {"uart": uart, "spi": spi}, lambda: _console_name(device), note=device.trace_note
-    )
+    def note(text: str) -> None:
+        device.trace_note(text)
+        if spi is None and "no spi console" in text:
+            print(
+                "atwifi: console_enabled=0: this module's console is SPI and it was served"
+                " without --spi: it is silent; serve it with --spi ADDRESS (docs/spi.md)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    consoles = {"uart": uart} if spi is None else {"uart": uart, "spi": spi}
+    switch = ConsoleSwitch(consoles, lambda: _console_name(device), note=note)
     device.attach(switch.write, switch.drain)
+    if bus is None:
+        return switch
     status = getattr(device, "status", None)
     if status is not None:
         bus.set_wifi_state(lambda: status.get("wifi_state") or 0)

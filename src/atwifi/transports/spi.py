@@ -85,6 +85,9 @@ class _Host(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.reader = MessageReader()
         self.peer = "?"
+        # While the host's bytes are handled, what the module answers is gathered and leaves
+        # in one write (the MISO of a transfer and the IRQ edge of the reply it triggered).
+        self._batch: bytearray | None = None
 
     @property
     def alive(self) -> bool:
@@ -98,14 +101,32 @@ class _Host(asyncio.Protocol):
         self.owner._attach(self)
 
     def data_received(self, data: bytes) -> None:
-        if self.owner._host is self:
+        if self.owner._host is not self:
+            return
+        self._batch = bytearray()
+        try:
             self.owner._messages(self, self.reader.feed(data))
+        finally:
+            batch, self._batch = self._batch, None
+            if batch:
+                self.send(bytes(batch))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.owner._detach(self)
 
+    def flush(self) -> None:
+        """Send what the current batch gathered now."""
+        batch = self._batch
+        if batch:
+            self._batch = bytearray()
+            if self.alive:
+                assert self.transport is not None
+                self.transport.write(bytes(batch))
+
     def send(self, data: bytes) -> None:
-        if self.alive:
+        if self._batch is not None:
+            self._batch += data
+        elif self.alive:
             assert self.transport is not None
             self.transport.write(data)
 
@@ -248,6 +269,7 @@ class SpiBusTransport(Transport):
                 text = f"bad bus message type 0x{kind:02X} ({len(body)} bytes): see docs/spi.md"
                 self.note(f"SPI: {text}")
                 host.send(message(FAULT, text.encode()))
+                host.flush()
                 if host.transport is not None:
                     host.transport.close()
                 return
