@@ -288,8 +288,9 @@ class SpiFraming:
         return self.decoder.buffered
 
     def reset(self) -> None:
+        """The module rebooted: what was received is forgotten; what is still to be sent
+        (the OK of AT+S.RESET) is not."""
         self.decoder.reset()
-        self.out.clear()
 
     def next_request(self) -> Request | None:
         payload = self.decoder.next_payload()
