@@ -18,6 +18,7 @@ async def switch_to_spi(m: ServedModule) -> None:
     assert await m.cmd("AT+S.SCFG=console_enabled,0") == b"AT-S.OK\r\n"
     assert await m.cmd("AT+S.WCFG") == b"AT-S.OK\r\n"
     await m.send(b"AT+S.RESET\r")
+    await m.read_until(b"AT-S.OK\r\n")  # RESET answers before it reboots
 
 
 async def test_serve_with_spi(tmp_path: Path) -> None:
