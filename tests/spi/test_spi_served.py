@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from atwifi.client import AsyncClient
+from atwifi.client import AsyncClient, Client
 from harness import ServedModule, spawn_serve, stop_serve
 
 TIMEOUT = 20.0
@@ -37,6 +37,11 @@ async def test_serve_with_spi(tmp_path: Path) -> None:
         await m.send(b"AT\r")
         async with await AsyncClient.open(f"spi+unix://{bus}", timeout=TIMEOUT) as c:
             assert (await c.command("AT")).ok  # answered after the UART's AT was ignored
+        def sync_client() -> str:
+            with Client(f"spi+unix://{bus}", timeout=TIMEOUT) as c:
+                return str(c.get_config("console_enabled"))
+
+        assert await asyncio.to_thread(sync_client) == "0"  # the blocking Client too
         said = m.take()
         assert b"Poweron" not in said and b"AT-S.OK" not in said
     finally:
