@@ -37,6 +37,7 @@ async def test_serve_with_spi(tmp_path: Path) -> None:
         await m.send(b"AT\r")
         async with await AsyncClient.open(f"spi+unix://{bus}", timeout=TIMEOUT) as c:
             assert (await c.command("AT")).ok  # answered after the UART's AT was ignored
+
         def sync_client() -> str:
             with Client(f"spi+unix://{bus}", timeout=TIMEOUT) as c:
                 return str(c.get_config("console_enabled"))
