@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from spi_consoles import TIMEOUT, TwoConsoles
-
 from atwifi.client import AsyncClient
 from atwifi.client.spi import BusHost
 from atwifi.framings.spi import SlaveDecoder, SlavePacket, encode_master
+from spi_consoles import TIMEOUT, TwoConsoles
 
 
 async def read_packets(host: BusHost, until: int | None = None) -> list[SlavePacket]:
@@ -144,6 +143,55 @@ async def test_bad_input_on_the_bus(tmp_path: Path) -> None:
         head = 3 + 2 + 2 + len(str(len(data))) + 1
         assert await ask(host, sockw[:head], sockw[head:]) == [SlavePacket(3, 10, 76, b"")]
         assert await ask(host, at) == ok
+    finally:
+        await host.close()
+        await m.stop()
+
+
+async def test_a_driver_that_makes_one_bus_call_per_step(tmp_path: Path) -> None:
+    """As the public C# driver does: the sync byte, the head, the data and the reply's
+    header and payload each in their own chip-select period; after the data it waits for
+    IRQ to go high."""
+    m = TwoConsoles(tmp_path)
+    m.save_console(0)
+    await m.start()
+    host = await BusHost.connect(m.spi_url)
+    try:
+        await drain(host)
+        data = b"line one\r\nAT-S.OK\r\n\x02\x00"
+        packet = encode_master(0x23, ["/drv.txt", str(len(data))], data)  # FSC
+        head = 3 + 2 + 1 + 8 + 1 + len(str(len(data)))
+        await host.wait_irq(1)
+        assert await host.transfer(b"\x02") != b"\x02"
+        await host.transfer(packet[1:head])
+        await host.wait_irq(0)  # the module asks for the data
+        rises = host.rises
+        await host.transfer(packet[head:])
+        async with asyncio.timeout(TIMEOUT):
+            while host.rises == rises:  # "data received"
+                await host.changed.wait()
+                host.changed.clear()
+        await host.wait_irq(0)  # the reply
+        assert await host.transfer(b"\x00") == b"\x02"
+        header = await host.transfer(b"\x00" * 4)
+        assert header[0] >> 4 == 3 and header[1] == 0 and header[2:] == b"\x00\x00"  # OK
+        # FSP, its payload read in two periods
+        await host.wait_irq(1)
+        assert await host.transfer(b"\x02") != b"\x02"
+        await host.transfer(encode_master(0x28, ["/drv.txt"])[1:])
+        await host.wait_irq(0)
+        assert await host.transfer(b"\x00") == b"\x02"
+        header = await host.transfer(b"\x00" * 4)
+        n = header[2] | header[3] << 8
+        assert header[1] == 0xFF  # AT-S.Reading:<n>:<size>, without its AT-S.
+        assert await host.transfer(b"\x00" * n) == b"Reading:%d:%d" % (len(data), len(data))
+        assert await host.transfer(b"\x00") == b"\x02"
+        header = await host.transfer(b"\x00" * 4)
+        n = header[2] | header[3] << 8
+        assert header[1] == 0x03 and n == len(data)
+        body = await host.transfer(b"\x00" * 5) + await host.transfer(b"\x00" * (n - 5))
+        assert body == data
+        assert await read_packets(host) == [SlavePacket(3, 10, 0, b"")]
     finally:
         await host.close()
         await m.stop()

@@ -109,6 +109,7 @@ class BusHost:
         self._writer = writer
         self._miso: deque[asyncio.Future[bytes]] = deque()
         self.irq = 0
+        self.rises = 0  # IRQ low-to-high edges seen (a driver waits for one after {data})
         self.idle = 0xFF
         self.version = 0
         self._changed = asyncio.Event()
@@ -159,6 +160,8 @@ class BusHost:
             if not fut.done():
                 fut.set_result(body)
         elif kind == IRQ and body:
+            if body[0] and not self.irq:
+                self.rises += 1
             self.irq = body[0]
             self._changed.set()
         elif kind == FAULT:
