@@ -68,6 +68,20 @@ def test_example_2_scan() -> None:
     assert req.params == ("d", "/scan.txt")
 
 
+def test_example_2_as_printed_is_refused() -> None:
+    """The manual's bytes with its length 0x0D: the packet ends inside "/scan.txt", the
+    parameter overruns it (error 2), the last "t" is noise, and the next packet is read."""
+    printed = bytes([0x02, 0x00, 0x0D, 0x33, 0x02, 0x01]) + b"d" + b"\x09/scan.txt"
+    d = Dialect()
+    f = SpiFraming(d)
+    f.feed(printed + encode_master(0x01))
+    req = f.next_request()
+    assert req is not None and req.error == 2
+    after = f.next_request()
+    assert after is not None and after.command is not None and after.command.name == ""
+    assert any("1 bytes before a start byte" in n for n in d.notes)
+
+
 def test_example_3_sockw_with_data() -> None:
     packet = encode_master(0x44, ["0", "5"], b"hello")
     assert packet == bytes([0x02, 0x00, 0x0B, 0x44, 0x02, 0x01]) + b"0" + b"\x01" + b"5hello"
