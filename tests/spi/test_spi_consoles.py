@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import trustme
-from spi_consoles import TIMEOUT, TwoConsoles
 
 from atwifi.client import AsyncClient, AtCommandError, CertificateError
 from peers import echo_server
+from spi_consoles import TIMEOUT, TwoConsoles
 
 
 @pytest.fixture(params=["uart", "spi"])
