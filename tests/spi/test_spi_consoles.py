@@ -93,3 +93,23 @@ async def test_tls_certificate_error(client: AsyncClient) -> None:
             await client.socket_open("localhost", port, "s")
         assert e.value.number == 21 and e.value.line == "AT-S.Certificate Error:21"
     assert (await client.command("AT")).ok
+
+
+async def test_http_get_body(client: AsyncClient) -> None:
+    """HTTPGET's status line, then a body longer than one SPI packet."""
+    import asyncio
+
+    body = bytes(range(256)) * 12 + b"\r\nthe end\r\n"
+
+    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        await r.readuntil(b"\r\n\r\n")
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+        w.write(head + body)
+        await w.drain()
+        w.close()
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    async with srv:
+        response = await client.http_get("127.0.0.1", "/x", port=port)
+    assert response.status == 200 and response.body == body
