@@ -166,3 +166,32 @@ def test_message_reader_in_pieces() -> None:
     for b in data:
         out += r.feed(bytes([b]))
     assert out == [(1, b"abc"), (2, b"")]
+
+
+async def test_a_host_that_does_not_read_is_not_buffered_for(
+    bus: tuple[SpiBusTransport, Responder],
+) -> None:
+    """Transfers flood in, nobody reads the MISO: the module stops reading the host (its
+    socket buffers fill up) instead of keeping every answer in memory; then it goes on."""
+    transport, _ = bus
+    assert transport.path is not None
+    reader, writer = await raw_connect(transport.path)
+    try:
+        assert (await read_message(reader))[0] == HELLO
+        chunk = message(0x04, b"\x00" * 60000)
+        sent = 0
+        while sent < 400:  # 24 MB asked for; the socket stops taking it long before
+            writer.write(chunk)
+            sent += 1
+            try:
+                await asyncio.wait_for(writer.drain(), 0.5)
+            except TimeoutError:
+                break
+        assert sent < 400
+        for _ in range(sent):  # everything sent is answered, in order
+            kind, body = await read_message(reader)
+            while kind == IRQ:
+                kind, body = await read_message(reader)
+            assert kind == MISO and len(body) == 60000
+    finally:
+        writer.close()

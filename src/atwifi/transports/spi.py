@@ -96,6 +96,7 @@ class _Host(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        transport.set_write_buffer_limits(high=HIGH_WATER)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "unix socket"
         self.owner._attach(self)
@@ -113,6 +114,16 @@ class _Host(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.owner._detach(self)
+
+    # A host that sends transfers and does not read their MISO: stop reading its messages
+    # until it has (every transfer is answered, so memory stays bounded).
+    def pause_writing(self) -> None:
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
 
     def flush(self) -> None:
         """Send what the current batch gathered now."""
