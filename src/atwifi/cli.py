@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--stdio", action="store_true", help="console on this terminal")
     where.add_argument("--rfc2217", metavar="HOST:PORT", help="RFC 2217 serial-over-TCP server")
     where.add_argument("--serial", metavar="DEVICE", help="a real serial port")
+    s.add_argument(
+        "--spi",
+        metavar="ADDRESS",
+        help="also offer the SPI bus (console_enabled=0) on a Unix socket PATH or HOST:PORT"
+        " (docs/spi.md)",
+    )
     s.add_argument("--pty-link", metavar="PATH", help="also make a symlink to the pty")
     s.add_argument(
         "--baud",
@@ -91,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
         help="module port M listens on host port H",
     )
     s.add_argument("--ext-folder", type=Path, metavar="DIR", help="host folder for volume 0")
+    s.add_argument(
+        "--scenario",
+        type=Path,
+        metavar="FILE",
+        help="faults over time: TOML [[step]] at=, verb=, args= (docs/control.md)",
+    )
     s.add_argument(
         "--strap",
         type=_strap,
@@ -155,14 +167,26 @@ async def serve(args: argparse.Namespace) -> int:
         return 2
     from atwifi.transports.line import Line
 
+    # The UART as a line: console_speed/console_hwfc at every boot, --pace emulates the wire.
     line = Line(transport, pace=args.pace, rate=args.baud)
     transport = line
+    spi = bus = None
+    if args.spi:
+        from atwifi.transports.spi import SpiBusTransport
+
+        try:
+            spi = bus = SpiBusTransport(args.spi)
+        except ValueError as e:
+            print(f"atwifi: --spi: {e}", file=sys.stderr)
+            return 2
     trace = None
     if args.trace or args.verbose:
         from atwifi.trace import Trace, TracingTransport
 
         trace = Trace(args.trace, verbose=args.verbose)
         transport = TracingTransport(transport, trace)
+        if spi is not None:
+            spi = TracingTransport(spi, trace)  # type: ignore[assignment]
     if args.world is not None:
         from atwifi.services.radio.world import World, WorldError
 
@@ -178,15 +202,33 @@ async def serve(args: argparse.Namespace) -> int:
         port_map=args.port_map,
         bind_host=args.bind,
         ext_folder=args.ext_folder,
-        straps=dict(args.strap),
         timing=args.timing,
+        straps=dict(args.strap),
     )
+    steps = None
+    if args.scenario is not None:
+        from atwifi.services.faults import FaultError
+        from atwifi.services.faults.load import load_scenario
+
+        try:
+            steps = load_scenario(args.scenario)
+        except FaultError as e:
+            print(f"atwifi: --scenario: {e}", file=sys.stderr)
+            return 2
     device = Device(options, trace=trace)
     device.line = line
-    device.attach(transport.write, transport.drain)
-    await transport.start(device.feed)
-    options.own_endpoints.extend(transport.endpoints())
+    from atwifi.transports.faulty import FaultyTransport
+
+    # Console faults on demand (fault.console) act on the line: around the trace, so the
+    # trace records the output as the host gets it (fragments, damage) and the input as sent.
+    transport = FaultyTransport(transport, device.faults.console)  # type: ignore[attr-defined]
     out = sys.stderr if kind == "stdio" else sys.stdout
+    switch = _wire_consoles(device, transport, spi, bus)
+    await transport.start(switch.feeder("uart", device.feed))
+    if spi is not None:
+        await spi.start(switch.feeder("spi", device.feed))
+        options.own_endpoints.extend(spi.endpoints())
+    options.own_endpoints.extend(transport.endpoints())
     print(f"atwifi: virtual SPWF04SA, state in {options.state_dir}", file=out)
     if args.state is None:
         print(
@@ -195,14 +237,16 @@ async def serve(args: argparse.Namespace) -> int:
             file=out,
         )
     print(transport.describe(), file=out, flush=True)
+    if spi is not None:
+        print(spi.describe(), file=out, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    power_on = args.power_on or ("open" if kind == "pty" else "start")
+    power_on = args.power_on or ("open" if kind == "pty" and spi is None else "start")
     if power_on == "open":
-        if kind != "pty":
+        if kind != "pty" or spi is not None:
             print("atwifi: --power-on open only applies to the pty console", file=sys.stderr)
             return 2
         print("  (the module powers on when a host opens the pty)", file=out, flush=True)
@@ -217,12 +261,70 @@ async def serve(args: argparse.Namespace) -> int:
                 trace.close()
             return 0
     await device.power_on()
+    if steps is not None:
+        from atwifi.control.verbs.faults import start_scenario
+
+        start_scenario(device, steps)
     for name, where in sorted(device.endpoints.items()):
         # The module's servers as the host reaches them (module port 69 -> a free UDP port).
         print(f"atwifi: {name} server on {where}", file=out, flush=True)
     await stop.wait()
     await device.shutdown()
     await transport.close()
+    if spi is not None:
+        await spi.close()
     if trace is not None:
         trace.close()
     return 0
+
+
+def _console_name(device: object) -> str | None:
+    """The module's console since its last boot: its runtime's active framing."""
+    runtime = getattr(device, "runtime", None)
+    return getattr(runtime, "framing_name", None)
+
+
+def _wire_consoles(device, uart, spi=None, bus=None):  # type: ignore[no-untyped-def]
+    """The module's consoles: the switch follows console_enabled at every boot (a module
+    served without --spi whose saved configuration says SPI is silent, and says so on
+    stderr); the bus's reset line holds and boots the module. ``spi`` is the bus transport
+    as the module writes to it (traced or not), ``bus`` the SpiBusTransport itself."""
+    import asyncio
+
+    from atwifi.transports.switch import ConsoleSwitch
+
+    def note(text: str) -> None:
+        device.trace_note(text)
+        if spi is None and "no spi console" in text:
+            print(
+                "atwifi: console_enabled=0: this module's console is SPI and it was served"
+                " without --spi: it is silent; serve it with --spi ADDRESS (docs/spi.md)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    consoles = {"uart": uart} if spi is None else {"uart": uart, "spi": spi}
+    switch = ConsoleSwitch(consoles, lambda: _console_name(device), note=note)
+    device.attach(switch.write, switch.drain)
+    if bus is None:
+        return switch
+    status = getattr(device, "status", None)
+    if status is not None:
+        bus.set_wifi_state(lambda: status.get("wifi_state") or 0)
+    edges: list[asyncio.Task[None]] = []
+
+    async def edge(low: bool, before: asyncio.Task[None] | None) -> None:
+        if before is not None:
+            await asyncio.gather(before, return_exceptions=True)
+        if low:
+            await device.shutdown()
+        else:
+            await device.power_on()
+
+    def on_reset(low: bool) -> None:
+        before = edges[-1] if edges else None
+        task = asyncio.get_running_loop().create_task(edge(low, before))
+        edges[:] = [task]
+
+    bus.on_reset = on_reset
+    return switch

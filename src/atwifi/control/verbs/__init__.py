@@ -23,6 +23,7 @@ MODULES = (
     "atwifi.control.verbs.pins",
     "atwifi.control.verbs.power",
     "atwifi.control.verbs.servers",
+    "atwifi.control.verbs.faults",
 )
 
 
