@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
         help="module port M listens on host port H",
     )
     s.add_argument("--ext-folder", type=Path, metavar="DIR", help="host folder for volume 0")
+    s.add_argument(
+        "--web",
+        metavar="HOST:PORT",
+        help="serve a live view of the module on HOST:PORT (needs the 'web' extra: aiohttp)",
+    )
     sub.add_parser("ctl", help="act on a running module: atwifi ctl --help", add_help=False)
     return p
 
@@ -102,7 +107,29 @@ async def serve(args: argparse.Namespace) -> int:
         print(f"atwifi: {e}", file=sys.stderr)
         return 2
     trace = None
-    if args.trace or args.verbose:
+    web_at: tuple[str, int] | None = None
+    if args.web:
+        from atwifi.transports import parse_hostport
+
+        try:
+            web_at = parse_hostport(args.web)
+        except ValueError as e:
+            print(f"atwifi: --web: {e}", file=sys.stderr)
+            return 2
+        try:
+            import aiohttp  # noqa: F401  (lazy: only --web pays for it)
+        except ImportError:
+            print(
+                "atwifi: --web needs aiohttp: pip install 'atwifi[web]'",
+                file=sys.stderr,
+            )
+            return 2
+        from atwifi.trace import TracingTransport
+        from atwifi.web.live import LiveTrace
+
+        trace = LiveTrace(args.trace, verbose=args.verbose)
+        transport = TracingTransport(transport, trace)
+    elif args.trace or args.verbose:
         from atwifi.trace import Trace, TracingTransport
 
         trace = Trace(args.trace, verbose=args.verbose)
@@ -137,6 +164,17 @@ async def serve(args: argparse.Namespace) -> int:
             file=out,
         )
     print(transport.describe(), file=out, flush=True)
+    view = None
+    if web_at is not None:
+        from atwifi.web.server import start_web
+
+        try:
+            view = await start_web(device, trace, *web_at)
+        except OSError as e:
+            print(f"atwifi: --web {args.web}: {e}", file=sys.stderr)
+            await transport.close()
+            return 2
+        print(f"atwifi: live view on {view.url()}", file=out, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -147,6 +185,8 @@ async def serve(args: argparse.Namespace) -> int:
         # The module's servers as the host reaches them (module port 69 -> a free UDP port).
         print(f"atwifi: {name} server on {where}", file=out, flush=True)
     await stop.wait()
+    if view is not None:
+        await view.close()
     await device.shutdown()
     await transport.close()
     if trace is not None:
