@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
         help="serve a live view of the module on HOST:PORT (needs the 'web' extra: aiohttp)",
     )
     sub.add_parser("ctl", help="act on a running module: atwifi ctl --help", add_help=False)
+    f = sub.add_parser("fleet", help="run many modules in one process, sharing one world")
+    f.add_argument("file", type=Path, metavar="FILE.toml", help="the fleet file (docs/fleet.md)")
+    f.add_argument("--check", action="store_true", help="only check the fleet file")
     return p
 
 
@@ -78,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import asyncio  # here, not at the top: `--help` and `ctl` need no event loop
 
+        if args.cmd == "fleet":
+            return fleet(args)
         return asyncio.run(serve(args))
     except KeyboardInterrupt:
         return 0
@@ -191,4 +196,71 @@ async def serve(args: argparse.Namespace) -> int:
     await transport.close()
     if trace is not None:
         trace.close()
+    return 0
+
+
+def fleet(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from atwifi.fleet.spec import FleetError, load
+    from atwifi.services.radio.world import WorldError
+
+    try:
+        spec = load(args.file)
+    except FleetError as e:
+        print(f"atwifi fleet: {e}", file=sys.stderr)
+        return 2
+    from atwifi.fleet.runtime import load_world
+
+    try:
+        world = load_world(spec)
+    except (OSError, WorldError) as e:
+        print(f"atwifi fleet: fleet.world {spec.world}: {e}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"atwifi fleet: {args.file}: {len(spec.modules)} modules, OK")
+        return 0
+    return asyncio.run(run_fleet(spec, world))
+
+
+async def run_fleet(spec: object, world: object) -> int:
+    import asyncio
+    import contextlib
+    import json
+    import signal
+
+    from atwifi.fleet.control import FleetControlServer
+    from atwifi.fleet.runtime import Fleet
+    from atwifi.statedir import private_folder
+
+    fl = Fleet(spec, world)  # type: ignore[arg-type]
+    private_folder(fl.spec.state)
+    try:
+        fl.build()
+    except (OSError, ValueError) as e:
+        print(f"atwifi fleet: {e}", file=sys.stderr)
+        return 2
+    ctl = FleetControlServer(fl, fl.spec.state / "ctl.sock")
+    try:
+        await fl.start()
+    except OSError as e:
+        print(f"atwifi fleet: {e}", file=sys.stderr)
+        await fl.stop()
+        return 2
+    await ctl.start()
+    consoles = fl.consoles()
+    listing = fl.spec.state / "consoles.json"
+    listing.write_text(json.dumps(dict(consoles), indent=1) + "\n", encoding="utf-8")
+    print(f"atwifi fleet: {len(consoles)} modules, state in {fl.spec.state}", flush=True)
+    for name, where in consoles:
+        print(f"  {name}: {where}")
+    print(f"atwifi fleet: consoles listed in {listing}; control: {ctl.path}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await ctl.close()
+    await fl.stop()
     return 0

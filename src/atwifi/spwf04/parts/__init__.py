@@ -35,6 +35,7 @@ PARTS: tuple[str, ...] = (
     "atwifi.spwf04.parts.http:HttpPart",  # after sockets (device.tls)
     "atwifi.spwf04.parts.tftp:TftpPart",  # after files and net (it reads both)
     "atwifi.spwf04.parts.control:ControlPart",
+    "atwifi.fleet.runtime:FleetPart",  # last: idle unless the device is in a fleet
 )
 
 
