@@ -31,6 +31,7 @@ log = logging.getLogger("atwifi.fleet")
 
 PRIV = {0: "open", 1: "wep", 2: "wpa2"}  # wifi_priv_mode -> how the world calls it
 BOOT_BATCH = 256  # modules booting at once: bounds the threads and sockets in flight
+IO_THREADS = 16  # threads for the modules' flash I/O while a big fleet boots
 
 
 class FreePorts(dict):  # type: ignore[type-arg]
@@ -247,6 +248,13 @@ class Fleet:
 
     async def start(self) -> None:
         members = list(self.members.values())
+        if len(members) > BOOT_BATCH // 8:
+            # Boots wait on flash fsyncs in threads: more threads overlap more of them.
+            from concurrent.futures import ThreadPoolExecutor
+
+            asyncio.get_running_loop().set_default_executor(
+                ThreadPoolExecutor(IO_THREADS, thread_name_prefix="fleet-io")
+            )
         for i in range(0, len(members), BOOT_BATCH):
             batch = members[i : i + BOOT_BATCH]
             await asyncio.gather(*(self._start_one(m) for m in batch))
