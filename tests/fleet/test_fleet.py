@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from atwifi.control.client import ControlClient, ControlError
+from atwifi.fleet.control import FleetControlServer
 from atwifi.fleet.runtime import Fleet, load_world
 from atwifi.fleet.spec import FleetError, from_dict, load
 from harness import SRC, ServedModule
@@ -41,8 +44,16 @@ async def fleet(tmp_path: Path) -> AsyncIterator[Fleet]:
     f = Fleet(spec, load_world(spec))
     f.build()
     await f.start()
+    ctl = FleetControlServer(f, spec.state / "ctl.sock")
+    await ctl.start()
     yield f
+    await ctl.close()
     await f.stop()
+
+
+async def ctl_call(fleet: Fleet, verb: str, **args: object) -> object:
+    client = ControlClient(fleet.spec.state)
+    return await asyncio.to_thread(client.call, verb, **args)
 
 
 async def test_miniap_join_and_socket_between_modules(fleet: Fleet) -> None:
@@ -76,6 +87,18 @@ async def test_miniap_join_and_socket_between_modules(fleet: Fleet) -> None:
         await a.read_until(b"+WIND:24:WiFi Up::")  # the IPv6 one follows
         await a.read_until(b"\r\n")
         assert await a.cmd("AT+S.SOCKDON=7000,t") == b"AT-S.On:0\r\n" + OK
+        # The fleet's control socket: per module (module=NAME), and where servers listen.
+        servers = await ctl_call(fleet, "fleet.servers", module="a")
+        assert isinstance(servers, list) and servers[0]["port"] == 7000
+        assert servers[0]["host_port"] > 0  # a free host port, not 7000 itself
+        modules = await ctl_call(fleet, "fleet.modules")
+        assert isinstance(modules, dict) and sorted(modules) == ["a", "b"]
+        status = await ctl_call(fleet, "radio.status", module="a")
+        assert isinstance(status, dict) and status["mode"] == 3
+        with pytest.raises(ControlError, match="module=NAME"):
+            await ctl_call(fleet, "radio.status")
+        with pytest.raises(ControlError, match="no module 'c'"):
+            await ctl_call(fleet, "radio.status", module="c")
 
         # Module B hears it in a scan...
         scan = await b.ok("AT+S.SCAN")

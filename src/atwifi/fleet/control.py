@@ -1,5 +1,6 @@
 """The fleet's control socket (<fleet state>/ctl.sock): the verbs of `atwifi ctl`, each for
-the module named by the ``module`` argument; ``fleet.modules`` lists the modules."""
+the module named by the ``module`` argument; ``fleet.modules`` lists the modules and their
+consoles, ``fleet.servers module=NAME`` the module's socket servers and their host ports."""
 
 from __future__ import annotations
 
@@ -47,6 +48,17 @@ class FleetControlServer(ControlServer):
             device = self.fleet.device(str(module)) if module is not None else None
         except KeyError:
             return {"id": rid, "ok": False, "error": f"no module {module!r} in the fleet"}
+        if name == "fleet.servers":
+            sockets = getattr(device, "sockets", None)
+            servers = [] if sockets is None else list(sockets.servers.values())
+            return {
+                "id": rid,
+                "ok": True,
+                "result": [
+                    {"id": sv.sid, "port": sv.port, "kind": sv.kind, "host_port": sv.host_port}
+                    for sv in servers
+                ],
+            }
         try:
             result = await verbs.call(device, name, args)
         except (ControlError, ValueError) as e:

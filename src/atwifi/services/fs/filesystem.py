@@ -322,6 +322,7 @@ class FileSystem:
         sizes.pop(bare, None)
         free = vol.capacity - vol.used(sizes.values())
         return max(0, free // vol.block * vol.block)
+
     def writable(self, name: str) -> bool:
         """Whether a write of ``name`` would go to a mounted, writable volume (False for a
         name that is not valid). For services that must tell "read-only" from "full"."""
