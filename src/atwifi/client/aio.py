@@ -20,17 +20,27 @@ from typing import Any, Self
 from atwifi.client.errors import ModuleRebootedError, error_for
 from atwifi.client.files import FilesMixin
 from atwifi.client.http import HttpMixin
+from atwifi.client.httpd import HttpdMixin
 from atwifi.client.protocol import Parser, Reply, Stray, Wind, encode
 from atwifi.client.radio import RadioMixin
 from atwifi.client.sockets import SocketsMixin
 from atwifi.client.transfer import TransferMixin
 from atwifi.client.transport import Transport, open_transport
+from atwifi.client.websocket import WebSocketMixin
 
 log = logging.getLogger(__name__)
 
 # Area mixins, e.g. ``from atwifi.client.files import FilesMixin`` above and then
 # ``MIXINS = (FilesMixin,)``. Mixins must not import this module at import time.
-MIXINS: tuple[type, ...] = (SocketsMixin, RadioMixin, FilesMixin, HttpMixin, TransferMixin)
+MIXINS: tuple[type, ...] = (
+    SocketsMixin,
+    RadioMixin,
+    FilesMixin,
+    HttpMixin,
+    TransferMixin,
+    HttpdMixin,
+    WebSocketMixin,
+)
 
 WindMatch = int | Iterable[int] | Callable[[Wind], bool] | None
 WindCallback = Callable[[Wind], Any]

@@ -237,7 +237,7 @@ class Fleet:
             device.world = self.world
             device.fleet = self
             device.fleet_name = m.name
-            _trim_parts(device, tftp=spec.tftp)
+            _trim_parts(device, tftp=spec.tftp, httpd=spec.httpd)
             if m.console == "tcp":
                 port = spec.base_port + i if spec.base_port else 0
                 transport = make_transport("tcp", f"{spec.host}:{port}")
@@ -313,20 +313,27 @@ def _fleet_part(device: Any) -> FleetPart | None:
     return None
 
 
-def _trim_parts(device: Any, tftp: bool) -> None:
+def _trim_parts(device: Any, tftp: bool, httpd: bool) -> None:
     """Fleet modules share one control socket (the fleet's) and, unless asked, run no TFTP
-    server: each would cost a socket per module, and 10,000 modules would run out of file
-    descriptors. The TFTP client (AT+S.TFTPGET/PUT) stays: its settings are kept."""
+    server and no web server: each costs sockets per module, and 10,000 modules would run out
+    of file descriptors. The TFTP client (AT+S.TFTPGET/PUT) stays: its settings are kept; the
+    web server's pages and INPUTSSI stay, only its listening sockets are not opened."""
     kept = []
     for part in device._parts:
         name = type(part).__name__
         if name == "ControlPart":
             continue
+        if name == "HttpdPart" and not httpd:
+            part._listen = _no_listen
         if name == "TftpPart" and not tftp:
             device.tftp = part.tftp
             continue
         kept.append(part)
     device._parts = kept
+
+
+async def _no_listen(start: Any, port: int, host: str) -> int:
+    raise OSError(f"not listening on module port {port}: the fleet file has httpd = false")
 
 
 def load_world(spec: FleetSpec) -> World:

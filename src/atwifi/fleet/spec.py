@@ -9,6 +9,7 @@
     host = "127.0.0.1"        # where TCP consoles and module servers listen
     base_port = 0             # tcp: 0 = free ports; N = module i on port N + i
     tftp = false              # the modules' own TFTP servers (one UDP socket each)
+    httpd = false             # the modules' own web servers (a TCP and a UDP socket each)
 
     [[module]]
     name = "ap"               # letters, digits, - and _; unique
@@ -30,7 +31,17 @@ from typing import Any
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 CONSOLES = ("tcp", "pty")
-FLEET_KEYS = {"state", "world", "net", "timing", "console", "host", "base_port", "tftp"}
+FLEET_KEYS = {
+    "state",
+    "world",
+    "net",
+    "timing",
+    "console",
+    "host",
+    "base_port",
+    "tftp",
+    "httpd",
+}
 MODULE_KEYS = {"name", "count", "console"}
 MAX_MODULES = 100_000
 
@@ -55,6 +66,7 @@ class FleetSpec:
     host: str = "127.0.0.1"
     base_port: int = 0
     tftp: bool = False
+    httpd: bool = False
     source: Path | None = field(default=None, compare=False)
 
 
@@ -106,6 +118,7 @@ def from_dict(
     if not 0 <= base_port <= 65535:
         raise FleetError(f"fleet.base_port: 0-65535, got {base_port}")
     tftp = _type("fleet.tftp", fleet.get("tftp", False), bool, "true or false")
+    httpd = _type("fleet.httpd", fleet.get("httpd", False), bool, "true or false")
 
     entries = data.get("module")
     if entries is None:
@@ -155,5 +168,6 @@ def from_dict(
         host=host,
         base_port=base_port,
         tftp=tftp,
+        httpd=httpd,
         source=source,
     )

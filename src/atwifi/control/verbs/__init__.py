@@ -19,6 +19,7 @@ from atwifi.control.protocol import ControlError
 MODULES = (
     "atwifi.control.verbs.core",
     "atwifi.control.verbs.radio",
+    "atwifi.control.verbs.httpd",
     "atwifi.control.verbs.servers",
 )
 

@@ -33,9 +33,11 @@ MODULES = (
     "servers",
     "tls",
     "net",
+    "httpd",
     "http",
     "tftp",
     "smtp",
+    "websocket",
 )
 
 

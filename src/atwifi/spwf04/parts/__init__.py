@@ -32,8 +32,10 @@ PARTS: tuple[str, ...] = (
     "atwifi.spwf04.parts.net:NetPart",  # before the radio (on_link_up) and sockets (resolve)
     "atwifi.spwf04.parts.radio:RadioPart",
     "atwifi.spwf04.parts.sockets:SocketsPart",
+    "atwifi.spwf04.parts.httpd:HttpdPart",  # after files (pages) and sockets (device.tls)
     "atwifi.spwf04.parts.http:HttpPart",  # after sockets (device.tls)
     "atwifi.spwf04.parts.tftp:TftpPart",  # after files and net (it reads both)
+    "atwifi.spwf04.parts.websocket:WebSocketPart",  # after sockets: uses device.tls
     "atwifi.spwf04.parts.control:ControlPart",
     "atwifi.fleet.runtime:FleetPart",  # last: idle unless the device is in a fleet
 )
