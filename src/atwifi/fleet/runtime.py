@@ -257,10 +257,11 @@ class Fleet:
             )
         for i in range(0, len(members), BOOT_BATCH):
             batch = members[i : i + BOOT_BATCH]
+            # One thread hop for the whole batch's MACs, not one per module.
+            await asyncio.to_thread(_own_macs, [(m.device, fleet_mac(m.index)) for m in batch])
             await asyncio.gather(*(self._start_one(m) for m in batch))
 
     async def _start_one(self, m: Member) -> None:
-        await asyncio.to_thread(_own_mac, m.device, fleet_mac(m.index))
         await m.transport.start(m.device.feed)
         m.device.options.own_endpoints.extend(m.transport.endpoints())
         await m.device.power_on()
@@ -296,14 +297,15 @@ def fleet_mac(index: int) -> str:
     return f"00:80:E1:{low >> 16:02X}:{(low >> 8) & 0xFF:02X}:{low & 0xFF:02X}"
 
 
-def _own_mac(device: Any, mac: str) -> None:
+def _own_macs(pairs: list[tuple[Any, str]]) -> None:
     """At a module's first boot (its flash still holds the factory MAC), give it its own.
-    Saved like AT+S.SCFG + AT&W would: later boots keep it. Runs in a thread (flash I/O)."""
-    config = device.config
-    config.load()
-    if config.text("nv_wifi_macaddr").upper() == FACTORY_MAC:
-        config.set("nv_wifi_macaddr", mac)
-        config.save()
+    Saved like AT+S.SCFG + AT+S.WCFG would: later boots keep it. Runs in a thread (flash I/O)."""
+    for device, mac in pairs:
+        config = device.config
+        config.load()
+        if config.text("nv_wifi_macaddr").upper() == FACTORY_MAC:
+            config.set("nv_wifi_macaddr", mac)
+            config.save()
 
 
 def _fleet_part(device: Any) -> FleetPart | None:
