@@ -211,3 +211,45 @@ def test_cli_reports_a_bad_fleet_file(tmp_path: Path) -> None:
         env=env,
     )
     assert out.returncode == 0 and "2 modules, OK" in out.stdout
+
+
+def test_pty_consoles_and_the_cli_listing(tmp_path: Path) -> None:
+    """A module on a pty console answers there; consoles.json lists every console."""
+    import json
+    import os
+    import select
+    import tty
+
+    fleet_file = tmp_path / "fleet.toml"
+    fleet_file.write_text(
+        "[fleet]\nstate = 'st'\nconsole = 'pty'\n[[module]]\nname = 'p'\ncount = 2\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atwifi", "fleet", str(fleet_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(4)]
+        assert lines[0].startswith(b"atwifi fleet: 2 modules"), lines
+        assert b"consoles listed in" in lines[3], lines
+        listing = json.loads((tmp_path / "st" / "consoles.json").read_text())
+        assert sorted(listing) == ["p-0", "p-1"]
+        path = re.search(r"/dev/pts/\d+", listing["p-1"]).group()  # type: ignore[union-attr]
+        fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+        try:
+            tty.setraw(fd)
+            os.write(fd, b"AT\r")
+            got = b""
+            while not got.endswith(OK):
+                ready, _, _ = select.select([fd], [], [], 20)
+                assert ready, got
+                got += os.read(fd, 4096)
+            assert b"AT-S.ERROR" not in got
+        finally:
+            os.close(fd)
+    finally:
+        proc.terminate()
+        proc.wait(20)
