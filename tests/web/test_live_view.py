@@ -97,6 +97,42 @@ async def test_state_and_verbs_over_http(web_module: tuple[ServedModule, str]) -
     assert (await m.cmd("AT")).endswith(b"AT-S.OK\r\n")
 
 
+async def test_event_stream_carries_trace_and_state(web_module: tuple[ServedModule, str]) -> None:
+    """Without a browser: the SSE stream sends a state first, then the console's bytes as
+    they pass, then a state again."""
+    import aiohttp
+
+    m, url = web_module
+    async with aiohttp.ClientSession() as s, s.get(url + "api/events") as r:
+        assert r.headers["Content-Type"].startswith("text/event-stream")
+
+        async def next_event() -> tuple[str, object]:
+            name, data = "", ""
+            while True:
+                line = (await r.content.readline()).decode().rstrip("\n")
+                if line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("data: "):
+                    data = line[6:]
+                elif line == "" and name:
+                    return name, json.loads(data)
+
+        name, first = await next_event()
+        assert name == "state" and isinstance(first, dict) and first["booted"] is True
+        assert (await m.cmd("AT+S.SCFG=ip_sock_threshold,40")).endswith(b"AT-S.OK\r\n")
+        seen_in = seen_state = False
+        while not (seen_in and seen_state):
+            name, data = await next_event()
+            if name == "trace":
+                assert isinstance(data, list)
+                seen_in = seen_in or any(
+                    rec["dir"] == "in" and "ip_sock_threshold,40" in rec["text"] for rec in data
+                )
+            elif name == "state" and seen_in:
+                assert isinstance(data, dict)
+                seen_state = data["config"].get("ip_sock_threshold", {}).get("value") == "40"
+
+
 def _chromium() -> str:
     found = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
     if found is None:

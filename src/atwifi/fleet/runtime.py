@@ -220,6 +220,19 @@ class Fleet:
 
     # -- life cycle ----------------------------------------------------------------------
     def build(self) -> None:
+        """Make every module's device and console (nothing runs yet). The garbage collector
+        is paused while they are made, for the reason start() gives."""
+        import gc
+
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._build()
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _build(self) -> None:
         from atwifi.spwf04.device import Device, Options
         from atwifi.transports import make_transport
 
@@ -247,6 +260,22 @@ class Fleet:
             self.members[m.name] = Member(m, i, device, transport)
 
     async def start(self) -> None:
+        """Boot every module. The cyclic garbage collector is paused meanwhile (one collection
+        at the end): each full collection walks every live object, so with thousands of
+        modules booting, collections made the boot quadratic. Not gc.freeze(): objects of a
+        module that resets later would then never be collected."""
+        import gc
+
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            await self._start_all()
+        finally:
+            gc.collect()
+            if enabled:
+                gc.enable()
+
+    async def _start_all(self) -> None:
         members = list(self.members.values())
         if len(members) > BOOT_BATCH // 8:
             # Boots wait on flash fsyncs in threads: more threads overlap more of them.

@@ -51,6 +51,7 @@ class WebView:
         self._state_pending = False
         trace.on_record.append(self._state_soon)
         self._runner: web.AppRunner | None = None
+        self._closing = False
         self.host = ""
         self.port = 0
 
@@ -97,6 +98,8 @@ class WebView:
         return f"http://{host}:{self.port}/"
 
     async def close(self) -> None:
+        # Open event streams end now (not at aiohttp's shutdown timeout): flag, then wake them.
+        self._closing = True
         for q in list(self.state_watchers):
             with contextlib.suppress(asyncio.QueueFull):
                 q.put_nowait(None)
@@ -170,7 +173,7 @@ class WebView:
             get_rec = asyncio.ensure_future(records.get())
             get_kick = asyncio.ensure_future(kick.get())
             try:
-                while records in self.trace.watchers and self._runner is not None:
+                while records in self.trace.watchers and not self._closing:
                     done, _ = await asyncio.wait(
                         {get_rec, get_kick}, timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED
                     )
@@ -183,6 +186,8 @@ class WebView:
                         await send("trace", batch)
                         get_rec = asyncio.ensure_future(records.get())
                     if get_kick in done:
+                        if self._closing:
+                            break
                         await send("state", await snapshot(self.device))
                         get_kick = asyncio.ensure_future(kick.get())
             finally:
