@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from atwifi.services.errors import ServiceError
 from atwifi.spwf04.device import Device, Options
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -26,6 +27,30 @@ TIMEOUT = 20.0  # safety net only: nothing waits for it in a passing test
 _FINAL = re.compile(
     rb"(AT-S\.OK(?::[0-9]+:[0-9]+)?\r\n|AT-S\.ERROR[^\r\n]*\r\n|AT-S\.[A-Za-z ]+ Error:[0-9]+\r\n)"
 )
+
+
+def spwf04_number(exc: ServiceError) -> int:
+    """The Table 10 number the SPWF04 dialect prints for a service's error kind."""
+    from atwifi.errors import AtError
+    from atwifi.spwf04.commands import handlers
+    from atwifi.spwf04.wording import word
+
+    handlers()  # every handler module registers its wordings on import
+    out = word(exc)
+    assert isinstance(out, AtError), out
+    return out.number
+
+
+def spwf04_result_line(exc: ServiceError) -> str:
+    """The result line (``AT-S.Certificate Error:21``) the SPWF04 prints for ``exc``."""
+    from atwifi.errors import AtResultLine
+    from atwifi.spwf04.commands import handlers
+    from atwifi.spwf04.wording import word
+
+    handlers()
+    out = word(exc)
+    assert isinstance(out, AtResultLine), out
+    return out.line
 
 
 class Host:

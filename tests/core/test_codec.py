@@ -21,6 +21,7 @@ from atwifi.codec import (
     format_wind,
     wind_masked,
 )
+from atwifi.runtime.items import Wind
 
 
 def drain(dec: ConsoleDecoder) -> list[Event]:
@@ -354,29 +355,38 @@ def test_wind_masked_ignores_bits_beyond_32() -> None:
     assert not wind_masked(64, 0, 1 << 32, 0)
 
 
-# -- the output gate -------------------------------------------------------------------------
+# -- the output gate (atwifi.runtime.gate: it holds WIND items) --------------------------------
 
 
 def test_gate_passes_winds_when_idle() -> None:
     gate = OutputGate()
-    assert gate.wind(b"+WIND:0:Console active\r\n") == b"+WIND:0:Console active\r\n"
-    assert gate.end() == b""
+    assert not gate.hold(Wind(0, "Console active"))
+    assert gate.end() == []
 
 
 def test_gate_holds_winds_during_a_reply_and_releases_them_in_order() -> None:
     gate = OutputGate()
     gate.begin()
-    assert gate.wind(b"+WIND:1\r\n") == b""
-    assert gate.wind(b"+WIND:2\r\n") == b""
-    assert gate.end() == b"+WIND:1\r\n+WIND:2\r\n"
+    assert gate.hold(Wind(1))
+    assert gate.hold(Wind(2))
+    assert gate.end() == [Wind(1), Wind(2)]
     assert not gate.busy
-    assert gate.wind(b"+WIND:3\r\n") == b"+WIND:3\r\n"
+    assert not gate.hold(Wind(3))
 
 
 def test_gate_clear_forgets_held_winds() -> None:
     gate = OutputGate()
     gate.begin()
-    gate.wind(b"+WIND:1\r\n")
+    gate.hold(Wind(1))
     gate.clear()
     assert not gate.busy
-    assert gate.end() == b""
+    assert gate.end() == []
+
+
+def test_gate_counts_the_bytes_it_holds() -> None:
+    gate = OutputGate()
+    gate.begin()
+    gate.hold(Wind(86, "MQTT Published", (0, "flood", "z" * 500)))
+    assert 500 < gate.held_bytes < 600
+    gate.end()
+    assert gate.held_bytes == 0

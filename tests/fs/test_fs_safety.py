@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from atwifi.errors import AtError
+from atwifi.services.errors import ServiceError
 from atwifi.services.fs import FileSystem
+from harness import spwf04_number
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -100,8 +101,8 @@ async def _escape_round(base: Path, batch: list[str]) -> None:
                     await fs.delete(name)
                 else:
                     await fs.read(name)
-            except AtError as e:
-                assert 32 <= e.number <= 59
+            except ServiceError as e:
+                assert 32 <= spwf04_number(e) <= 59
     snap = snapshot(base)
     assert snap["outside/secret"] == b"secret"
     for rel in snap:
@@ -137,12 +138,12 @@ async def test_host_folder_oddities(tmp_path: Path) -> None:
             (fs.write(name, b"x"), 51),
             (fs.write(name, b"x", append=True), 51),
         ):
-            with pytest.raises(AtError) as e:
+            with pytest.raises(ServiceError) as e:
                 await call
-            assert e.value.number == number, (name, number)
-        with pytest.raises(AtError) as e:
+            assert spwf04_number(e.value) == number, (name, number)
+        with pytest.raises(ServiceError) as e:
             await fs.rename("0:/plain", name)
-        assert e.value.number == 55
+        assert spwf04_number(e.value) == 55
     assert (tmp_path / "outside" / "secret").read_bytes() == b"secret"
     assert (ext / "link").is_symlink()
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from atwifi.errors import AtError
+from atwifi.services.errors import ServiceError
 from atwifi.services.fs import APP, EXT, RAM, USER, FileSystem
 from atwifi.services.fs.filesystem import USER_CAPACITY
 from atwifi.services.fs.image import pack
+from harness import spwf04_number
 
 
 async def make(
@@ -24,8 +25,8 @@ async def make(
     return fs
 
 
-def err(e: pytest.ExceptionInfo[AtError]) -> int:
-    return e.value.number
+def err(e: pytest.ExceptionInfo[ServiceError]) -> int:
+    return spwf04_number(e.value)
 
 
 async def test_factory_state(tmp_path: Path) -> None:
@@ -40,10 +41,10 @@ async def test_factory_state(tmp_path: Path) -> None:
 async def test_ext_disabled(tmp_path: Path) -> None:
     fs = await make(tmp_path, ext=False)
     assert fs.status()["extvol_fs"] == 0
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.mount(EXT)
     assert err(e) == 59
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.write("0:/a", b"x")
     assert err(e) == 50
 
@@ -57,7 +58,7 @@ async def test_write_read_append_default_volume(tmp_path: Path) -> None:
     assert await fs.read("a.txt", 6, 3) == b"wor"
     assert await fs.read("a.txt", 6, 100) == b"world"
     assert await fs.read("a.txt", 11) == b""
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.read("a.txt", 12)
     assert err(e) == 52
     entries = [e for e in await fs.list() if e.volume == RAM]
@@ -105,7 +106,7 @@ async def test_missing_and_bad_names(tmp_path: Path) -> None:
         (fs.write("x" * 65, b""), 51),
         (fs.delete("x" * 65), 56),
     ):
-        with pytest.raises(AtError) as e:
+        with pytest.raises(ServiceError) as e:
             await call
         assert err(e) == number
     await fs.write("x" * 64, b"ok")
@@ -116,13 +117,13 @@ async def test_rename(tmp_path: Path) -> None:
     fs = await make(tmp_path)
     await fs.write("0:/a", b"A")
     await fs.write("0:/b", b"B")
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.rename("0:/a", "b")
     assert err(e) == 55
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.rename("0:/a", "2:/c")
     assert err(e) == 55
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.rename("3:/index.html", "x.html")
     assert err(e) == 55
     await fs.rename("0:/a", "0:/c")
@@ -135,13 +136,13 @@ async def test_rename(tmp_path: Path) -> None:
 
 async def test_app_flash_read_only_and_lock(tmp_path: Path) -> None:
     fs = await make(tmp_path)
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.write("3:/x", b"")
     assert err(e) == 51
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.delete("3:/index.html")
     assert err(e) == 56
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.unmount(APP, erase=True)
     assert err(e) == 59
     changes = []
@@ -150,7 +151,7 @@ async def test_app_flash_read_only_and_lock(tmp_path: Path) -> None:
     assert fs.status()["app_fs"] == 2 and changes == [2]
     assert [e for e in await fs.list(console=True) if e.volume == APP] == []
     assert {e.name for e in await fs.list() if e.volume == APP} == {"index.html", "__LOCKED__"}
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.read("3:/index.html", console=True)
     assert err(e) == 51
     # Services (the web server) still read it.
@@ -175,13 +176,13 @@ async def test_ram_disk_capacity(tmp_path: Path) -> None:
     # Manual 6.23: 2 KB of RAM disk hold at most two files.
     await fs.write("a", b"1")
     await fs.write("b", b"")
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.write("c", b"1")
     assert err(e) == 51
     assert not fs.exists("2:/c")
     await fs.delete("b")
     await fs.write("a", b"x" * 1023, append=True)  # 1024 bytes: still one block
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.write("a", b"x" * 1025, append=True)
     assert await fs.read("a") == b"1" + b"x" * 1023  # nothing partial
 
@@ -189,10 +190,10 @@ async def test_ram_disk_capacity(tmp_path: Path) -> None:
 async def test_user_flash_full_nothing_partial(tmp_path: Path) -> None:
     fs = await make(tmp_path)
     await fs.write("1:/big", b"a" * (USER_CAPACITY - 256))
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.write("1:/more", b"b" * 257)
     assert err(e) == 51
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.write("1:/big", b"b" * 257, append=True)
     assert err(e) == 51
     await fs.write("1:/more", b"b" * 256)
@@ -219,10 +220,10 @@ async def test_mount_unmount_erase(tmp_path: Path) -> None:
     await fs.write("1:/u", b"user")
     await fs.unmount(RAM)
     assert not fs.exists("r")
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.read("2:/r")
     assert err(e) == 50
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.unmount(RAM)
     assert err(e) == 59
     await fs.mount(RAM)
@@ -232,7 +233,7 @@ async def test_mount_unmount_erase(tmp_path: Path) -> None:
     assert fs.status()["user_fs"] == 0
     await fs.mount(USER)
     assert [e for e in await fs.list() if e.volume == USER] == []
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.mount(7)
     assert err(e) == 59
     await fs.unmount(APP)
@@ -247,11 +248,11 @@ async def test_write_image(tmp_path: Path) -> None:
     assert {e.name for e in await fs.list() if e.volume == EXT} == {"a.txt", "b.bin"}
     blob = pack({"c": b"C"})
     for bad in (blob[:-1], blob[:-4] + b"\0\0\0\0", b"", b"AWFS" + blob[4:-1] + b"x"):
-        with pytest.raises(AtError) as e:
+        with pytest.raises(ServiceError) as e:
             await fs.write_image(EXT, bad)
         assert err(e) == 50
     assert {e.name for e in await fs.list() if e.volume == EXT} == {"a.txt", "b.bin"}
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.write_image(EXT, pack({"huge": bytes(3 * 1024 * 1024)}))
     assert err(e) == 50
     # A corrupted image file does not mount, and FSWRITE repairs it.
@@ -285,13 +286,13 @@ async def test_ext_folder_gone_under_a_mounted_volume(tmp_path: Path) -> None:
     await fs.write("0:/a", b"a")
     (folder / "a").unlink()
     folder.rmdir()
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.list()
     assert err(e) == 57
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.read("0:/a")
     assert err(e) == 51
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await fs.write("0:/b", b"b")
     assert err(e) in (51, 54)
     assert not folder.exists()  # the user's folder is not made again behind their back

@@ -175,11 +175,16 @@ identities = ["alice"]
 
 
 async def test_enterprise_identity_accepted_or_not(boot) -> None:  # noqa: F811
+    # TTLS-MSCHAPv2 (wifi_eap_type 2): an identity and a password, no client certificate.
     good = await boot(
-        ENTERPRISE_WORLD, **ssid_config("CorpNet"), wifi_priv_mode=3, wifi_eap_identity="alice"
+        ENTERPRISE_WORLD,
+        **ssid_config("CorpNet"),
+        wifi_priv_mode=3,
+        wifi_eap_identity="alice",
+        wifi_eap_type=2,
     )
     assert numbers(await winds_until(good, b"+WIND:24:WiFi Up:0:")) == [21, 35, 19, 25, 51, 24]
-    bad = await boot(ENTERPRISE_WORLD, **ssid_config("CorpNet"), wifi_priv_mode=3)
+    bad = await boot(ENTERPRISE_WORLD, **ssid_config("CorpNet"), wifi_priv_mode=3, wifi_eap_type=2)
     lines = await winds_until(bad, b"+WIND:40:")
     assert lines[-1] == b"+WIND:40:WiFi Deauthentication:23"
 

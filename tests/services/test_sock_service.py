@@ -10,8 +10,9 @@ import socket
 import pytest
 from sock_helpers import Recorder, echo_server
 
-from atwifi.errors import AtError
-from atwifi.services.sockets import FIN, Sockets
+from atwifi.services.errors import ServiceError
+from atwifi.services.sockets import FIN, RST, Refusal, Sockets
+from harness import spwf04_number
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ async def socks(rec):
 
 
 def err(e: pytest.ExceptionInfo) -> int:
-    return e.value.number
+    return spwf04_number(e.value)
 
 
 async def read_exactly(socks: Sockets, rec: Recorder, cid: int, n: int) -> bytes:
@@ -59,7 +60,7 @@ async def test_localhost_and_bad_host(socks):
     async with srv:
         ip, _ = await socks.open("localhost", port, "t")
         assert ip == "127.0.0.1"
-        with pytest.raises(AtError) as e:
+        with pytest.raises(ServiceError) as e:
             await socks.open("no-such-host.invalid", port, "t")
         assert err(e) == 65
 
@@ -69,7 +70,7 @@ async def test_refused_is_74(socks):
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await socks.open("127.0.0.1", port, "t")
     assert err(e) == 74
     assert socks.clients == {}
@@ -92,7 +93,7 @@ async def test_connect_timeout_is_74(rec):
             with contextlib.suppress(BlockingIOError):
                 f.connect(("127.0.0.1", port))
             fillers.append(f)
-        with pytest.raises(AtError) as e:
+        with pytest.raises(ServiceError) as e:
             await socks.open("127.0.0.1", port, "t")
         assert err(e) == 74
     finally:
@@ -107,13 +108,13 @@ async def test_too_many_and_bad_id(socks):
     async with srv:
         for i in range(8):
             assert (await socks.open("127.0.0.1", port, "t"))[1] == i
-        with pytest.raises(AtError) as e:
+        with pytest.raises(ServiceError) as e:
             await socks.open("127.0.0.1", port, "t")
         assert err(e) == 75
         socks.close(3)
         assert (await socks.open("127.0.0.1", port, "t"))[1] == 3
         for bad in (8, 9, -1):
-            with pytest.raises(AtError) as e:
+            with pytest.raises(ServiceError) as e:
                 socks.unread(bad)
             assert err(e) == 76
 
@@ -131,17 +132,17 @@ async def test_peer_close_keeps_data_and_pending_77(socks, rec):
         ev = await rec.wait("closed")
         assert ev == ("closed", cid, FIN)
         assert socks.unread(cid) == 30
-        with pytest.raises(AtError) as e:
+        with pytest.raises(ServiceError) as e:
             await socks.write(cid, b"x")
         assert err(e) == 78
-        with pytest.raises(AtError) as e:
+        with pytest.raises(ServiceError) as e:
             socks.close(cid)
         assert err(e) == 77
         data, avail = socks.read(cid, 10)
         assert (data, avail) == (b"byebyebye" + b"b", 30)
         data, avail = socks.read(cid)
         assert avail == 20 and len(data) == 20
-        with pytest.raises(AtError) as e:
+        with pytest.raises(ServiceError) as e:
             socks.read(cid)
         assert err(e) == 72
         socks.close(cid)
@@ -206,7 +207,7 @@ async def test_udp_client_and_drop(socks, rec):
         await socks.write(cid, b"ping")
         data, addr = await asyncio.wait_for(got.get(), 5)
         assert data == b"ping"
-        with pytest.raises(AtError) as e:
+        with pytest.raises(ServiceError) as e:
             await socks.write(cid, b"z" * 70000)
         assert err(e) == 79
         t.sendto(b"x" * 1000, addr)
@@ -237,7 +238,7 @@ async def test_tcp_server(socks, rec):
     w.close()
     ev = await rec.wait("gone")
     assert ev[3:] == (sid, 0, FIN)
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         socks.close_server(sid)
     assert err(e) == 77
     assert srv.read(0, 0)[0] == b"left"
@@ -249,17 +250,17 @@ async def test_tcp_server(socks, rec):
 async def test_server_errors(socks, rec):
     sid = await socks.open_server(0, "t")
     port = socks.servers[sid].port
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await socks.open_server(port, "t")
     assert err(e) == 73
     await socks.open_server(0, "u")
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await socks.open_server(0, "t")
     assert err(e) == 75
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         socks.server(5)
     assert err(e) == 76
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         socks.servers[sid].client(3)
     assert err(e) == 78
 
@@ -284,7 +285,7 @@ async def test_server_nine_clients_refused(socks, rec):
     conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(9)]
     await rec.wait("incoming", 8)
     ev = await rec.wait("refused")
-    assert ev == ("refused", 1)
+    assert ev == ("refused", Refusal.NO_MEMORY)
     for _, w in conns:
         w.close()
 
@@ -351,4 +352,4 @@ async def test_peer_reset_is_reason_1(socks, rec):
     async with srv:
         _, cid = await socks.open("127.0.0.1", port, "t")
         ev = await rec.wait("closed")
-        assert ev == ("closed", cid, 1)
+        assert ev == ("closed", cid, RST)

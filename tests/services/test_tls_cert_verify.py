@@ -1,4 +1,4 @@
-"""Certificate checks against a given module time, with Table 13 numbers."""
+"""Certificate checks against a given module time; reasons read as the SPWF04's Table 13."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import pytest
 import trustme
 from cryptography import x509
 
-from atwifi.services.tls import CertError, CertStore, TlsService, verify_peer
+from atwifi.services.errors import ServiceError
+from atwifi.services.tls import CertError, CertReason, CertStore, TlsFault, TlsService, verify_peer
 from atwifi.services.tls.verify import parse_cert
+from atwifi.spwf04.commands.tls import TABLE13
+from harness import spwf04_number
 
 NOW = datetime.now(UTC)
 
@@ -33,7 +36,7 @@ def anchors(*cas: trustme.CA) -> list[x509.Certificate]:
 def code(fn, *a, **kw) -> int:
     with pytest.raises(CertError) as e:
         fn(*a, **kw)
-    return e.value.number
+    return TABLE13[e.value.reason]
 
 
 def test_good_server_cert(ca):
@@ -132,14 +135,12 @@ async def test_store_roundtrip(tmp_path, ca):
     again = CertStore(tmp_path / "tls")
     again.load_saved()
     assert again.cas == store.cas and again.cert == store.cert and again.key == store.key
-    from atwifi.errors import AtError
-
-    with pytest.raises(AtError) as e:
+    with pytest.raises(ServiceError) as e:
         await store.add("cert", leaf.cert_chain_pems[0].bytes())
-    assert e.value.number == 101
+    assert e.value.kind is TlsFault.ALREADY_LOADED and spwf04_number(e.value) == 101
     with pytest.raises(CertError) as ce:
         await store.add("ca", b"not a certificate")
-    assert ce.value.number == 3
+    assert ce.value.reason is CertReason.PARSE and TABLE13[ce.value.reason] == 3
     await store.clear()
     assert store.empty()
     again.load_saved()
@@ -156,7 +157,7 @@ async def test_fs_fallback_by_authority_key_id(ca):
     leaf = ca.issue_cert("example.test")
     with pytest.raises(CertError) as e:
         await svc.verify_server(_der(leaf), "example.test")
-    assert e.value.number == 23
+    assert TABLE13[e.value.reason] == 23
     real = parse_cert(ca.cert_pem.bytes())
     ski = real.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
     files[f"{ski.hex().upper()}.ca"] = ca.cert_pem.bytes()

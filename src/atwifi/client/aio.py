@@ -21,6 +21,7 @@ from atwifi.client.errors import ModuleRebootedError, error_for
 from atwifi.client.files import FilesMixin
 from atwifi.client.http import HttpMixin
 from atwifi.client.httpd import HttpdMixin
+from atwifi.client.mqtt import MqttMixin
 from atwifi.client.protocol import Parser, Reply, Stray, Wind, encode
 from atwifi.client.radio import RadioMixin
 from atwifi.client.sockets import SocketsMixin
@@ -40,6 +41,7 @@ MIXINS: tuple[type, ...] = (
     TransferMixin,
     HttpdMixin,
     WebSocketMixin,
+    MqttMixin,
 )
 
 WindMatch = int | Iterable[int] | Callable[[Wind], bool] | None

@@ -136,6 +136,14 @@ class Stray:
 Event = Reply | Wind | Stray
 
 
+# +WIND:86 (MQTT message), either console_winds form: the header up to the payload, whose
+# size is ``size``. A topic holding ":<qos>:<retain>:<dup>:<n>:<n>:" itself is ambiguous on the
+# wire; the first such run after the id is taken as the fields.
+MQTT_WIND = re.compile(
+    rb"\+WIND:86:(?:MQTT Published:)?(?P<id>\d+):(?P<topic>[^\r\n]*?):(?P<qos>[0-2]):"
+    rb"(?P<retain>[01]):(?P<dup>[01]):(?P<size>\d+):(?P<total>\d+):"
+)
+
 # WINDs that never carry fields: their line tells which form console_winds selects.
 _NO_FIELDS = frozenset({0, 32})
 
@@ -350,6 +358,20 @@ class Parser:
                 if start:
                     self._raw_left = self._expected_raw.pop(0)
                     self._raw_owner = p
+                    continue
+            if buf.startswith(b"+WIND:86:", pos):
+                # An MQTT message: its payload is raw on the line (any byte, CR LF too) and
+                # the header says how long it is.
+                m = MQTT_WIND.match(buf, pos)
+                if m is not None:
+                    stop = m.end() + int(m.group("size")) + 2
+                    if stop > end:
+                        break  # the rest of the payload is still to come
+                    ev = self._line(bytes(buf[pos:stop]))
+                    pos = stop
+                    scan = 0
+                    if ev is not None:
+                        events.append(ev)
                     continue
             nl = buf.find(b"\n", max(pos, scan))
             if nl < 0:

@@ -124,12 +124,14 @@ class RadioMixin:
         def wanted(w: Any) -> bool:
             return (w.number == 24 and "." in w.tail) or w.number in JOIN_FAILURES
 
+        # Asked outside the time limit: a command cut off mid-reply would leave its answer to
+        # be taken for the next command's.
+        if await self.wifi_state() == LINK_UP:
+            ip = await self.ip_address()
+            if ip is not None:
+                return ip
         try:
             async with asyncio.timeout(timeout):
-                if await self.wifi_state() == LINK_UP:
-                    ip = await self.ip_address()
-                    if ip is not None:
-                        return ip
                 while True:
                     w = await self.wait_wind(wanted)
                     if w.number == 24:

@@ -29,6 +29,7 @@ class Parsed:
     # The first argument error. It is raised only after the {data} block has been read, so
     # a bad argument never leaves the block's bytes to be taken for commands.
     error: AtError | None = None
+    params: tuple[str, ...] = ()  # the raw text of each parameter, as split
 
 
 def split_line(text: str) -> tuple[str, str | None]:
@@ -59,6 +60,30 @@ def parse(text: str, delimiter: str = ",") -> Parsed:
     except AtError as e:
         error = e
         fields = rest.split(delimiter) if rest is not None else []
+    return _typed(cmd, fields, error)
+
+
+def parse_params(cmd: Command, params: tuple[str, ...]) -> Parsed:
+    """The same as ``parse`` for a framing that splits parameters itself (SPI): ``params``
+    is the raw text of each parameter. Cached; callers must not change ``Parsed.args``."""
+    return _parse_params(cmd.name, params)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_params(name: str, params: tuple[str, ...]) -> Parsed:
+    cmd = BY_NAME[name]
+    error: AtError | None = None
+    fields = list(params)
+    if not cmd.params:
+        if any(f.strip() for f in fields):
+            error = AtError(6, f"AT+S.{cmd.name} takes no argument")
+        fields = []
+    elif len(fields) > len(cmd.params):
+        error = AtError(6, f"{len(fields)} arguments for {len(cmd.params)}")
+    return _typed(cmd, fields, error)
+
+
+def _typed(cmd: Command, fields: list[str], error: AtError | None) -> Parsed:
     args: dict[str, Any] = {}
     for i, param in enumerate(cmd.params):
         raw = fields[i] if i < len(fields) else None
@@ -79,7 +104,7 @@ def parse(text: str, delimiter: str = ",") -> Parsed:
             data_len = args.get(cmd.data)
             if data_len is None and error is None:
                 error = AtError(2, "no data length")
-    return Parsed(cmd, args, data_len, error)
+    return Parsed(cmd, args, data_len, error, tuple(fields))
 
 
 def _split(cmd: Command, rest: str | None, delimiter: str) -> list[str]:

@@ -1,38 +1,28 @@
-"""The virtual SPWF04SA: power-on, the console loop, command dispatch, WINDs, resets.
+"""The virtual SPWF04SA, the dialect's half: table, handlers, wording, WIND texts, boot.
 
-One command runs at a time, as on the module: the console reads the next line only when the
-previous reply is complete. WINDs raised meanwhile are held by the OutputGate and follow the
-reply. Services are reached through parts (spwf04/parts), which the device starts at every
-boot and stops at every reset.
+The console loop, eager execution, the output gate, tasks and the power life cycle are the
+runtime's (``atwifi.runtime``); this class is the ``Dialect`` it drives. It turns a
+Request into a handler call with typed arguments, words failures (Table 10 numbers, result
+lines, ``spwf04/wording.py`` for service error kinds), prints the boot WINDs, and starts and
+stops the parts (spwf04/parts) that bind services to the life cycle.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
 import secrets
-from asyncio.tasks import _enter_task, _leave_task
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from atwifi.codec import (
-    CRLF,
-    CommandLine,
-    ConsoleDecoder,
-    DataBlock,
-    LineTooLong,
-    OutputGate,
-    format_error,
-    format_ok,
-    format_wind,
-    wind_masked,
-)
 from atwifi.errors import AtError, AtResultLine
+from atwifi.framings.uart import wind_masked
+from atwifi.runtime.items import Error, Ok, Request, ResultLine, Sink, Wind
+from atwifi.runtime.runtime import Boot, Runtime
 from atwifi.services.errors import ServiceError
 from atwifi.services.flash import CorruptBlob, Flash
 from atwifi.spwf04 import args as arguments
@@ -48,14 +38,37 @@ from atwifi.spwf04.table.winds import WINDS
 from atwifi.spwf04.wording import word
 from atwifi.statedir import private_folder
 
+if TYPE_CHECKING:
+    from atwifi.services.fs import FileSystem
+    from atwifi.services.http import HttpClient
+    from atwifi.services.httpd.server import WebServer
+    from atwifi.services.radio import Radio, World
+    from atwifi.services.sockets import Sockets
+    from atwifi.services.tls import TlsService
+    from atwifi.services.websocket import WebSockets
+    from atwifi.spwf04.parts.net import Net
+    from atwifi.spwf04.parts.tftp import Tftp
+
 log = logging.getLogger("atwifi")
 
 BUILD = "171117-0328fe3-SPWF04S"
 NOT_BUILT = "Command not implemented in atwifi"
-LINE_TOO_LONG = 32  # "Argument exceeds allowed size": the reply to a line over 512 bytes
 INTERNAL = 111  # "Request failed": a handler crashed (a bug in atwifi), the module goes on
 
-POWER_ON, SOFT_RESET = 0, 2  # reset_reason values of Table 8
+# reset_reason values of Table 8, and the runtime's boot reasons they stand for.
+POWER_ON, WATCHDOG, SOFT_RESET, LOW_POWER, HW_RESET = 0, 1, 2, 3, 4
+_REASONS = {
+    Boot.POWER_ON: POWER_ON,
+    Boot.WATCHDOG: WATCHDOG,
+    Boot.RESET: SOFT_RESET,
+    Boot.WAKE: LOW_POWER,
+    Boot.HW_RESET: HW_RESET,
+}
+_BOOTS = {code: boot for boot, code in _REASONS.items()}
+# console_enabled (Table 7) -> framing (atwifi.framings.FRAMINGS). 2 and 3 are MicroPython,
+# which atwifi does not run: their AT side is the UART console.
+CONSOLES = {0: "spi", 1: "uart", 2: "uart", 3: "uart"}
+_OK = Ok()  # one item for every plain AT-S.OK
 
 
 @dataclass
@@ -74,6 +87,21 @@ class Options:
 
 
 class Device:
+    """The SPWF04 dialect. Services are published here by the parts (spwf04/parts): each
+    part names its attribute(s) in ``attr``; the device creates them (None until the part
+    starts), so adding a service is one line in ``parts.PARTS``. The ones below are typed."""
+
+    fs: FileSystem | None = None
+    radio: Radio | None = None
+    world: World | None = None
+    net: Net | None = None
+    sockets: Sockets | None = None
+    tls: TlsService | None = None
+    http: HttpClient | None = None
+    tftp: Tftp | None = None
+    websockets: WebSockets | None = None
+    httpd: WebServer | None = None
+
     def __init__(
         self,
         options: Options,
@@ -88,183 +116,118 @@ class Device:
         self.status = Status()
         self.clock = ModuleClock()
         self.trace = trace
-        self._write = write or (lambda data: None)
-        self._drain: Callable[[], Coroutine[Any, Any, None]] | None = None
-        self.decoder = ConsoleDecoder()
-        self.gate = OutputGate()
-        # Services, published by the parts.
-        self.fs: Any = None
-        self.radio: Any = None
-        self.net: Any = None
-        self.sockets: Any = None
-        self.tls: Any = None
-        self.http: Any = None
-        self.world: Any = None
-        self.tftp: Any = None  # parts/tftp.py: client timing and the module's TFTP server
+        self.runtime = Runtime(self)
+        if write is not None:
+            self.runtime.attach(write)
+        # The runtime's entry points, bound once (feed is on every transport callback).
+        self.feed = self.runtime.feed
+        self.spawn = self.runtime.spawn
+        self.request_reboot = self.runtime.request_reboot
+        self.booted = self.runtime.booted
         # Where the module's servers listen on the host ("tftp": "udp 127.0.0.1:40123"),
         # filled by the parts that start them; `atwifi serve` prints it, `ctl servers` lists it.
         self.endpoints: dict[str, str] = {}
-        self._parts = [cls(self) for cls in load_parts()]
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._wakeup = asyncio.Event()
-        self._console_task: asyncio.Task[None] | None = None
-        # The console task waits for input with nothing else to do (see feed()).
-        self._parked = False
-        # A console step begun in feed() that had to wait: the console task finishes it.
-        self._pending: Awaitable[None] | None = None
-        self._reboot_requested = False
-        self._batch: bytearray | None = None
+        # Hooks for parts: called with the reset reason once the configuration is loaded,
+        # before +WIND:1 (a serial line sets its rate, a power part its state).
+        self.boot_hooks: list[Callable[[int], None]] = []
+        self._parts = []
+        for cls in load_parts():
+            names = getattr(cls, "attr", ())
+            for name in (names,) if isinstance(names, str) else names:
+                if name not in self.__dict__:
+                    setattr(self, name, None)  # published by the part when it starts
+            self._parts.append(cls(self))
         self.reset_reason = POWER_ON
-        self.booted = asyncio.Event()
         self._counters = {"power_cycles": 0, "reset_cycles": 0, "wdog_resets": 0}
         self._provide_live_status()
 
-    # -- wiring -------------------------------------------------------------------------
+    # -- wiring and life cycle (the runtime's) -------------------------------------------------
     def attach(
         self,
         write: Callable[[bytes], None],
         drain: Callable[[], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
-        self._write = write
-        self._drain = drain
+        self.runtime.attach(write, drain)
 
-    def feed(self, data: bytes) -> None:
-        """Bytes from the host. Never blocks.
+    async def power_on(self) -> None:
+        """Boot as after power-up and start the console."""
+        await self.runtime.power_on()
 
-        When the console is idle, the commands are run right here, inside the transport's
-        callback, until one has to wait: most replies then go out without a trip through the
-        event loop (a task wake-up costs as much as the command; see benchmarks/roundtrip.py).
-        """
-        self.decoder.feed(data)
-        if self._parked and self._pending is None and self._run_eagerly():
-            return  # all handled; the console task stays parked
-        self._wakeup.set()
+    async def shutdown(self) -> None:
+        """Power-off: stop the console and every part."""
+        await self.runtime.shutdown()
 
-    def _emit(self, data: bytes) -> None:
-        """Console output. During an eager batch it is gathered and leaves in one write when
-        the batch ends, as a UART driver's DMA buffer sends a burst: one syscall, not one
-        per reply, when a host pipelines commands."""
-        batch = self._batch
-        if batch is not None:
-            batch += data
-        else:
-            self._write(data)
+    async def reboot(self, reason: int = SOFT_RESET) -> None:
+        """AT+S.RESET (or another reset: ``reason`` as reset_reason prints it): volatile
+        state gone, saved configuration reloaded."""
+        await self.runtime.reboot(_BOOTS.get(reason, Boot.RESET))
 
-    def _end_batch(self) -> None:
-        batch, self._batch = self._batch, None
-        if batch:
-            self._write(bytes(batch))
+    async def _stop_parts(self, keep: tuple[str, ...] = ()) -> None:
+        """Cancel the tasks and stop every part but those whose ``attr`` is in ``keep``
+        (standby keeps what stays powered)."""
+        await self.runtime.halt(keep)
 
-    def _run_eagerly(self) -> bool:
-        self._batch = bytearray()
-        try:
-            return self._run_eagerly_batched()
-        finally:
-            self._end_batch()
+    @property
+    def input_gate(self) -> Callable[[bytes], bytes] | None:
+        """Sees console input first (a sleeping module drops it): the runtime's."""
+        return self.runtime.input_gate
 
-    def _run_eagerly_batched(self) -> bool:
-        """Run console steps now, as the console task would, until one has to wait (it is
-        handed to the console task) or no complete input is left (returns True)."""
-        task = self._console_task
-        if task is None:
-            return False
-        try:
-            if asyncio.current_task() is not None:
-                return False  # fed from a task (in-process tests): the console task does it
-        except RuntimeError:
-            return False  # no running loop
-        loop = task.get_loop()
-        while (event := self.decoder.next_event()) is not None:
-            step = self._handle(event)
-            # Inside the step, current_task() is the console task, as in the normal path:
-            # asyncio.timeout() and friends in handlers work, and the step can be continued
-            # by that very task.
-            _enter_task(loop, task)
-            try:
-                waiting_on = step.send(None)
-            except StopIteration:
-                continue
-            except BaseException as exc:  # the console task would have died of it: so it does
-                self._pending = _reraise(exc)
-                return False
-            finally:
-                _leave_task(loop, task)
-            self._pending = _Continue(step, waiting_on)
-            return False
-        return True
+    @input_gate.setter
+    def input_gate(self, gate: Callable[[bytes], bytes] | None) -> None:
+        self.runtime.input_gate = gate
+
+    async def execute_request(self, request: Request, sink: Sink) -> None:
+        """A Request carried out as a console would (WINDs gated, reboot after)."""
+        await self.runtime.execute(request, sink)
+
+    # The console's state, for tests and tools that look at it.
+    @property
+    def decoder(self) -> Any:
+        return getattr(self.runtime.framing, "decoder", None)
+
+    @property
+    def gate(self) -> Any:
+        return self.runtime.gate
+
+    @property
+    def _console_task(self) -> asyncio.Task[None] | None:
+        return self.runtime.console_task
+
+    @property
+    def _parked(self) -> bool:
+        return self.runtime.parked
+
+    @property
+    def _pending(self) -> Any:
+        return self.runtime.pending
 
     def trace_note(self, text: str) -> None:
         if self.trace is not None:
             self.trace.note(text)
         log.debug("%s", text)
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
-        """A task that lives until the next reset or power-off."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
+    # -- the Dialect protocol: boot ----------------------------------------------------------
+    def console_enabled(self) -> str:
+        return CONSOLES.get(self.config.get("console_enabled"), "uart")
 
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            log.error("background task %s failed", task.get_name(), exc_info=exc)
-            self.trace_note(f"background task {task.get_name()} failed: {exc!r}")
-
-    # -- life cycle ---------------------------------------------------------------------
-    async def power_on(self) -> None:
-        """Boot as after power-up and start the console."""
-        self.clock.power_on()
-        await self._boot(POWER_ON)
-        if self._console_task is None:
-            self._console_task = asyncio.get_running_loop().create_task(
-                self._console(), name="console"
-            )
-
-    async def shutdown(self) -> None:
-        """Power-off: stop the console and every part."""
-        if self._console_task is not None:
-            self._console_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._console_task
-            self._console_task = None
-        pending, self._pending = self._pending, None
-        if isinstance(pending, (_Continue, Coroutine)):
-            pending.close()  # a step begun in feed() that the console task never took over
-        await self._stop_parts()
-
-    async def reboot(self) -> None:
-        """AT+S.RESET: volatile state gone, saved configuration reloaded."""
-        await self._stop_parts()
-        self.decoder.reset()
-        self.gate.clear()
-        self.clock.reboot()
-        await self._boot(SOFT_RESET)
-
-    async def _stop_parts(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
-        for part in reversed(self._parts):
-            try:
-                await part.stop()
-            except Exception:
-                log.exception("part %s failed to stop", type(part).__name__)
-
-    async def _boot(self, reason: int) -> None:
-        self.booted.clear()
-        self.reset_reason = reason
+    async def prepare(self, reason: Boot) -> None:
+        if reason is Boot.POWER_ON:
+            self.clock.power_on()
+        else:
+            self.clock.reboot()
+        code = _REASONS[reason]
+        self.reset_reason = code
         self.status.clear()
-        config_ok = self.config.load()
+        self._config_ok = self.config.load()
+        for hook in list(self.boot_hooks):
+            hook(code)
         # Two fsyncs: not for the event loop (a slow disk would stall every socket).
-        await asyncio.to_thread(self._count_boot, reason)
+        await asyncio.to_thread(self._count_boot, code)
+
+    async def start(self) -> None:
         self.wind(1, await firmware.boot_loader(self))  # WIND:17 when an update waits
         self.wind(13, self.config.get("nv_model"))
-        if not config_ok:
+        if not self._config_ok:
             self.wind(65, 1)
             self.trace_note("saved configuration failed its checksum: factory values loaded")
         for part in self._parts:
@@ -275,7 +238,18 @@ class Device:
             self.status.set("wifi_state", 3)  # radio idle until a radio part says otherwise
         for part in self._parts:
             await part.after_boot()
-        self.booted.set()
+
+    async def stop(self, keep: tuple[str, ...] = ()) -> None:
+        for part in reversed(self._parts):
+            names = getattr(part, "attr", ())
+            if keep and set((names,) if isinstance(names, str) else names) & set(keep):
+                continue
+            try:
+                await part.stop()
+            except Exception:
+                log.exception("part %s failed to stop", type(part).__name__)
+
+    _config_ok = True
 
     def _count_boot(self, reason: int) -> None:
         try:
@@ -304,17 +278,17 @@ class Device:
 
     def free_heap(self) -> int:
         # Plausible, and it moves the way the module's does: every open task costs memory.
-        return 55200 - 512 * len(self._tasks)
+        return 55200 - 512 * len(self.runtime.tasks)
 
     def random(self) -> int:
         value = secrets.randbits(32)
         self.status.set("random_number", value)
         return value
 
-    # -- output ---------------------------------------------------------------------------
+    # -- WINDs -------------------------------------------------------------------------------
     def wind(self, number: int, *fields: object) -> None:
-        """Raise +WIND:<number>; formatted per console_winds, silenced per the masks, held
-        while a reply is in progress."""
+        """Raise +WIND:<number>, silenced per the masks; the runtime holds it while a reply
+        is in progress and the framing formats it (console_winds)."""
         cfg = self.config
         if wind_masked(
             number,
@@ -324,125 +298,62 @@ class Device:
         ):
             return
         definition = WINDS.get(number)
-        text = definition.text if definition else ""
-        line = format_wind(cfg.get("console_winds"), number, text, fields)
-        out = self.gate.wind(line)
-        if out:
-            self._emit(out)
+        self.runtime.wind(Wind(number, definition.text if definition else "", fields))
 
-    def _error(self, number: int) -> bytes:
-        return format_error(self.config.get("console_errs"), number, ERRORS.get(number, ""))
-
-    def _ok(self) -> bytes:
-        verbose = self.config.get("console_verbose")
-        if verbose < 2:
-            return b"AT-S.OK\r\n"
-        return format_ok(verbose, self.free_heap(), self.status.get("wifi_state"))
-
-    async def flush_reply(self, out: bytearray) -> None:
-        self._end_batch()
-        if out:
-            self._emit(bytes(out))
-            out.clear()
-        if self._drain is not None:
-            await self._drain()
-
-    # -- the console ----------------------------------------------------------------------
-    async def _next_event(self) -> Any:
-        while True:
-            event = self.decoder.next_event()
-            if event is not None:
-                return event
-            self._wakeup.clear()
-            await self._wakeup.wait()
-
-    async def _console(self) -> None:
-        while True:
-            pending = self._pending
-            if pending is not None:
-                self._pending = None
-                await pending  # a step feed() began and could not finish
-                continue
-            event = self.decoder.next_event()
-            if event is None:
-                self._wakeup.clear()
-                self._parked = True
-                try:
-                    await self._wakeup.wait()
-                finally:
-                    self._parked = False
-                continue
-            await self._handle(event)
-
-    async def _handle(self, event: Any) -> None:
-        """One console step: a command (with its data) or a dropped line, then any reboot."""
-        if isinstance(event, CommandLine):
-            await self._command(event.text)
-        elif isinstance(event, LineTooLong):
-            self.trace_note(f"line of {event.length} bytes dropped: over 512")
-            self._emit(self._error(LINE_TOO_LONG))
-        elif isinstance(event, DataBlock):  # cannot happen: blocks follow their command
-            self.trace_note(f"stray data block of {len(event.data)} bytes")
-        if self._reboot_requested:
-            self._reboot_requested = False
-            await self.reboot()
-
-    def request_reboot(self) -> None:
-        """Reboot once the current reply is out (AT+S.RESET answers before it reboots)."""
-        self._reboot_requested = True
-
-    async def _command(self, line: bytes) -> None:
-        gate = self.gate
-        gate.begin()
-        # The echo goes out with the reply in one write; _dispatch sends it on its own first
-        # when it has to wait for a {data} block, so the host sees it before sending data.
-        out = bytearray(line + CRLF) if self.config.get("console_echo") else bytearray()
+    # -- the Dialect protocol: commands --------------------------------------------------------
+    def head(self, line: bytes) -> tuple[Request, int | None]:
+        """A command line as a Request (typed arguments in ``parsed``) and its data length."""
         try:
-            await self._dispatch(line.decode("latin-1"), out)
-        except Exception as e:
-            # A bug outside the handlers (parsing, configuration) must not end the console
-            # task: the module would go silent for good. Answer as for a crashed handler.
-            log.exception("console failed on %r", line[:40])
-            self.trace_note(f"console failed inside atwifi: {e!r}")
-            out += self._error(INTERNAL)
-        finally:
-            self._emit(bytes(out))
-            held = gate.end()
-            if held:
-                self._emit(held)
-
-    async def _dispatch(self, text: str, out: bytearray) -> None:
-        delimiter = chr(self.config.get("console_delimiter"))
-        try:
-            parsed = arguments.parse(text, delimiter)
+            delimiter = chr(self.config.get("console_delimiter"))
+            parsed = arguments.parse(line.decode("latin-1"), delimiter)
         except AtError as e:
-            self.trace_note(f"error {e.number}: {e.detail}")
-            out += self._error(e.number)
+            return Request(
+                None, line=line, error=e.number, detail=f"error {e.number}: {e.detail}"
+            ), None
+        except Exception as e:  # a bug in parsing: answer as for a crashed handler
+            log.exception("console failed on %r", line[:40])
+            return Request(
+                None, line=line, error=INTERNAL, detail=f"console failed inside atwifi: {e!r}"
+            ), None
+        return Request(parsed.command, parsed.params, None, line, None, "", parsed), parsed.data_len
+
+    def _error(self, number: int) -> Error:
+        return Error(number, ERRORS.get(number, ""))
+
+    def internal_error(self) -> Error:
+        return self._error(INTERNAL)
+
+    def _ok(self) -> Ok:
+        # The facts only when console_verbose prints them (OK is on every reply).
+        if self.config.get("console_verbose") < 2:
+            return _OK
+        return Ok(self.free_heap(), self.status.get("wifi_state"))
+
+    async def execute(self, request: Request, sink: Sink) -> None:
+        if request.error is not None:
+            if request.detail:
+                self.trace_note(request.detail)
+            sink.send(self._error(request.error))
             return
-        data: bytes | None = None
-        if parsed.data_len is not None:
-            self.decoder.expect_data(parsed.data_len)
-            block = self.decoder.next_event()
-            if block is None:  # the data is still on its way: let the echo out first
-                if out:
-                    self._emit(bytes(out))
-                    out.clear()
-                block = await self._next_event()
-            data = block.data
+        cmd = request.command
+        parsed = request.parsed
+        if parsed is None:
+            parsed = arguments.parse_params(cmd, request.params)  # type: ignore[arg-type]
+            request.parsed = parsed
+        cmd = parsed.command  # type: ignore[attr-defined]
         if parsed.error is not None:
             self.trace_note(f"error {parsed.error.number}: {parsed.error.detail}")
-            out += self._error(parsed.error.number)
+            sink.send(self._error(parsed.error.number))
             return
-        cmd = parsed.command
         handler = lookup(cmd.name)
         if handler is None:
             self.trace_note(f"{cmd.at} is in the table but not built yet")
-            out += format_error(self.config.get("console_errs"), 1, NOT_BUILT)
+            sink.send(Error(1, NOT_BUILT))
             return
         kwargs = dict(parsed.args)
         if cmd.data is not None:
-            kwargs["data"] = data
-        ctx = Context(self, cmd, out)
+            kwargs["data"] = request.data
+        ctx = Context(self, cmd, sink)
         try:
             try:
                 await handler(ctx, **kwargs)
@@ -451,58 +362,19 @@ class Device:
         except AtError as e:
             if e.detail:
                 self.trace_note(f"{cmd.at}: error {e.number}: {e.detail}")
-            out += self._error(e.number)
+            sink.send(self._error(e.number))
         except AtResultLine as e:
             if e.detail:
                 self.trace_note(f"{cmd.at}: {e.line}: {e.detail}")
-            out += e.line.encode("latin-1") + CRLF
+            sink.send(ResultLine(e.line.removeprefix("AT-S.")))
         except asyncio.CancelledError:
             raise
         except Exception as e:
             log.exception("handler of %s failed", cmd.at)
             self.trace_note(f"{cmd.at} failed inside atwifi: {e!r}")
-            out += self._error(INTERNAL)
+            sink.send(self._error(INTERNAL))
         else:
-            out += self._ok()
-
-
-class _Continue:
-    """Continues, inside the console task, a coroutine that feed() began and that stopped at
-    ``waiting_on`` (what it yielded: a future, or None for a bare yield). The task sees exactly
-    what it would have seen had it run the coroutine from the start."""
-
-    __slots__ = ("_coro", "_first")
-
-    def __init__(self, coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
-        self._coro = coro
-        self._first = waiting_on
-
-    def __await__(self) -> Generator[Any, Any, None]:
-        coro, value = self._coro, self._first
-        self._first = None
-        while True:
-            try:
-                sent = yield value
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:  # cancellation and throw() go on to the coroutine
-                try:
-                    value = coro.throw(exc)
-                except StopIteration:
-                    return
-            else:
-                try:
-                    value = coro.send(sent)
-                except StopIteration:
-                    return
-
-    def close(self) -> None:
-        self._coro.close()
-
-
-async def _reraise(exc: BaseException) -> None:
-    raise exc
+            sink.send(self._ok())
 
 
 def default_state_dir() -> Path:

@@ -6,10 +6,22 @@
     await fs.read("a.txt")                     # bare names: RAM, ext, user, app
     fs.exists("a.txt"); await fs.list(); await fs.delete("a.txt")
 
-Every failure is an ``AtError`` with the manual's number (50-59).
+Every failure is a ``ServiceError`` whose kind is an ``FsFault`` (the step that failed).
 """
 
+from atwifi.services.fs.errors import FsFault
 from atwifi.services.fs.filesystem import ALGOS, FileEntry, FileSystem
 from atwifi.services.fs.names import APP, EXT, FLAGS, MAX_NAME, RAM, USER
 
-__all__ = ["ALGOS", "APP", "EXT", "FLAGS", "FileEntry", "FileSystem", "MAX_NAME", "RAM", "USER"]
+__all__ = [
+    "ALGOS",
+    "APP",
+    "EXT",
+    "FLAGS",
+    "FileEntry",
+    "FileSystem",
+    "FsFault",
+    "MAX_NAME",
+    "RAM",
+    "USER",
+]

@@ -3,7 +3,7 @@
 ``<vol>:/name`` names one volume. A bare ``name`` is looked up in the search order RAM disk,
 external volume, user flash, application flash (the first mounted volume holding it wins);
 a bare name that exists nowhere writable is created on the RAM disk. Failures raise
-``AtError`` with the manual's numbers (Table 10, 50-59), so every caller (file commands,
+``ServiceError(FsFault.<step>)`` (services/fs/errors.py), so every caller (file commands,
 TLS, HTTP, TFTP, scan output) reports them the same way.
 """
 
@@ -18,8 +18,9 @@ from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
-from atwifi.errors import AtError
+from atwifi.services.errors import ServiceError
 from atwifi.services.fs import image
+from atwifi.services.fs.errors import FsFault
 from atwifi.services.fs.names import APP, EXT, FLAGS, RAM, USER, split, valid_name
 from atwifi.services.fs.volumes import (
     FolderVolume,
@@ -28,17 +29,6 @@ from atwifi.services.fs.volumes import (
     Snapshot,
     Volume,
 )
-
-ERR_ACCESS = 50  # "Unable to access filesystem"
-ERR_OPEN = 51  # "Unable to open file"
-ERR_SEEK = 52  # "Unable to seek file"
-ERR_READ = 53  # "Unable to read file"
-ERR_CLOSE = 54  # "Unable to close file"
-ERR_RENAME = 55  # "Unable to rename file"
-ERR_DELETE = 56  # "Unable to delete file"
-ERR_OPENDIR = 57  # "Unable to open directory"
-ERR_READDIR = 58  # "Unable to read directory"
-ERR_MOUNT = 59  # "Unable to (un)mount volume"
 
 SEARCH = (RAM, EXT, USER, APP)
 LOCK_FILE = "__LOCKED__"
@@ -128,20 +118,20 @@ class FileSystem:
     async def mount_all(self) -> None:
         """Mount every volume that can be; one that cannot stays unmounted (status 0)."""
         for vid in sorted(self.volumes):
-            with contextlib.suppress(AtError):
+            with contextlib.suppress(ServiceError):
                 await self.mount(vid)
 
     async def mount(self, vid: int) -> None:
         async with self._lock:
             vol = self.volumes.get(vid)
             if vol is None:
-                raise AtError(ERR_MOUNT, f"no volume {vid}")
+                raise ServiceError(FsFault.MOUNT, f"no volume {vid}")
             if vid in self.mounted:
                 return
             try:
                 await vol.load()
             except (OSError, image.ImageError) as e:
-                raise AtError(ERR_MOUNT, f"volume {vid}: {e}") from None
+                raise ServiceError(FsFault.MOUNT, f"volume {vid}: {e}") from None
             self.mounted.add(vid)
         self._changed()
 
@@ -149,16 +139,16 @@ class FileSystem:
         async with self._lock:
             vol = self.volumes.get(vid)
             if vol is None:
-                raise AtError(ERR_MOUNT, f"no volume {vid}")
+                raise ServiceError(FsFault.MOUNT, f"no volume {vid}")
             if erase:
                 if not vol.writable:
-                    raise AtError(ERR_MOUNT, f"volume {vid} is read-only")
+                    raise ServiceError(FsFault.MOUNT, f"volume {vid} is read-only")
                 try:
                     await vol.replace_all({})
                 except OSError as e:
-                    raise AtError(ERR_MOUNT, f"erase volume {vid}: {e}") from None
+                    raise ServiceError(FsFault.MOUNT, f"erase volume {vid}: {e}") from None
             elif vid not in self.mounted:
-                raise AtError(ERR_MOUNT, f"volume {vid} is not mounted")
+                raise ServiceError(FsFault.MOUNT, f"volume {vid} is not mounted")
             self.mounted.discard(vid)
         self._changed()
 
@@ -185,26 +175,26 @@ class FileSystem:
 
     def _volume(self, vid: int) -> Volume:
         if vid not in self.mounted:
-            raise AtError(ERR_ACCESS, f"volume {vid} is not mounted")
+            raise ServiceError(FsFault.ACCESS, f"volume {vid} is not mounted")
         return self.volumes[vid]
 
-    def _find(self, text: str, error: int) -> tuple[Volume, str]:
+    def _find(self, text: str, error: FsFault) -> tuple[Volume, str]:
         """The volume holding the existing file ``text``."""
         vid, name = split(text, error)
         if vid is not None:
             vol = self._volume(vid)
             if vol.size(name) is None:
-                raise AtError(error, f"no file {text!r}")
+                raise ServiceError(error, f"no file {text!r}")
             return vol, name
         for vid in SEARCH:
             vol = self.volumes.get(vid)
             if vid in self.mounted and vol is not None and vol.size(name) is not None:
                 return vol, name
-        raise AtError(error, f"no file {text!r}")
+        raise ServiceError(error, f"no file {text!r}")
 
     def _target(self, text: str) -> tuple[Volume, str]:
         """Where a write of ``text`` goes."""
-        vid, name = split(text, ERR_OPEN)
+        vid, name = split(text, FsFault.OPEN)
         if vid is not None:
             return self._volume(vid), name
         for vid in SEARCH:
@@ -222,73 +212,73 @@ class FileSystem:
 
     def exists(self, name: str) -> bool:
         try:
-            self._find(name, ERR_OPEN)
-        except AtError:
+            self._find(name, FsFault.OPEN)
+        except ServiceError:
             return False
         return True
 
     def size(self, name: str, *, console: bool = False) -> int:
-        vol, bare = self._find(name, ERR_OPEN)
+        vol, bare = self._find(name, FsFault.OPEN)
         self._check_console(vol, console)
         size = vol.size(bare)
         if size is None:
-            raise AtError(ERR_OPEN, f"no file {name!r}")
+            raise ServiceError(FsFault.OPEN, f"no file {name!r}")
         return size
 
     def _check_console(self, vol: Volume, console: bool) -> None:
         if console and vol.id == APP and self.locked:
-            raise AtError(ERR_OPEN, "application flash is protected")
+            raise ServiceError(FsFault.OPEN, "application flash is protected")
 
     async def read(
         self, name: str, offset: int = 0, length: int | None = None, *, console: bool = False
     ) -> bytes:
         """Bytes of ``name`` from ``offset`` (at most ``length``). ``console``: the host asks
         (FSP), so a protected application flash refuses; services (web server) may read it."""
-        vol, bare = self._find(name, ERR_OPEN)
+        vol, bare = self._find(name, FsFault.OPEN)
         self._check_console(vol, console)
         size = vol.size(bare) or 0
         if offset < 0 or offset > size:
-            raise AtError(ERR_SEEK, f"offset {offset} beyond {size}")
+            raise ServiceError(FsFault.SEEK, f"offset {offset} beyond {size}")
         if length is not None:
             if length < 0:
-                raise AtError(ERR_READ, "negative length")
+                raise ServiceError(FsFault.READ, "negative length")
             length = min(length, size - offset)
         try:
             return await vol.read(bare, offset, length)
         except FileNotFoundError:
-            raise AtError(ERR_OPEN, f"no file {name!r}") from None
+            raise ServiceError(FsFault.OPEN, f"no file {name!r}") from None
         except OSError as e:
-            raise AtError(ERR_READ, str(e)) from None
+            raise ServiceError(FsFault.READ, str(e)) from None
 
     async def open(self, name: str, *, console: bool = False) -> Snapshot:
         """The file as it is now, for a long read in pieces; ``close()`` it when done."""
-        vol, bare = self._find(name, ERR_OPEN)
+        vol, bare = self._find(name, FsFault.OPEN)
         self._check_console(vol, console)
         try:
             return await vol.snapshot(bare)
         except FileNotFoundError:
-            raise AtError(ERR_OPEN, f"no file {name!r}") from None
+            raise ServiceError(FsFault.OPEN, f"no file {name!r}") from None
         except OSError as e:
-            raise AtError(ERR_OPEN, str(e)) from None
+            raise ServiceError(FsFault.OPEN, str(e)) from None
 
     async def write(self, name: str, data: bytes, append: bool = False) -> None:
         """Create or replace (or append to) ``name``, atomically; a write that does not fit
-        fails whole (error 51) and leaves the volume as it was."""
+        fails whole (FsFault.OPEN) and leaves the volume as it was."""
         async with self._lock:
             vol, bare = self._target(name)
             if not vol.writable:
-                raise AtError(ERR_OPEN, f"volume {vol.id} is read-only")
+                raise ServiceError(FsFault.OPEN, f"volume {vol.id} is read-only")
             if vol.capacity is not None:  # a host folder checks the disk as it writes
                 sizes = await self._sizes(vol)
                 sizes[bare] = (sizes.get(bare, 0) if append else 0) + len(data)
                 if not vol.fits(sizes.values()):
-                    raise AtError(ERR_OPEN, f"volume {vol.id} is full")
+                    raise ServiceError(FsFault.OPEN, f"volume {vol.id} is full")
             try:
                 await vol.write(bare, data, append)
             except OSError as e:
                 if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EISDIR):
-                    raise AtError(ERR_OPEN, str(e)) from None
-                raise AtError(ERR_CLOSE, str(e)) from None
+                    raise ServiceError(FsFault.OPEN, str(e)) from None
+                raise ServiceError(FsFault.CLOSE, str(e)) from None
 
     async def write_from(self, name: str, source: Path) -> None:
         """As ``write`` (replace), the bytes coming from host file ``source`` (a download
@@ -297,25 +287,25 @@ class FileSystem:
         async with self._lock:
             vol, bare = self._target(name)
             if not vol.writable:
-                raise AtError(ERR_OPEN, f"volume {vol.id} is read-only")
+                raise ServiceError(FsFault.OPEN, f"volume {vol.id} is read-only")
             if vol.capacity is not None:
                 sizes = await self._sizes(vol)
                 sizes[bare] = (await asyncio.to_thread(source.stat)).st_size
                 if not vol.fits(sizes.values()):
-                    raise AtError(ERR_OPEN, f"volume {vol.id} is full")
+                    raise ServiceError(FsFault.OPEN, f"volume {vol.id} is full")
             try:
                 await vol.write_from(bare, source)
             except OSError as e:
                 if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EISDIR):
-                    raise AtError(ERR_OPEN, str(e)) from None
-                raise AtError(ERR_CLOSE, str(e)) from None
+                    raise ServiceError(FsFault.OPEN, str(e)) from None
+                raise ServiceError(FsFault.CLOSE, str(e)) from None
 
     async def room(self, name: str) -> int | None:
         """Bytes ``name`` may take on the volume a write of it goes to (None: a host folder,
         bounded by the disk only): a download stops before it overflows the volume."""
         vol, bare = self._target(name)
         if not vol.writable:
-            raise AtError(ERR_OPEN, f"volume {vol.id} is read-only")
+            raise ServiceError(FsFault.OPEN, f"volume {vol.id} is read-only")
         if vol.capacity is None:
             return None
         sizes = await self._sizes(vol)
@@ -328,7 +318,7 @@ class FileSystem:
         name that is not valid). For services that must tell "read-only" from "full"."""
         try:
             vol, _ = self._target(name)
-        except AtError:
+        except ServiceError:
             return False
         return vol.writable
 
@@ -347,49 +337,49 @@ class FileSystem:
             return await vol.list()
         except OSError as e:
             # FSL reports a folder that went away (or turned unreadable) under a mounted
-            # volume as the manual's directory errors; a write that needs the sizes, as 50.
+            # volume as the directory faults; a write that needs the sizes, as ACCESS.
             if not listing:
-                raise AtError(ERR_ACCESS, str(e)) from None
+                raise ServiceError(FsFault.ACCESS, str(e)) from None
             opened = isinstance(e, FileNotFoundError | NotADirectoryError | PermissionError)
-            raise AtError(ERR_OPENDIR if opened else ERR_READDIR, str(e)) from None
+            raise ServiceError(FsFault.OPENDIR if opened else FsFault.READDIR, str(e)) from None
 
     async def delete(self, name: str) -> None:
         async with self._lock:
-            vol, bare = self._find(name, ERR_DELETE)
+            vol, bare = self._find(name, FsFault.DELETE)
             if not vol.writable:
-                raise AtError(ERR_DELETE, f"volume {vol.id} is read-only")
+                raise ServiceError(FsFault.DELETE, f"volume {vol.id} is read-only")
             try:
                 await vol.delete(bare)
             except OSError as e:
-                raise AtError(ERR_DELETE, str(e)) from None
+                raise ServiceError(FsFault.DELETE, str(e)) from None
 
     async def rename(self, old: str, new: str) -> None:
         """Rename within one volume; ``new`` may repeat the volume prefix, not change it."""
         async with self._lock:
-            vol, bare = self._find(old, ERR_RENAME)
-            nvid, nbare = split(new, ERR_RENAME)
+            vol, bare = self._find(old, FsFault.RENAME)
+            nvid, nbare = split(new, FsFault.RENAME)
             if nvid is not None and nvid != vol.id:
-                raise AtError(ERR_RENAME, "rename across volumes")
+                raise ServiceError(FsFault.RENAME, "rename across volumes")
             if not vol.writable:
-                raise AtError(ERR_RENAME, f"volume {vol.id} is read-only")
+                raise ServiceError(FsFault.RENAME, f"volume {vol.id} is read-only")
             if nbare == bare:
                 return
             try:
                 await vol.rename(bare, nbare)
             except OSError as e:
-                raise AtError(ERR_RENAME, str(e)) from None
+                raise ServiceError(FsFault.RENAME, str(e)) from None
 
     async def hash(self, name: str, algo: str = "sha1") -> str:
         """Lower-case hex digest; ``algo`` one of sha1, sha224, sha256, md5."""
         if algo not in ALGOS.values():
             raise ValueError(algo)
-        vol, bare = self._find(name, ERR_OPEN)
+        vol, bare = self._find(name, FsFault.OPEN)
         try:
             return await vol.hash(bare, algo)
         except FileNotFoundError:
-            raise AtError(ERR_OPEN, f"no file {name!r}") from None
+            raise ServiceError(FsFault.OPEN, f"no file {name!r}") from None
         except OSError as e:
-            raise AtError(ERR_READ, str(e)) from None
+            raise ServiceError(FsFault.READ, str(e)) from None
 
     async def list(self, *, console: bool = False) -> list[FileEntry]:
         """Every file of every mounted volume, volume by volume (0, 1, 2, 3). ``console``:
@@ -404,25 +394,25 @@ class FileSystem:
         return out
 
     async def write_image(self, vid: int, blob: bytes) -> None:
-        """FSWRITE: replace volume ``vid`` with an image (image.py format); error 50 for an
+        """FSWRITE: replace volume ``vid`` with an image (image.py format); FsFault.ACCESS for an
         image that is not whole and valid or does not fit."""
         try:
             files = image.unpack(blob)
         except image.ImageError as e:
-            raise AtError(ERR_ACCESS, f"bad image: {e}") from None
+            raise ServiceError(FsFault.ACCESS, f"bad image: {e}") from None
         await self.replace_volume(vid, files)
 
     async def replace_volume(self, vid: int, files: dict[str, bytes]) -> None:
         """Make volume ``vid`` hold exactly ``files`` and mount it (FSWRITE, FSUPDATE)."""
         for name in files:
             if not valid_name(name):
-                raise AtError(ERR_ACCESS, f"bad file name {name!r}")
+                raise ServiceError(FsFault.ACCESS, f"bad file name {name!r}")
         async with self._lock:
             vol = self.volumes.get(vid)
             if vol is None:
-                raise AtError(ERR_ACCESS, f"no volume {vid}")
+                raise ServiceError(FsFault.ACCESS, f"no volume {vid}")
             if not vol.fits(len(d) for d in files.values()):
-                raise AtError(ERR_ACCESS, f"image does not fit volume {vid}")
+                raise ServiceError(FsFault.ACCESS, f"image does not fit volume {vid}")
             try:
                 if vid not in self.mounted:
                     # An image that no longer reads is what an update is there to replace.
@@ -430,6 +420,6 @@ class FileSystem:
                         await vol.load()
                 await vol.replace_all(files)
             except (OSError, image.ImageError) as e:
-                raise AtError(ERR_ACCESS, str(e)) from None
+                raise ServiceError(FsFault.ACCESS, str(e)) from None
             self.mounted.add(vid)
         self._changed()

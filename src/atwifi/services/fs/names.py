@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from atwifi.errors import AtError
+from atwifi.services.errors import ServiceError
+from atwifi.services.fs.errors import FsFault
 
 # Volume ids (manual 6.26) and the flag FSL prints for each.
 EXT, USER, RAM, APP = 0, 1, 2, 3
@@ -25,8 +26,6 @@ _PREFIX = re.compile(r"([0-9]):/")
 # bytes, DEL, non-ASCII, '/', '\\') is refused, so a name maps to exactly one host file name.
 _ALLOWED = re.compile(r"[\x20-\x2e\x30-\x5b\x5d-\x7e]+")
 
-ERR_OPEN = 51  # "Unable to open file"
-
 
 def valid_name(name: str) -> bool:
     """True when ``name`` (no volume prefix) may be stored on a volume."""
@@ -39,20 +38,20 @@ def valid_name(name: str) -> bool:
     )
 
 
-def check_name(name: str, error: int = ERR_OPEN) -> str:
+def check_name(name: str, error: FsFault = FsFault.OPEN) -> str:
     # A name longer than 64 bytes names no file: the command's own error, like any bad name
     # (FSC's parameter check answers 32 before it gets here).
     if not valid_name(name):
-        raise AtError(error, f"bad file name {name!r}")
+        raise ServiceError(error, f"bad file name {name!r}")
     return name
 
 
-def split(text: str, error: int = ERR_OPEN) -> tuple[int | None, str]:
+def split(text: str, error: FsFault = FsFault.OPEN) -> tuple[int | None, str]:
     """``"2:/dir.txt"`` -> ``(2, "dir.txt")``; ``"dir.txt"`` and ``"/dir.txt"`` ->
     ``(None, "dir.txt")``.
 
     A prefix naming no volume (``7:/x``) gives volume 7, which the file system refuses as an
-    unknown volume (error 50); a malformed name raises ``AtError(error)``.
+    unknown volume (FsFault.ACCESS); a malformed name raises ``ServiceError(error)``.
     """
     m = _PREFIX.match(text)
     if m:

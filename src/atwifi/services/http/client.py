@@ -42,7 +42,7 @@ class HttpFault(Enum):
     SEND_DISCONNECT = "disconnect while sending"  # the peer went while the request was sent
     SEND = "send"  # another error while sending
     TLS = "tls"  # the TLS handshake failed (not a certificate check)
-    CERTIFICATE = "certificate"  # info: number (Table 13 style reason, from the TLS service)
+    CERTIFICATE = "certificate"  # info: reason (a CertReason, from the TLS service)
     GENERATE = "generate"  # the request cannot be written as HTTP (bad path, header...)
     PARSE = "parse"  # the reply is not valid HTTP, or is cut short
     RESPONSE_TIMEOUT = "response timeout"  # no reply head in time
@@ -246,7 +246,7 @@ class HttpClient:
             await tls.verify_server(der, host)
         except CertError as e:
             conn.close()
-            raise _fault(HttpFault.CERTIFICATE, str(e), number=e.number) from None
+            raise _fault(HttpFault.CERTIFICATE, str(e), reason=e.reason) from None
 
     async def _open(self, host: str, port: int | None, tls: int) -> _Conn:
         if tls == 0:

@@ -26,7 +26,7 @@ from http import HTTPStatus
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
-from atwifi.errors import AtError
+from atwifi.services.errors import ServiceError
 from atwifi.services.fs.names import EXT, RAM, USER, valid_name
 from atwifi.services.httpd import ssi
 from atwifi.services.httpd.mime import SSI_TYPES, UNKNOWN, content_type
@@ -422,7 +422,7 @@ class WebServer:
                     return
                 try:
                     await fs.write(f"{USER}:/{fname}", data)
-                except AtError as e:
+                except ServiceError as e:  # the file system's FsFault
                     self.events.note(f"web server: upload {fname}: {e.detail or e}")
                     await self._error(io, 507)
                     return
@@ -664,7 +664,7 @@ async def _open(fs: Any, name: str) -> tuple[Any, bool]:
             continue
         try:
             return await fs.open(stored), gz
-        except AtError:
+        except ServiceError:  # the file system's FsFault
             continue
     return None, False
 

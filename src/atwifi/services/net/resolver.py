@@ -13,17 +13,19 @@ import socket
 from collections.abc import Mapping
 from pathlib import Path
 
+from atwifi.services.errors import ServiceError
+from atwifi.services.net.errors import NetFault
 from atwifi.services.net.policy import NetworkPolicy
 
 SYSTEM_HOSTS = Path("/etc/hosts")
 
 
-class ResolveError(Exception):
-    """The name could not be resolved. ``blocked`` is True when the host resolver was not
-    asked because the network policy keeps DNS queries on the machine."""
+class ResolveError(ServiceError):
+    """The name could not be resolved (``NetFault.UNRESOLVED``). ``blocked`` is True when the
+    host resolver was not asked because the network policy keeps DNS queries on the machine."""
 
     def __init__(self, name: str, reason: str, blocked: bool = False) -> None:
-        super().__init__(name, reason)
+        super().__init__(NetFault.UNRESOLVED, f"{name}: {reason}", name=name, blocked=blocked)
         self.name = name
         self.reason = reason
         self.blocked = blocked

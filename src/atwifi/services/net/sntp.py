@@ -11,13 +11,19 @@ import os
 import struct
 import time
 
+from atwifi.services.errors import ServiceError
+from atwifi.services.net.errors import NetFault
+
 NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900-01-01 (NTP era 0) to 1970-01-01
 PACKET = struct.Struct("!BBbbII4sQQQQ")  # 48 bytes: header, root delay/dispersion, ref id, 4 stamps
 _VERSION = 4
 
 
-class SntpError(Exception):
-    """No usable answer: timeout, refused, malformed, or a kiss-of-death."""
+class SntpError(ServiceError):
+    """No usable answer: timeout, refused, malformed, or a kiss-of-death (``NetFault.NTP``)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(NetFault.NTP, detail)
 
 
 def to_ntp(t: float) -> int:

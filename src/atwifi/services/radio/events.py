@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from atwifi.services.errors import ServiceError
+
 
 class Ev(Enum):
     HW_STARTED = "hw_started"  # radio switched on
@@ -69,18 +71,25 @@ class State:
     LINK_UP = 10
 
 
-class RadioError(Exception):
-    """A radio request that cannot be done now; ``code`` says why (the dialect maps it)."""
-
+class RadioFault(Enum):
     OFF = "off"  # radio not running
     BUSY = "busy"  # a scan is in progress
     MODE = "mode"  # not allowed in this wifi mode
     BAD = "bad"  # bad request (e.g. unknown station)
 
-    def __init__(self, code: str, detail: str = "") -> None:
+
+class RadioError(ServiceError):
+    """A radio request that cannot be done now: ``ServiceError(RadioFault.<kind>)``;
+    ``code`` is the kind too (the dialect maps it)."""
+
+    OFF = RadioFault.OFF
+    BUSY = RadioFault.BUSY
+    MODE = RadioFault.MODE
+    BAD = RadioFault.BAD
+
+    def __init__(self, code: RadioFault, detail: str = "") -> None:
         super().__init__(code, detail)
         self.code = code
-        self.detail = detail
 
     def __str__(self) -> str:
-        return f"{self.code}: {self.detail}" if self.detail else self.code
+        return f"{self.code.value}: {self.detail}" if self.detail else self.code.value

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from atwifi.services.radio.addressing import DhcpPool, autoip, link_local
+from atwifi.services.radio.enterprise import authenticate
 from atwifi.services.radio.events import Ev, Event, RadioError, State
 from atwifi.services.radio.security import wpa_psk
 from atwifi.services.radio.settings import MAX_TX_POWER, RadioSettings, Timing
@@ -369,13 +370,14 @@ class Radio:
                 ok = await self._psk_matches(ap, s)
                 reason = 15  # 4-way handshake timeout: our MIC never verifies
             else:
-                ok = s.eap_identity in ap.identities
+                refused = await asyncio.to_thread(authenticate, ap, s.eap)  # parses certificates
+                ok = refused is None
                 reason = 23  # IEEE 802.1X authentication failed
             if not ok:
                 self._note(
                     f"{ap.ssid}: the PSK does not match the AP's passphrase"
                     if s.priv_mode == 2
-                    else f"{ap.ssid}: identity {s.eap_identity!r} not accepted"
+                    else str(refused)
                 )
                 self._emit(Ev.DEAUTH, reason)
                 self._link_down(quiet=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from atwifi.services.radio.enterprise import EapCredentials
+
 ALL_CHANNELS = frozenset(range(1, 15))  # 2.4 GHz channels 1-14
 MAX_TX_POWER = 18  # dBm, the module's top (Table 7 wifi_tx_power 0-18)
 
@@ -22,8 +24,7 @@ class RadioSettings:
     psk_raw: bytes = b""
     wep_keys: tuple[bytes, ...] = ()  # each already cut to its wifi_wep_key_lens length
     wep_default_key: int = 0
-    eap_identity: str = "identity"
-    eap_password: str = "password"
+    eap: EapCredentials = field(default_factory=EapCredentials)  # everything 802.1X presents
     dhcpc: int = 2  # 0 static, 1 DHCP, 2 DHCP then AutoIP
     ipaddr: str = "192.168.0.50"
     netmask: str = "255.255.255.0"

@@ -66,6 +66,10 @@ class AccessPoint:
     passphrase: str = ""  # WPA/WPA2 personal
     wep_keys: list[str] = field(default_factory=list)  # hex, index = key id, "" = none
     identities: list[str] = field(default_factory=list)  # WPA2-Enterprise: accepted identities
+    eap_methods: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])  # wifi_eap_type
+    eap_passwords: dict[str, str] = field(default_factory=dict)  # identity -> password
+    radius_cert: bytes = b""  # the RADIUS server's certificate (DER); from PEM text or a file
+    client_ca: bytes = b""  # EAP-TLS: the CA that must have signed the module's certificate
     wps: bool = False
     wps_pin: str = ""  # the PIN the registrar was given; empty: accepts the enrollee's PIN
     dhcp: bool = True  # does its DHCP server answer
@@ -100,6 +104,10 @@ class AccessPoint:
                     raise WorldError(f"{self.ssid}: WEP keys have 5, 13 or 16 octets")
         if self.security == "wpa2-enterprise" and not self.identities:
             raise WorldError(f"{self.ssid}: WPA2-Enterprise needs identities")
+        self.eap_methods = [int(m) for m in self.eap_methods]
+        self.eap_passwords = {str(k): str(v) for k, v in self.eap_passwords.items()}
+        self.radius_cert = _der(self.radius_cert, self.ssid, "radius_cert")
+        self.client_ca = _der(self.client_ca, self.ssid, "client_ca")
         try:
             net = ipaddress.IPv4Network(self.network, strict=False)
         except ValueError as e:
@@ -134,10 +142,19 @@ class AccessPoint:
             self.passphrase,
             tuple(self.wep_keys),
             tuple(self.identities),
+            tuple(self.eap_methods),
+            tuple(sorted(self.eap_passwords.items())),
+            self.radius_cert,
+            self.client_ca,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in sorted(FILE_FIELDS | {"present"})}
+        import ssl
+
+        out = {name: getattr(self, name) for name in sorted(FILE_FIELDS | {"present"})}
+        for key in ("radius_cert", "client_ca"):  # as PEM text, which a world file takes back
+            out[key] = ssl.DER_cert_to_PEM_cert(out[key]) if out[key] else ""
+        return out
 
 
 FILE_FIELDS = {f for f in AccessPoint.__dataclass_fields__ if f not in ("present", "_pool")}
@@ -175,14 +192,16 @@ class World:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as e:
             raise WorldError(f"world file {path}: {e}") from None
-        return cls.from_dict(data, net=net)
+        return cls.from_dict(data, net=net, base=path.parent)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], net: str | None = None) -> World:
+    def from_dict(
+        cls, data: dict[str, Any], net: str | None = None, base: Path | None = None
+    ) -> World:
         unknown = set(data) - {"ap", "hosts", "policy", "radio"}
         if unknown:
             raise WorldError(f"unknown world tables: {sorted(unknown)}")
-        aps = [ap_from_dict(d) for d in data.get("ap", [])]
+        aps = [ap_from_dict(d, base) for d in data.get("ap", [])]
         seen: set[str] = set()
         for ap in aps:
             if ap.bssid in seen:
@@ -261,12 +280,45 @@ class World:
         }
 
 
-def ap_from_dict(d: dict[str, Any]) -> AccessPoint:
+def _der(value: bytes | str, ssid: str, what: str) -> bytes:
+    """A certificate given as DER bytes, PEM text or the name of a PEM/DER file."""
+    if isinstance(value, bytes):
+        return value
+    if not value:
+        return b""
+    import ssl
+
+    text = str(value)
+    if "-----BEGIN" not in text:
+        try:
+            raw = Path(text).read_bytes()
+        except OSError as e:
+            raise WorldError(f"{ssid}: {what}: {e}") from None
+        if b"-----BEGIN" not in raw:
+            return raw
+        text = raw.decode("ascii", "replace")
+    begin, end = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+    start = text.find(begin)
+    stop = text.find(end, start)
+    try:
+        if start < 0 or stop < 0:
+            raise ValueError("no CERTIFICATE block")
+        return ssl.PEM_cert_to_DER_cert(text[start : stop + len(end)])  # the first one: the leaf
+    except ValueError as e:
+        raise WorldError(f"{ssid}: {what} is not a PEM certificate: {e}") from None
+
+
+def ap_from_dict(d: dict[str, Any], base: Path | None = None) -> AccessPoint:
     unknown = set(d) - FILE_FIELDS
     if unknown:
         raise WorldError(f"unknown access point keys: {sorted(unknown)}")
     if "ssid" not in d:
         raise WorldError("an access point needs an ssid")
+    if base is not None:  # certificate files are named relative to the world file
+        for key in ("radius_cert", "client_ca"):
+            v = d.get(key)
+            if isinstance(v, str) and v and "-----BEGIN" not in v and not Path(v).is_absolute():
+                d = {**d, key: str(base / v)}
     try:
         return AccessPoint(**d)
     except TypeError as e:

@@ -4,7 +4,7 @@
 Subject, the body as given); ``client.send`` connects to an address the caller resolved and
 allowed, secures the session as asked (``Security``), logs in, sends. Failures are
 ``ServiceError(SmtpFault.X)``; a certificate the module does not trust is
-``SmtpFault.CERT`` with the certificate error's number in ``info["number"]``.
+``SmtpFault.CERT`` with the certificate failure's ``CertReason`` in ``info["reason"]``.
 
 The kinds (``kinds.py``) load at once; the client and the message builder on first use.
 """

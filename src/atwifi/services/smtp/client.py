@@ -230,4 +230,4 @@ async def _verify(smtp: Any, tls: Tls | None, name: str) -> None:
     try:
         await tls.verify_server(der, name)
     except CertError as e:
-        raise ServiceError(SmtpFault.CERT, str(e), number=e.number) from None
+        raise ServiceError(SmtpFault.CERT, str(e), reason=e.reason) from None

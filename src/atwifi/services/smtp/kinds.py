@@ -11,7 +11,7 @@ class SmtpFault(Enum):
     CONNECT = "connect failed"  # refused, unreachable, no answer to the connection
     NO_TLS = "no TLS offered"  # TLS required and the server offers neither SMTPS nor STARTTLS
     TLS = "TLS failed"  # STARTTLS offered but the handshake failed
-    CERT = "certificate rejected"  # info["number"]: the certificate error
+    CERT = "certificate rejected"  # info["reason"]: the CertReason
     AUTH = "authentication failed"  # refused login, or no AUTH offered while a user is given
     REJECTED = "mail rejected"  # sender, every recipient or the data refused
     TIMEOUT = "server stopped answering"

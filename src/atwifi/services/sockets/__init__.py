@@ -1,10 +1,13 @@
 """TCP/UDP/TLS client and server sockets with the module's buffers and indications."""
 
 from atwifi.services.sockets.conn import FIN, RST, TIMEOUT, Conn, Events
+from atwifi.services.sockets.errors import Closure, Refusal, SockFault
 from atwifi.services.sockets.manager import MAX_CLIENTS, MAX_SERVERS, Sockets, literal_resolve
 from atwifi.services.sockets.server import Server
 
 __all__ = [
+    "Closure",
+    "Refusal",
     "FIN",
     "MAX_CLIENTS",
     "MAX_SERVERS",
@@ -13,6 +16,7 @@ __all__ = [
     "Conn",
     "Events",
     "Server",
+    "SockFault",
     "Sockets",
     "literal_resolve",
 ]

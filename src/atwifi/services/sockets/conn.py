@@ -16,17 +16,25 @@ import errno
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from atwifi.errors import AtError
+from atwifi.services.errors import ServiceError
+from atwifi.services.sockets.errors import Closure, Refusal, SockFault
 
 if TYPE_CHECKING:
     from asyncio import BaseTransport
 
-# WIND:58 / WIND:62 closure reasons (manual Table 14, WIND 58).
-FIN, RST, RETRANSMISSIONS, NETWORK, TIMEOUT, UNREACHABLE = range(6)
+# How a connection ended, by its short names (services/sockets/errors.py).
+FIN, RST, RETRANSMISSIONS, NETWORK, TIMEOUT, UNREACHABLE = (
+    Closure.FIN,
+    Closure.RST,
+    Closure.RETRANSMISSIONS,
+    Closure.NETWORK,
+    Closure.TIMEOUT,
+    Closure.UNREACHABLE,
+)
 
 MAX_DATAGRAM = 65507  # IPv4 UDP payload limit: one SOCKW is one datagram
 OUT_FLUSH = 16384  # send at once when this much is collected
-WRITE_TIMEOUT = 9.0  # drivers wait 10 s for SOCKW/SOCKDW: fail with 79 before they give up
+WRITE_TIMEOUT = 9.0  # drivers wait 10 s for SOCKW/SOCKDW: fail before they give up
 
 # Received bytes land here first (one read at a time on the event loop, so one is enough),
 # then are copied into the socket's buffer.
@@ -38,17 +46,17 @@ class Events(Protocol):
     """What sockets report; the dialect turns each into its indication (WIND)."""
 
     def pending(self, sid: int | None, cid: int, received: int, unread: int) -> None: ...
-    def closed(self, cid: int, reason: int) -> None: ...
+    def closed(self, cid: int, reason: Closure) -> None: ...
     def incoming(self, ip: str, port: int, sid: int, cid: int) -> None: ...
-    def gone(self, ip: str, port: int, sid: int, cid: int, reason: int) -> None: ...
+    def gone(self, ip: str, port: int, sid: int, cid: int, reason: Closure) -> None: ...
     def dropping(self, sid: int | None, cid: int, dropped: int) -> None: ...
-    def refused(self, reason: int) -> None: ...
+    def refused(self, reason: Refusal) -> None: ...
     def broadcast(self, sid: int, ip: str, port: int, data: bytes) -> None: ...
     def note(self, text: str) -> None: ...
 
 
-def reason_of(exc: BaseException | None) -> int:
-    """WIND:58 closure reason for how a connection ended."""
+def reason_of(exc: BaseException | None) -> Closure:
+    """How a connection ended, from the exception that ended it."""
     if exc is None:
         return FIN
     if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
@@ -83,7 +91,7 @@ class Conn:
         self.ip = ""  # the peer, as the module shows it
         self.port = 0
         self.connected = False
-        self.reason: int | None = None  # set once the peer has gone
+        self.reason: Closure | None = None  # set once the peer has gone
         self.received = 0
         self.live = False  # announced to the host: events flow only once it knows the id
         self.on_gone: Callable[[Conn], None] | None = None  # server-side bookkeeping
@@ -192,13 +200,15 @@ class Conn:
     async def write(self, data: bytes) -> None:
         t = self.transport
         if not self.connected or t is None or t.is_closing():
-            raise AtError(78, "peer has closed the socket")
+            raise ServiceError(SockFault.NOT_CONNECTED, "peer has closed the socket")
         if not data:
             return
         try:
             if self.kind == "u":
                 if len(data) > MAX_DATAGRAM:
-                    raise AtError(79, f"{len(data)} bytes do not fit in one UDP datagram")
+                    raise ServiceError(
+                        SockFault.WRITE_FAILED, f"{len(data)} bytes do not fit in one UDP datagram"
+                    )
                 if self.udp_addr is not None:
                     t.sendto(data, self.udp_addr)  # type: ignore[attr-defined]
                 else:
@@ -206,14 +216,16 @@ class Conn:
                 return
             self._queue_out(t, data)
         except (OSError, RuntimeError, ValueError) as e:
-            raise AtError(79, str(e)) from None
+            raise ServiceError(SockFault.WRITE_FAILED, str(e)) from None
         if not self._writable.is_set():
             try:
                 await asyncio.wait_for(self._writable.wait(), WRITE_TIMEOUT)
             except TimeoutError:
-                raise AtError(79, "peer does not read: send buffer still full") from None
+                raise ServiceError(
+                    SockFault.WRITE_FAILED, "peer does not read: send buffer still full"
+                ) from None
             if not self.connected and self.reason not in (None, FIN):
-                raise AtError(79, "connection lost while sending")
+                raise ServiceError(SockFault.WRITE_FAILED, "connection lost while sending")
 
     def _queue_out(self, t: BaseTransport, data: bytes) -> None:
         # Commands that arrive together (a driver pipelining SOCKWs) leave in one send: the
@@ -244,7 +256,7 @@ class Conn:
         if peer and not self.ip:
             self.ip, self.port = peer[0], peer[1]
 
-    def peer_gone(self, reason: int) -> None:
+    def peer_gone(self, reason: Closure) -> None:
         if self.reason is not None or self._closed_by_host:
             return
         self.reason = reason

@@ -1,9 +1,7 @@
 """The module's socket table: up to 8 client sockets (ids 0-7) and 2 servers.
 
-Errors are the manual's (Table 10): 65 DNS, 73 port already opened, 74 failed to open,
-75 too many sockets, 76 illegal id, 77 pending data, 78 not connected, 79 write failed,
-72 reading a closed socket that has nothing left. Certificate failures of TLS clients are
-``AtResultLine("AT-S.Certificate Error:<n>")`` (Table 13).
+Failures are ``ServiceError(SockFault.<kind>)`` (services/sockets/errors.py); certificate
+failures of TLS sockets are the TLS service's ``CertError``, raised as they come.
 """
 
 from __future__ import annotations
@@ -14,8 +12,9 @@ import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from atwifi.errors import AtError, AtResultLine
+from atwifi.services.errors import ServiceError
 from atwifi.services.sockets.conn import Conn, DatagramProtocol, Events, StreamProtocol
+from atwifi.services.sockets.errors import SockFault
 from atwifi.services.sockets.server import Server
 
 if TYPE_CHECKING:
@@ -37,7 +36,9 @@ async def literal_resolve(host: str) -> str:
     try:
         return str(ipaddress.ip_address(host))
     except ValueError:
-        raise AtError(65, f"cannot resolve {host!r} without the net service") from None
+        raise ServiceError(
+            SockFault.UNRESOLVED, f"cannot resolve {host!r} without the net service"
+        ) from None
 
 
 def _no_check(ip: str, port: int) -> None:
@@ -87,9 +88,9 @@ class Sockets:
         """SOCKON: returns (server IP, socket id)."""
         k = kind.lower() if kind else ""
         if not k:
-            raise AtError(2, "kind missing")
+            raise ServiceError(SockFault.KIND_MISSING, "kind missing")
         if len(self.clients) >= MAX_CLIENTS:
-            raise AtError(75, "8 client sockets already open")
+            raise ServiceError(SockFault.TOO_MANY, "8 client sockets already open")
         tls_name: str | None = None
         if k in ("t", "u"):
             pass
@@ -99,7 +100,7 @@ class Sockets:
             tls_name = kind  # the server's name given in place of the kind (manual 6.38)
             k = "s"
         if tls_name is not None and self.tls is None:
-            raise AtError(74, "no TLS service")
+            raise ServiceError(SockFault.OPEN_FAILED, "no TLS service")
         ip = await self.resolve(host)
         routed = self.route(ip, port, k) if self.route is not None else None
         if routed is None:
@@ -130,10 +131,10 @@ class Sockets:
                     )
         except TimeoutError:
             conn.close(abort=True)
-            raise AtError(74, f"connect to {ip}:{port} timed out") from None
+            raise ServiceError(SockFault.OPEN_FAILED, f"connect to {ip}:{port} timed out") from None
         except (OSError, ValueError) as e:  # refused, unreachable, TLS handshake failure
             conn.close(abort=True)
-            raise AtError(74, f"connect to {ip}:{port}: {e}") from None
+            raise ServiceError(SockFault.OPEN_FAILED, f"connect to {ip}:{port}: {e}") from None
         if tls_name is not None:
             await self._verify(conn, tls_name)
         self.clients[cid] = conn
@@ -148,14 +149,14 @@ class Sockets:
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
         try:
             await self.tls.verify_server(der, name)
-        except CertError as e:
+        except CertError:
             conn.close(abort=True)
-            raise AtResultLine(e.line, str(e)) from None
+            raise
 
     def client(self, cid: int) -> Conn:
         conn = self.clients.get(cid)
         if conn is None:
-            raise AtError(76, f"no client socket {cid}")
+            raise ServiceError(SockFault.BAD_ID, f"no client socket {cid}")
         return conn
 
     def unread(self, cid: int) -> int:
@@ -164,7 +165,9 @@ class Sockets:
     def read(self, cid: int, n: int = 0) -> tuple[bytes, int]:
         conn = self.client(cid)
         if not conn.buf and not conn.connected:
-            raise AtError(72, f"socket {cid} closed by the peer, nothing left to read")
+            raise ServiceError(
+                SockFault.CLOSED, f"socket {cid} closed by the peer, nothing left to read"
+            )
         return conn.read(n)
 
     async def write(self, cid: int, data: bytes) -> None:
@@ -173,7 +176,9 @@ class Sockets:
     def close(self, cid: int) -> None:
         conn = self.client(cid)
         if conn.buf:
-            raise AtError(77, f"socket {cid} has {len(conn.buf)} bytes unread")
+            raise ServiceError(
+                SockFault.PENDING_DATA, f"socket {cid} has {len(conn.buf)} bytes unread"
+            )
         conn.close()
         del self.clients[cid]
 
@@ -182,21 +187,16 @@ class Sockets:
         """SOCKDON: returns the server id."""
         k = kind.lower()
         if k not in ("t", "u", "s1", "s2"):
-            raise AtError(7, f"server kind {kind!r}")
+            raise ServiceError(SockFault.BAD_KIND, f"server kind {kind!r}")
         if len(self.servers) >= MAX_SERVERS:
-            raise AtError(75, "2 servers already open")
+            raise ServiceError(SockFault.TOO_MANY, "2 servers already open")
         if port and any(s.port == port for s in self.servers.values()):
-            raise AtError(73, f"port {port} already opened")
+            raise ServiceError(SockFault.PORT_IN_USE, f"port {port} already opened")
         ssl_ctx = None
         if k in ("s1", "s2"):
             if self.tls is None:
-                raise AtError(74, "no TLS service")
-            from atwifi.services.tls import CertError
-
-            try:
-                ssl_ctx = await self.tls.server_context(mutual=k == "s2")
-            except CertError as e:
-                raise AtResultLine(e.line, str(e)) from None
+                raise ServiceError(SockFault.OPEN_FAILED, "no TLS service")
+            ssl_ctx = await self.tls.server_context(mutual=k == "s2")  # may raise CertError
         sid = next(i for i in range(MAX_SERVERS) if i not in self.servers)
         server = Server(sid, port, k, self.events, self.capacity, self.threshold, self.tls)
         host_port = self.port_map.get(port, port)
@@ -204,15 +204,17 @@ class Sockets:
             await server.start(self.bind_host, host_port, ssl_ctx)
         except OSError as e:
             if e.errno == errno.EADDRINUSE:
-                raise AtError(73, f"host port {host_port} in use") from None
-            raise AtError(74, f"listen on {self.bind_host}:{host_port}: {e}") from None
+                raise ServiceError(SockFault.PORT_IN_USE, f"host port {host_port} in use") from None
+            raise ServiceError(
+                SockFault.LISTEN_FAILED, f"listen on {self.bind_host}:{host_port}: {e}"
+            ) from None
         self.servers[sid] = server
         return sid
 
     def server(self, sid: int) -> Server:
         srv = self.servers.get(sid)
         if srv is None:
-            raise AtError(76, f"no server {sid}")
+            raise ServiceError(SockFault.BAD_ID, f"no server {sid}")
         return srv
 
     def close_server(self, sid: int, cid: int | None = None) -> None:

@@ -6,7 +6,7 @@ taken the connection is dropped (WIND:83:1). TLS ``s2`` also checks the client's
 against the module's clock after the handshake and drops the client if it fails.
 
 UDP: each new peer address becomes a client (WIND:61), so the host can answer it with SOCKDW;
-a ninth peer is refused (WIND:83:2, the manual's "only when UDP" reason). Every datagram is
+a ninth peer is refused (Refusal.TOO_MANY_UDP). Every datagram is
 buffered for SOCKDR (WIND:55). A broadcast (to 127.255.255.255 when the server listens in
 127.0.0.0/8: a second socket bound to that address receives only broadcasts) is shown inline
 by WIND:80 and is not buffered.
@@ -22,15 +22,15 @@ import ipaddress
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from atwifi.errors import AtError
+from atwifi.services.errors import ServiceError
 from atwifi.services.sockets.conn import Conn, Events, StreamProtocol
+from atwifi.services.sockets.errors import Refusal, SockFault
 
 if TYPE_CHECKING:
     from atwifi.services.tls import TlsService
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 MAX_CLIENTS = 8
-NO_RAM, TOO_MANY_UDP = 1, 2  # WIND:83 reasons
 
 
 class Server:
@@ -108,7 +108,7 @@ class Server:
                 return
         cid = self._free_cid()
         if cid is None or self.closed:
-            self.events.refused(NO_RAM)
+            self.events.refused(Refusal.NO_MEMORY)
             transport.abort()  # type: ignore[attr-defined]
             return
         conn = self._new_conn(cid)
@@ -158,7 +158,7 @@ class Server:
         if conn is None:
             cid = self._free_cid()
             if cid is None or self.closed:
-                self.events.refused(TOO_MANY_UDP)
+                self.events.refused(Refusal.TOO_MANY_UDP)
                 return
             conn = self._new_conn(cid)
             conn.udp_addr = addr
@@ -175,7 +175,10 @@ class Server:
     def client(self, cid: int) -> Conn:
         conn = self.clients.get(cid)
         if conn is None:
-            raise AtError(76 if not 0 <= cid < MAX_CLIENTS else 78, f"no client {cid}")
+            raise ServiceError(
+                SockFault.BAD_ID if not 0 <= cid < MAX_CLIENTS else SockFault.NOT_CONNECTED,
+                f"no client {cid}",
+            )
         return conn
 
     def read(self, cid: int, n: int) -> tuple[bytes, int]:
@@ -188,7 +191,9 @@ class Server:
     def close_client(self, cid: int) -> None:
         conn = self.client(cid)
         if conn.buf:
-            raise AtError(77, f"client {cid} has {len(conn.buf)} bytes unread")
+            raise ServiceError(
+                SockFault.PENDING_DATA, f"client {cid} has {len(conn.buf)} bytes unread"
+            )
         conn.close()
         self._forget(conn)
 
@@ -196,7 +201,7 @@ class Server:
         if not force:
             busy = [c.cid for c in self.clients.values() if c.buf]
             if busy:
-                raise AtError(77, f"clients {busy} have unread data")
+                raise ServiceError(SockFault.PENDING_DATA, f"clients {busy} have unread data")
         self.closed = True
         for conn in list(self.clients.values()):
             conn.close(abort=force)

@@ -1,7 +1,20 @@
-"""TLS: the module's certificate store and certificate checks against the module's clock."""
+"""TLS: the module's certificate store and certificate checks against the module's clock.
 
-from atwifi.services.tls.service import TlsService, table13_from_ssl
+Failures: ``CertError`` (a ``ServiceError`` of kind ``TlsFault.CERTIFICATE`` whose
+``reason``, also ``info["reason"]``, is a ``CertReason``) and ``ServiceError(TlsFault.*)``
+for the store.
+"""
+
+from atwifi.services.tls.service import TlsService, reason_from_ssl
 from atwifi.services.tls.store import CertStore
-from atwifi.services.tls.verify import CertError, verify_peer
+from atwifi.services.tls.verify import CertError, CertReason, TlsFault, verify_peer
 
-__all__ = ["CertError", "CertStore", "TlsService", "table13_from_ssl", "verify_peer"]
+__all__ = [
+    "CertError",
+    "CertReason",
+    "CertStore",
+    "TlsFault",
+    "TlsService",
+    "reason_from_ssl",
+    "verify_peer",
+]

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 
 from atwifi.services.tls.store import KINDS, CertStore, cert_der, parse_key
 from atwifi.services.tls.verify import (
-    UNKNOWN_CA,
     CertError,
+    CertReason,
     authority_key_id,
     parse_cert,
     to_datetime,
@@ -42,27 +42,27 @@ ReadFile = Callable[[str], Awaitable[bytes]]
 # OpenSSL's X509_V_FLAG_NO_CHECK_TIME: dates are the module clock's business, not the host's.
 _NO_CHECK_TIME = 0x200000
 
-# OpenSSL verify codes (server side, s2) -> Table 13.
-_OPENSSL_TO_TABLE13 = {
-    2: UNKNOWN_CA,  # unable to get issuer certificate
-    7: 10,  # certificate signature failure
-    9: 21,  # not yet valid
-    10: 21,  # expired
-    18: UNKNOWN_CA,  # self-signed
-    19: UNKNOWN_CA,  # self-signed in chain
-    20: UNKNOWN_CA,  # unable to get local issuer
-    21: UNKNOWN_CA,  # unable to verify the first certificate
-    24: 17,  # invalid CA
-    26: 6,  # invalid purpose
+# OpenSSL verify codes (server side, s2) -> the reason.
+_OPENSSL_REASONS = {
+    2: CertReason.UNKNOWN_CA,  # unable to get issuer certificate
+    7: CertReason.BAD_SIGNATURE,  # certificate signature failure
+    9: CertReason.NOT_YET_VALID,
+    10: CertReason.EXPIRED,
+    18: CertReason.UNKNOWN_CA,  # self-signed
+    19: CertReason.UNKNOWN_CA,  # self-signed in chain
+    20: CertReason.UNKNOWN_CA,  # unable to get local issuer
+    21: CertReason.UNKNOWN_CA,  # unable to verify the first certificate
+    24: CertReason.BASIC_CONSTRAINTS,  # invalid CA
+    26: CertReason.KEY_USAGE,  # invalid purpose
 }
 
 
-def table13_from_ssl(exc: BaseException) -> int | None:
-    """The Table 13 number for an ssl verification failure, None if it is not one."""
+def reason_from_ssl(exc: BaseException) -> CertReason | None:
+    """The reason of an ssl verification failure, None if it is not one."""
     code = getattr(exc, "verify_code", None)
     if code is None:
         return None
-    return _OPENSSL_TO_TABLE13.get(code, 22)
+    return _OPENSSL_REASONS.get(code, CertReason.UNSPECIFIED)
 
 
 class TlsService:
@@ -130,7 +130,7 @@ class TlsService:
             return []
 
     async def verify_server(self, leaf_der: bytes | None, name: str) -> None:
-        """Raises CertError with Table 13's number when the server must not be trusted."""
+        """Raises CertError (with its reason) when the server must not be trusted."""
         anchors = await self.anchors_for(leaf_der)
         verify_peer(leaf_der, anchors, self.module_time(), name=name, server=True)
 
@@ -152,14 +152,14 @@ class TlsService:
         return ctx
 
     async def server_context(self, mutual: bool) -> ssl.SSLContext:
-        """Raises CertError(2) without a certificate and key, CertError(23) for ``s2`` without
-        a CA to check clients against."""
+        """Raises CertError NULL_CERT without a certificate and key, UNKNOWN_CA for ``s2``
+        without a CA to check clients against."""
         own = await self.own_cert()
         if own is None:
-            raise CertError(2, "no certificate and key loaded for a TLS server")
+            raise CertError(CertReason.NULL_CERT, "no certificate and key loaded for a TLS server")
         cas = self.store.ca_certs() if mutual else []
         if mutual and not cas:
-            raise CertError(UNKNOWN_CA, "no CA loaded to check clients (s2)")
+            raise CertError(CertReason.UNKNOWN_CA, "no CA loaded to check clients (s2)")
         key = (self.store.generation, own)
         cached = self._server_ctx.get(mutual)
         if cached is not None and cached[0] == key:

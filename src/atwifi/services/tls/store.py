@@ -20,8 +20,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from atwifi.errors import AtError
-from atwifi.services.tls.verify import PARSE, CertError, key_id, parse_cert
+from atwifi.services.errors import ServiceError
+from atwifi.services.tls.verify import CertError, CertReason, TlsFault, key_id, parse_cert
 from atwifi.statedir import FILE_MODE, private_folder
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 MAX_CAS = 8
 KINDS = ("ca", "cert", "key", "auth")
-FLASH_WRITE_FAILED = 101
 
 
 def ski_hex(cert: Certificate) -> str:
@@ -44,7 +43,7 @@ def ski_hex(cert: Certificate) -> str:
 
 
 def parse_key(data: bytes) -> bytes:
-    """A private key (PEM or DER, unencrypted) as PKCS#8 DER; CertError(3) if unreadable."""
+    """A private key (PEM or DER, unencrypted) as PKCS#8 DER; CertError PARSE if unreadable."""
     from cryptography.hazmat.primitives import serialization
 
     try:
@@ -53,7 +52,7 @@ def parse_key(data: bytes) -> bytes:
         else:
             key = serialization.load_der_private_key(data, password=None)
     except (ValueError, TypeError) as e:
-        raise CertError(PARSE, f"key: {e}") from None
+        raise CertError(CertReason.PARSE, f"key: {e}") from None
     return key.private_bytes(
         serialization.Encoding.DER,
         serialization.PrivateFormat.PKCS8,
@@ -111,7 +110,7 @@ class CertStore:
         self.generation += 1
 
     def listing(self) -> list[str]:
-        """Lines for ``content,1`` (without the ``AT-S.`` prefix)."""
+        """Information lines for ``content,1``, as the dialect prints them after its prefix."""
         out = []
         for kid, der in self.cas.items():
             out.append(f"List:Ca:{kid}:{parse_cert(der).subject.rfc4514_string()}")
@@ -130,24 +129,28 @@ class CertStore:
 
     # -- changing ------------------------------------------------------------------------
     async def add(self, kind: str, data: bytes) -> str:
-        """Load one item; returns a short description. Raises CertError (bad data) or AtError."""
+        """Load one item; returns a short description. Raises CertError (bad data) or ServiceError(TlsFault)."""
         kind = kind.lower()
         if kind not in self.kinds:
-            raise AtError(7, f"unknown certificate kind {kind!r}")
+            raise ServiceError(TlsFault.BAD_KIND, f"unknown certificate kind {kind!r}")
         if not data:
-            raise CertError(2, "no data")
+            raise CertError(CertReason.NULL_CERT, "no data")
         name: str
         if kind == "ca":
             cert = parse_cert(data)
             kid = ski_hex(cert)
             if kid in self.cas:
-                raise AtError(FLASH_WRITE_FAILED, f"CA {kid} already loaded: clear with content,2")
+                raise ServiceError(
+                    TlsFault.ALREADY_LOADED, f"CA {kid} already loaded: clear with content,2"
+                )
             if len(self.cas) >= MAX_CAS:
-                raise AtError(FLASH_WRITE_FAILED, f"CA store full ({MAX_CAS})")
+                raise ServiceError(TlsFault.STORE_FULL, f"CA store full ({MAX_CAS})")
             value, name = cert_der(cert), f"ca-{kid}.der"
         else:
             if getattr(self, kind) is not None:
-                raise AtError(FLASH_WRITE_FAILED, f"{kind} already loaded: clear with content,2")
+                raise ServiceError(
+                    TlsFault.ALREADY_LOADED, f"{kind} already loaded: clear with content,2"
+                )
             if kind == "cert":
                 value, name = cert_der(parse_cert(data)), "cert.der"
             elif kind == "key":
@@ -169,7 +172,7 @@ class CertStore:
             private_folder(self.folder)
             _write_atomic(self.folder / name, value)
         except OSError as e:
-            raise AtError(FLASH_WRITE_FAILED, str(e)) from None
+            raise ServiceError(TlsFault.FLASH_WRITE, str(e)) from None
 
     async def clear(self) -> None:
         if self.folder is not None:
@@ -185,7 +188,7 @@ class CertStore:
             try:
                 p.unlink()
             except OSError as e:
-                raise AtError(FLASH_WRITE_FAILED, str(e)) from None
+                raise ServiceError(TlsFault.FLASH_WRITE, str(e)) from None
 
 
 def cert_der(cert: Certificate) -> bytes:

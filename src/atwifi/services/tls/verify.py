@@ -1,75 +1,87 @@
-"""Certificate checks against the MODULE's clock, with the module's own error numbers.
+"""Certificate checks against the MODULE's clock, each failure with its reason.
 
 Python's ``ssl`` can only check dates against the host's clock, and a module whose clock was
 never set lives in 1970. So the TLS layer runs the handshake without verification and this
 module checks the peer's leaf certificate itself, with ``cryptography``:
 
-  parse (2, 3) -> find the issuing CA among the trust anchors (23, 13-15, 7/18)
-  -> signature (10, 11, 19) -> validity window at ``now`` (21, also for "not yet valid")
-  -> key usage of the leaf (6) and of the CA (16), CA basic constraints (17)
-  -> name against SAN DNS/IP entries, else the CN (5, or 4 when a wildcard was tried).
+  parse (NULL_CERT, PARSE) -> find the issuing CA among the trust anchors (UNKNOWN_CA,
+  NO_SKI, SKI_MISMATCH, AKI_PARSE) -> signature (BAD_SIGNATURE, SIG_PARSE, UNSUPPORTED)
+  -> validity window at ``now`` (EXPIRED, NOT_YET_VALID) -> key usage of the leaf
+  (KEY_USAGE) and of the CA (CA_KEY_USAGE), CA basic constraints (BASIC_CONSTRAINTS)
+  -> name against SAN DNS/IP entries, else the CN (NAME, or NAME_WILDCARD when a wildcard
+  was tried).
 
 Every loaded CA is a trust anchor (a small module store: an intermediate loaded as ``Ca``
-anchors the chain too). Numbers are those of the manual's Table 13 (AT-S.Certificate Error).
+anchors the chain too). A dialect words the reasons (the SPWF04: Table 13, in
+spwf04/commands/tls.py).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from datetime import UTC, datetime
+from enum import Enum
 from typing import TYPE_CHECKING
+
+from atwifi.services.errors import ServiceError
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
 
 
-class CertError(Exception):
-    """A Table 13 failure: printed as ``AT-S.Certificate Error:<number>``."""
+class TlsFault(Enum):
+    CERTIFICATE = "certificate"  # a certificate failed a check: info["reason"] says which
+    BAD_KIND = "bad kind"  # a store item kind that does not exist
+    ALREADY_LOADED = "already loaded"  # the store holds that item (clear it first)
+    STORE_FULL = "store full"  # no room for another CA
+    FLASH_WRITE = "flash write"  # saving the store failed
 
-    def __init__(self, number: int, detail: str = "") -> None:
-        super().__init__(number, detail)
-        self.number = number
-        self.detail = detail
+
+class CertReason(Enum):
+    """Why a certificate is refused."""
+
+    NULL_CERT = "null"  # no certificate, or zero bytes
+    PARSE = "parse"  # unreadable certificate (or key)
+    NAME_WILDCARD = "name wildcard"  # the name matches no entry; a wildcard was tried
+    NAME = "name"  # the name is not in the certificate
+    KEY_USAGE = "key usage"  # the leaf's (extended) key usage forbids this use
+    AKI_PARSE = "aki parse"  # a malformed AuthorityKeyIdentifier
+    BAD_SIGNATURE = "bad signature"
+    SIG_PARSE = "signature parse"
+    NO_SKI = "no ski"  # the CA has no SubjectKeyIdentifier
+    SKI_MISMATCH = "ski mismatch"  # the CA's SubjectKeyId is not the leaf's AuthorityKeyId
+    CA_KEY_USAGE = "ca key usage"  # the CA may not sign certificates
+    BASIC_CONSTRAINTS = "basic constraints"  # the anchor is no CA
+    UNSUPPORTED = "unsupported"  # an algorithm the checks do not know
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not yet valid"
+    UNSPECIFIED = "unspecified"
+    UNKNOWN_CA = "unknown ca"  # no loaded CA issued it
+
+
+class CertError(ServiceError):
+    """A certificate failure: ``ServiceError(TlsFault.CERTIFICATE, detail, reason=...)``."""
+
+    def __init__(self, reason: CertReason, detail: str = "") -> None:
+        super().__init__(TlsFault.CERTIFICATE, detail, reason=reason)
+        self.reason = reason
 
     def __str__(self) -> str:
-        return f"certificate error {self.number}" + (f" ({self.detail})" if self.detail else "")
-
-    @property
-    def line(self) -> str:
-        return f"AT-S.Certificate Error:{self.number}"
-
-
-# Table 13 numbers used here, named.
-NULL_CERT = 2
-PARSE = 3
-NAME_WILDCARD = 4
-NAME = 5
-KEY_USAGE = 6
-AKI_PARSE = 7
-BAD_SIGNATURE = 10
-SIG_PARSE = 11
-NO_SKI = 13
-SKI_MISMATCH = 15
-CA_KEY_USAGE = 16
-BASIC_CONSTRAINTS = 17
-UNSUPPORTED = 19
-EXPIRED = 21
-UNSPECIFIED = 22
-UNKNOWN_CA = 23
+        return f"certificate {self.reason.value}" + (f" ({self.detail})" if self.detail else "")
 
 
 def parse_cert(data: bytes) -> Certificate:
-    """A certificate from PEM or DER bytes; CertError(2) if empty, CertError(3) if unreadable."""
+    """A certificate from PEM or DER bytes; CertError NULL_CERT if empty, PARSE if unreadable."""
     from cryptography import x509
 
     if not data:
-        raise CertError(NULL_CERT, "empty certificate")
+        raise CertError(CertReason.NULL_CERT, "empty certificate")
     try:
         if data.lstrip().startswith(b"-----BEGIN"):
             return x509.load_pem_x509_certificate(data)
         return x509.load_der_x509_certificate(data)
     except ValueError as e:
-        raise CertError(PARSE, str(e)) from None
+        raise CertError(CertReason.PARSE, str(e)) from None
 
 
 def key_id(cert: Certificate) -> bytes | None:
@@ -85,7 +97,7 @@ def key_id(cert: Certificate) -> bytes | None:
 
 
 def authority_key_id(cert: Certificate) -> bytes | None:
-    """The AuthorityKeyIdentifier's key id; CertError(7) if the extension is malformed."""
+    """The AuthorityKeyIdentifier's key id; CertError AKI_PARSE if the extension is malformed."""
     from cryptography import x509
 
     try:
@@ -93,7 +105,7 @@ def authority_key_id(cert: Certificate) -> bytes | None:
     except x509.ExtensionNotFound:
         return None
     except ValueError as e:
-        raise CertError(AKI_PARSE, str(e)) from None
+        raise CertError(CertReason.AKI_PARSE, str(e)) from None
     return ext.value.key_identifier
 
 
@@ -111,13 +123,16 @@ def _validity(cert: Certificate) -> tuple[datetime, datetime]:
 def check_dates(cert: Certificate, now: datetime, what: str) -> None:
     start, end = _validity(cert)
     if now < start:
-        # Table 13 has no "not yet valid": the module reports 21 for both, which is what a
-        # module with an unset clock (1970) shows.
+        # Its own reason: the SPWF04 words it as EXPIRED (Table 13 has no "not yet
+        # valid"), which is what a module with an unset clock (1970) shows.
         raise CertError(
-            EXPIRED, f"{what} not valid before {start:%Y-%m-%d}, module time {now:%Y-%m-%d}"
+            CertReason.NOT_YET_VALID,
+            f"{what} not valid before {start:%Y-%m-%d}, module time {now:%Y-%m-%d}",
         )
     if now > end:
-        raise CertError(EXPIRED, f"{what} expired {end:%Y-%m-%d}, module time {now:%Y-%m-%d}")
+        raise CertError(
+            CertReason.EXPIRED, f"{what} expired {end:%Y-%m-%d}, module time {now:%Y-%m-%d}"
+        )
 
 
 def find_issuer(leaf: Certificate, anchors: list[Certificate]) -> Certificate:
@@ -128,8 +143,10 @@ def find_issuer(leaf: Certificate, anchors: list[Certificate]) -> Certificate:
     if not by_name:
         if aki is not None and any(key_id(ca) == aki for ca in anchors):
             # Right key, different name: not the issuer the leaf claims.
-            raise CertError(UNKNOWN_CA, "issuer name does not match the CA with that key id")
-        raise CertError(UNKNOWN_CA, f"no loaded CA named {leaf.issuer.rfc4514_string()}")
+            raise CertError(
+                CertReason.UNKNOWN_CA, "issuer name does not match the CA with that key id"
+            )
+        raise CertError(CertReason.UNKNOWN_CA, f"no loaded CA named {leaf.issuer.rfc4514_string()}")
     if aki is None:
         # No key id to tell same-named CAs apart: the one whose key verifies the signature.
         for ca in by_name[1:]:
@@ -143,8 +160,10 @@ def find_issuer(leaf: Certificate, anchors: list[Certificate]) -> Certificate:
         if key_id(ca) == aki:
             return ca
     if all(key_id(ca) is None for ca in by_name):
-        raise CertError(NO_SKI, "CA has no SubjectKeyId extension")
-    raise CertError(SKI_MISMATCH, "SubjectKeyId of the CA does not match the AuthorityKeyId")
+        raise CertError(CertReason.NO_SKI, "CA has no SubjectKeyId extension")
+    raise CertError(
+        CertReason.SKI_MISMATCH, "SubjectKeyId of the CA does not match the AuthorityKeyId"
+    )
 
 
 def check_signature(leaf: Certificate, ca: Certificate) -> None:
@@ -153,13 +172,15 @@ def check_signature(leaf: Certificate, ca: Certificate) -> None:
     try:
         leaf.verify_directly_issued_by(ca)
     except InvalidSignature:
-        raise CertError(BAD_SIGNATURE, "signature does not verify with the CA key") from None
+        raise CertError(
+            CertReason.BAD_SIGNATURE, "signature does not verify with the CA key"
+        ) from None
     except UnsupportedAlgorithm as e:
-        raise CertError(UNSUPPORTED, str(e)) from None
+        raise CertError(CertReason.UNSUPPORTED, str(e)) from None
     except TypeError as e:  # a CA key type that cannot sign certificates
-        raise CertError(UNSUPPORTED, str(e)) from None
+        raise CertError(CertReason.UNSUPPORTED, str(e)) from None
     except ValueError as e:  # issuer/subject or signature algorithm mismatch
-        raise CertError(SIG_PARSE, str(e)) from None
+        raise CertError(CertReason.SIG_PARSE, str(e)) from None
 
 
 def check_ca(ca: Certificate) -> None:
@@ -168,13 +189,13 @@ def check_ca(ca: Certificate) -> None:
     try:
         bc = ca.extensions.get_extension_for_class(x509.BasicConstraints).value
         if not bc.ca:
-            raise CertError(BASIC_CONSTRAINTS, "anchor is not a CA (basicConstraints)")
+            raise CertError(CertReason.BASIC_CONSTRAINTS, "anchor is not a CA (basicConstraints)")
     except x509.ExtensionNotFound:
         pass  # v1 roots carry no extensions; a module accepts them
     try:
         ku = ca.extensions.get_extension_for_class(x509.KeyUsage).value
         if not ku.key_cert_sign:
-            raise CertError(CA_KEY_USAGE, "CA key usage lacks keyCertSign")
+            raise CertError(CertReason.CA_KEY_USAGE, "CA key usage lacks keyCertSign")
     except x509.ExtensionNotFound:
         pass
 
@@ -186,7 +207,7 @@ def check_leaf_usage(leaf: Certificate, server: bool) -> None:
     try:
         ku = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
         if not (ku.digital_signature or ku.key_encipherment or ku.key_agreement):
-            raise CertError(KEY_USAGE, "key usage permits no TLS key exchange")
+            raise CertError(CertReason.KEY_USAGE, "key usage permits no TLS key exchange")
     except x509.ExtensionNotFound:
         pass
     try:
@@ -195,7 +216,7 @@ def check_leaf_usage(leaf: Certificate, server: bool) -> None:
         return
     want = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
     if want not in eku and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in eku:
-        raise CertError(KEY_USAGE, f"extended key usage lacks {want._name}")
+        raise CertError(CertReason.KEY_USAGE, f"extended key usage lacks {want._name}")
 
 
 def _dns_match(pattern: str, name: str) -> bool:
@@ -226,12 +247,12 @@ def check_name(leaf: Certificate, name: str) -> None:
     if ip is not None:
         if ip in ips or str(ip) in dns:
             return
-        raise CertError(NAME, f"{name} is not in the certificate")
+        raise CertError(CertReason.NAME, f"{name} is not in the certificate")
     if any(_dns_match(p, name) for p in dns):
         return
     wildcard = any(p.startswith("*") for p in dns)
     raise CertError(
-        NAME_WILDCARD if wildcard else NAME,
+        CertReason.NAME_WILDCARD if wildcard else CertReason.NAME,
         f"{name} does not match {', '.join(dns) or 'no name'}",
     )
 
@@ -247,7 +268,7 @@ def verify_peer(
     name: str | None = None,
     server: bool = True,
 ) -> Certificate:
-    """Check a peer's leaf certificate; returns it parsed, raises CertError with Table 13's number.
+    """Check a peer's leaf certificate; returns it parsed, raises CertError with the reason.
 
     ``name`` is the expected server name (None for a client certificate); ``server`` picks the
     extended key usage wanted (serverAuth or clientAuth).

@@ -38,6 +38,7 @@ MODULES = (
     "tftp",
     "smtp",
     "websocket",
+    "mqtt",
 )
 
 

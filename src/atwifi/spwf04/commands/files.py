@@ -5,9 +5,26 @@ from __future__ import annotations
 import builtins
 
 from atwifi.errors import AtError
-from atwifi.services.fs import ALGOS, EXT, FileSystem
+from atwifi.services.fs import ALGOS, EXT, FileSystem, FsFault
+from atwifi.spwf04 import wording
 from atwifi.spwf04.commands import handler
 from atwifi.spwf04.context import Context
+
+# The file system's faults in Table 10's words (50-59).
+wording.register(
+    {
+        FsFault.ACCESS: 50,  # Unable to access filesystem
+        FsFault.OPEN: 51,  # Unable to open file
+        FsFault.SEEK: 52,  # Unable to seek file
+        FsFault.READ: 53,  # Unable to read file
+        FsFault.CLOSE: 54,  # Unable to close file
+        FsFault.RENAME: 55,  # Unable to rename file
+        FsFault.DELETE: 56,  # Unable to delete file
+        FsFault.OPENDIR: 57,  # Unable to open directory
+        FsFault.READDIR: 58,  # Unable to read directory
+        FsFault.MOUNT: 59,  # Unable to (un)mount volume
+    }
+)
 
 _CHUNK = 256 * 1024  # FSP sends big files in pieces, flushing between them
 _DIGEST_LABEL = {"sha1": "SHA1", "sha224": "SHA224", "sha256": "SHA256", "md5": "MD5"}

@@ -19,11 +19,12 @@ from typing import Any
 
 from atwifi.errors import AtError, AtResultLine
 from atwifi.services.errors import ServiceError
-from atwifi.services.fs import APP, EXT, USER
+from atwifi.services.fs import APP, EXT, USER, FsFault
 from atwifi.services.fs import image as fs_image
 from atwifi.services.http import BodySource, HttpClient, HttpFault, HttpRequest, content_type
 from atwifi.spwf04 import firmware, wording
 from atwifi.spwf04.commands import handler
+from atwifi.spwf04.commands.tls import certificate_line
 from atwifi.spwf04.context import Context
 from atwifi.spwf04.parts.http import spool_dir
 
@@ -60,13 +61,7 @@ def _http_line(n: int):
 
 
 wording.register({kind: _http_line(n) for kind, n in _HTTP_NUMBERS.items()})
-wording.register(
-    {
-        HttpFault.CERTIFICATE: lambda e: AtResultLine(
-            f"AT-S.Certificate Error:{e.info.get('number', 3)}", e.detail
-        )
-    }
-)
+wording.register({HttpFault.CERTIFICATE: certificate_line})  # Table 13, from the reason
 
 
 def _client(ctx: Context) -> HttpClient:
@@ -191,7 +186,7 @@ async def _file_source(ctx: Context, name: str) -> BodySource:
     fs = _fs(ctx)
     try:
         snap = await fs.open(name)
-    except AtError as e:
+    except ServiceError as e:  # the file system's FsFault
         raise ServiceError(HttpFault.FILE_OPEN, f"{name}: {e}") from None
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -200,7 +195,7 @@ async def _file_source(ctx: Context, name: str) -> BodySource:
             while pos < snap.size:
                 try:
                     piece = await snap.read(pos, min(PIECE, snap.size - pos))
-                except (OSError, AtError) as e:
+                except (OSError, ServiceError) as e:
                     raise ServiceError(HttpFault.FILE_READ, f"{name}: {e}") from None
                 if not piece:
                     raise ServiceError(HttpFault.FILE_READ, f"{name}: shorter than {snap.size}")
@@ -236,7 +231,7 @@ async def _exchange(ctx: Context, req: HttpRequest, save_to: str | None) -> None
     fs = _fs(ctx)
     try:
         room = await fs.room(save_to)
-    except AtError as e:
+    except ServiceError as e:  # the file system's FsFault
         raise ServiceError(HttpFault.FILE_OPEN, f"{save_to}: {e}") from None
     spool = Spool(spool_dir(ctx.device), room, HttpFault.FILE_WRITE)
     await spool.open()
@@ -245,8 +240,8 @@ async def _exchange(ctx: Context, req: HttpRequest, save_to: str | None) -> None
         path = await spool.finish()
         try:
             await fs.write_from(save_to, path)
-        except AtError as e:
-            kind = HttpFault.FILE_WRITE if e.number == 51 else HttpFault.FILE_CLOSE
+        except ServiceError as e:  # the file system's FsFault
+            kind = HttpFault.FILE_WRITE if e.kind is FsFault.OPEN else HttpFault.FILE_CLOSE
             raise ServiceError(kind, f"{save_to}: {e}") from None
     finally:
         await spool.discard()

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from atwifi.errors import AtError
+from atwifi.services.net.errors import NetFault
 from atwifi.services.net.ping import Reply
+from atwifi.spwf04 import wording
 from atwifi.spwf04.commands import handler
 from atwifi.spwf04.context import Context
+
+wording.register(
+    {
+        NetFault.UNRESOLVED: 65,  # DNS address failure
+        NetFault.NTP: 111,  # Request failed (no command waits on NTP today: it runs at boot)
+    }
+)
 
 PING_MAX_COUNT = 1000  # the console is busy while pinging: keep one command bounded
 # wifi_state values (Table 8) with an IP link: 10 "Link Up" (station), 8 "Access point

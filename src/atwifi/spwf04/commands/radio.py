@@ -7,17 +7,19 @@ import secrets
 from collections.abc import Callable
 
 from atwifi.errors import AtError
-from atwifi.services.radio import RadioError, ScanEntry
+from atwifi.services.radio import RadioError, RadioFault, ScanEntry
 from atwifi.services.radio.security import wps_pin8
+from atwifi.spwf04 import wording
 from atwifi.spwf04.commands import handler
 from atwifi.spwf04.context import Context
 
 RADIO_ERRORS = {
-    RadioError.OFF: 18,  # Radio not running
-    RadioError.BUSY: 40,  # Scan in Progress
-    RadioError.MODE: 67,  # WPS only allowed on STA mode
-    RadioError.BAD: 8,
+    RadioFault.OFF: 18,  # Radio not running
+    RadioFault.BUSY: 40,  # Scan in Progress
+    RadioFault.MODE: 67,  # WPS only allowed on STA mode
+    RadioFault.BAD: 8,  # Invalid value
 }
+wording.register(RADIO_ERRORS)
 
 
 def _radio(ctx: Context):  # type: ignore[no-untyped-def]

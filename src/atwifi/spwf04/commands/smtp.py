@@ -10,6 +10,7 @@ from atwifi.services.smtp.kinds import Security, SmtpFault
 from atwifi.spwf04 import wording
 from atwifi.spwf04.commands import handler
 from atwifi.spwf04.commands.net import _link_up
+from atwifi.spwf04.commands.tls import certificate_line
 from atwifi.spwf04.context import Context
 
 SECURITY = {
@@ -21,7 +22,7 @@ SECURITY = {
 
 
 def _cert_line(exc: ServiceError) -> AtResultLine:
-    return AtResultLine(f"AT-S.Certificate Error:{exc.info['number']}", exc.detail)
+    return certificate_line(exc)  # Table 13, from the failure's CertReason
 
 
 # Table 10 has no SMTP rows: 74 for a server that cannot be reached (as sockets), 8 for an

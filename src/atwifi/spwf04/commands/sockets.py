@@ -5,11 +5,31 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from atwifi.errors import AtError
+from atwifi.services.sockets.errors import SockFault
+from atwifi.spwf04 import wording
 from atwifi.spwf04.commands import handler
 from atwifi.spwf04.context import Context
 
 if TYPE_CHECKING:
     from atwifi.services.sockets import Sockets
+
+# The socket table's faults in Table 10's words (servers.py shares them).
+wording.register(
+    {
+        SockFault.UNRESOLVED: 65,  # DNS address failure
+        SockFault.KIND_MISSING: 2,  # Missing argument(s)
+        SockFault.BAD_KIND: 7,  # Invalid argument(s)
+        SockFault.TOO_MANY: 75,  # Too many sockets
+        SockFault.OPEN_FAILED: 74,  # Failed to open socket
+        SockFault.LISTEN_FAILED: 74,
+        SockFault.PORT_IN_USE: 73,  # Port already opened
+        SockFault.BAD_ID: 76,  # Illegal Socket ID
+        SockFault.CLOSED: 72,  # Closed socket
+        SockFault.PENDING_DATA: 77,  # Pending data
+        SockFault.NOT_CONNECTED: 78,  # Socket not connected
+        SockFault.WRITE_FAILED: 79,  # Write failed
+    }
+)
 
 
 def sockets_of(ctx: Context) -> Sockets:

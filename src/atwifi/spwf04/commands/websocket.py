@@ -79,22 +79,19 @@ async def wsockon(
     radio = ctx.device.radio
     if radio is not None and not radio.ip_ready:
         raise AtError(60, "not joined: no IP address")
-    from atwifi.services.tls import CertError
-
-    try:
-        client = await websockets_of(ctx).open(
-            hostname,
-            port,
-            path or "/",
-            tls or 0,
-            username,
-            passwd,
-            origin,
-            split_list(protocols),
-            split_extensions(extensions),
-        )
-    except CertError as e:  # the TLS service's verdict on the server's certificate
-        raise AtResultLine(e.line, str(e)) from None
+    # A CertError (the TLS service's verdict on the server's certificate) goes up as it is:
+    # the dialect words it as Table 13's line (commands/tls.py).
+    client = await websockets_of(ctx).open(
+        hostname,
+        port,
+        path or "/",
+        tls or 0,
+        username,
+        passwd,
+        origin,
+        split_list(protocols),
+        split_extensions(extensions),
+    )
     ctx.info(f"On:{client.id}")
 
 

@@ -7,7 +7,10 @@ A part is a class ``Part(device)`` with three coroutines, called by the device:
                long work with device.spawn()
   stop()       before a reset or power-off: drop everything volatile (sockets, RAM disk)
 A part publishes its service on the device as the attribute named in ``attr`` (device.fs,
-device.radio, device.net, device.sockets, device.tls...) so handlers reach it in one step.
+device.radio, device.net, device.sockets, device.tls...) so handlers reach it in one step;
+``attr`` may be a tuple when a part publishes several. The device creates each named
+attribute (None until the part starts), so adding a service is one line in ``PARTS``; give
+it a typed annotation on ``Device`` (spwf04/device.py) when handlers use it much.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ if TYPE_CHECKING:
 
 
 class Part(Protocol):
+    attr: str | tuple[str, ...]
+
     def __init__(self, device: Device) -> None: ...
     async def start(self) -> None: ...
     async def after_boot(self) -> None: ...
@@ -36,6 +41,7 @@ PARTS: tuple[str, ...] = (
     "atwifi.spwf04.parts.http:HttpPart",  # after sockets (device.tls)
     "atwifi.spwf04.parts.tftp:TftpPart",  # after files and net (it reads both)
     "atwifi.spwf04.parts.websocket:WebSocketPart",  # after sockets: uses device.tls
+    "atwifi.spwf04.parts.mqtt:MqttPart",  # after sockets and websocket (device.tls, slots)
     "atwifi.spwf04.parts.control:ControlPart",
     "atwifi.fleet.runtime:FleetPart",  # last: idle unless the device is in a fleet
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from atwifi.services.radio import Ev, Event, Radio, RadioSettings, World
+from atwifi.services.radio.enterprise import EapCredentials
 from atwifi.services.radio.settings import ALL_CHANNELS
 
 if TYPE_CHECKING:
@@ -35,6 +36,22 @@ def _text(value: object) -> str:
     return str(value).encode("utf-8", "surrogateescape").decode("latin-1")
 
 
+def eap_credentials(device: Device) -> EapCredentials:
+    """What the module presents to a WPA2-Enterprise network: wifi_eap_* and WPAECERT."""
+    c = device.config
+    store = device.tls.wpae if device.tls is not None else None
+    return EapCredentials(
+        identity=c.get("wifi_eap_identity"),
+        password=c.get("wifi_eap_passwd"),
+        method=c.get("wifi_eap_type"),
+        cert=store.cert if store else None,
+        key=store.key if store else None,
+        cas=tuple(store.cas.values()) if store else (),
+        check_dates=not c.get("wifi_eap_skip_datechecks"),
+        now=device.clock.now(),
+    )
+
+
 def settings_from(device: Device) -> RadioSettings:
     c = device.config
     ssid: bytes = c.get("wifi_ssid")
@@ -56,8 +73,7 @@ def settings_from(device: Device) -> RadioSettings:
         psk_raw=bytes(c.get("wifi_wpa_psk_raw")),
         wep_keys=keys,
         wep_default_key=c.get("wifi_wep_default_key"),
-        eap_identity=c.get("wifi_eap_identity"),
-        eap_password=c.get("wifi_eap_passwd"),
+        eap=eap_credentials(device),
         dhcpc=c.get("ip_use_dhcpc"),
         ipaddr=c.get("ip_ipaddr"),
         netmask=c.get("ip_netmask"),
@@ -144,7 +160,7 @@ WINDS: dict[Ev, tuple[int, Any]] = {
 }
 
 # Services told of the IPv4 link coming up and going down (on_link_up() / on_link_down()).
-LINK_LISTENERS = ("net", "sockets")
+LINK_LISTENERS = ("net", "sockets", "mqtt")
 
 RADIO_STATUS = (
     "wifi_bssid",

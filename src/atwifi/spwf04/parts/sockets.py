@@ -7,13 +7,25 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from atwifi.errors import AtError
-from atwifi.services.sockets import Sockets, literal_resolve
+from atwifi.services.sockets import Closure, Refusal, Sockets, literal_resolve
 from atwifi.services.tls import TlsService
 
 if TYPE_CHECKING:
     from atwifi.spwf04.device import Device
 
 UNIT = 1500  # ip_sock_memsize counts in units of 1500 bytes (Table 7)
+
+
+# WIND:58 / WIND:62 closure reasons (manual Table 14, WIND 58) and WIND:83's reasons.
+_CLOSURES = {
+    Closure.FIN: 0,
+    Closure.RST: 1,
+    Closure.RETRANSMISSIONS: 2,
+    Closure.NETWORK: 3,
+    Closure.TIMEOUT: 4,
+    Closure.UNREACHABLE: 5,
+}
+_REFUSALS = {Refusal.NO_MEMORY: 1, Refusal.TOO_MANY_UDP: 2}
 
 
 class WindEvents:
@@ -26,20 +38,20 @@ class WindEvents:
         # A client socket has no server id: "+WIND:55:Pending Data::0:31:31".
         self.device.wind(55, "" if sid is None else sid, cid, received, unread)
 
-    def closed(self, cid: int, reason: int) -> None:
-        self.device.wind(58, cid, reason)
+    def closed(self, cid: int, reason: Closure) -> None:
+        self.device.wind(58, cid, _CLOSURES[reason])
 
     def incoming(self, ip: str, port: int, sid: int, cid: int) -> None:
         self.device.wind(61, ip, port, sid, cid)
 
-    def gone(self, ip: str, port: int, sid: int, cid: int, reason: int) -> None:
-        self.device.wind(62, ip, port, sid, cid, reason)
+    def gone(self, ip: str, port: int, sid: int, cid: int, reason: Closure) -> None:
+        self.device.wind(62, ip, port, sid, cid, _CLOSURES[reason])
 
     def dropping(self, sid: int | None, cid: int, dropped: int) -> None:
         self.device.wind(63, "" if sid is None else sid, cid, dropped)
 
-    def refused(self, reason: int) -> None:
-        self.device.wind(83, reason)
+    def refused(self, reason: Refusal) -> None:
+        self.device.wind(83, _REFUSALS[reason])
 
     def broadcast(self, sid: int, ip: str, port: int, data: bytes) -> None:
         self.device.wind(80, sid, ip, port, len(data), data.decode("latin-1"))

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from atwifi.errors import AtError
 from atwifi.services.errors import ServiceError
+from atwifi.services.fs import FsFault
 from atwifi.services.tftp import TftpFault, TftpServer, Timing
 from atwifi.services.tftp.packet import MAX_SIZE
 
@@ -43,7 +43,9 @@ class VolumeStore:
             if fs.size(name) > MAX_SIZE:  # never read a file TFTP cannot carry
                 raise ServiceError(TftpFault.TOO_BIG, f"{name}: more than 65535 blocks")
             return await fs.read(name, console=True)
-        except AtError as e:
+        except ServiceError as e:
+            if not isinstance(e.kind, FsFault):
+                raise  # TOO_BIG above
             raise ServiceError(TftpFault.ACCESS, f"{name}: {e}") from None
 
     async def room(self, name: str, size: int) -> None:
@@ -52,7 +54,7 @@ class VolumeStore:
             raise ServiceError(TftpFault.ACCESS, f"{name}: no writable volume")
         try:
             fits = await fs.fits(name, size)
-        except AtError as e:
+        except ServiceError as e:
             raise ServiceError(TftpFault.ACCESS, f"{name}: {e}") from None
         if not fits:
             raise ServiceError(TftpFault.DISK_FULL, f"{name}: {size} bytes do not fit")
@@ -61,7 +63,7 @@ class VolumeStore:
         await self.room(name, len(data))
         try:
             await self._fs().write(name, data)
-        except AtError as e:  # a host folder whose disk filled up, a race with FSC
+        except ServiceError as e:  # a host folder whose disk filled up, a race with FSC
             raise ServiceError(TftpFault.DISK_FULL, f"{name}: {e}") from None
 
 

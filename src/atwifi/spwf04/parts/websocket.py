@@ -50,7 +50,7 @@ class WebSocketPart:
 
                 return await literal_resolve(host)
             return await net.resolve(host)
-        except AtError as e:  # the net service's DNS failure (65)
+        except (AtError, ServiceError) as e:  # DNS failure: the net part's 65, or a literal's
             raise ServiceError(WsFault.RESOLVE, e.detail or str(e)) from None
 
     def _check(self, ip: str, port: int) -> None:

@@ -556,7 +556,12 @@ COMMANDS: tuple[Command, ...] = (
         (
             _host(help="web socket server: DNS resolvable name or IP address"),
             _port(None, _DEPENDS_PORT),
-            _opt_text("path", "/"),
+            _opt_text(
+                "path",
+                None,
+                "absent: MQTT on TCP; given: MQTT over WebSocket at this path (the manual's"
+                " default / is the WebSocket path)",
+            ),
             _tls(),
             _opt_text("username"),
             _opt_text("passwd"),
@@ -706,7 +711,12 @@ COMMANDS: tuple[Command, ...] = (
         (
             _host(help="MQTT broker: DNS resolvable name or IP address"),
             _port(1883, "broker port"),
-            _opt_text("path", "/"),
+            _opt_text(
+                "path",
+                None,
+                "absent: MQTT on TCP; given: MQTT over WebSocket at this path (the manual's"
+                " default / is the WebSocket path)",
+            ),
             _tls(),
             _opt_text("username"),
             _opt_text("passwd"),

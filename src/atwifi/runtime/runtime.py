@@ -1,0 +1,396 @@
+"""The runtime: one console, one command at a time, WINDs gated, tasks, the power life cycle.
+
+It owns what every dialect's module has in common and knows no dialect: the console loop,
+eager execution, the output gate, spawned tasks, and power-on / reset (with hooks for sleep
+and standby). The dialect (``Dialect`` in ``atwifi.runtime``) carries commands out and says
+what boots print; the active framing (``atwifi.framings``) turns bytes into Requests and
+items into bytes.
+
+Eager execution: bytes fed from a transport's callback, while the console is idle, are run
+right there, inside the callback, until a command has to wait: most replies then go out
+without a trip through the event loop (a task wake-up costs as much as the command; see
+benchmarks/roundtrip.py), and the output of the whole burst leaves in one write. A command
+that must wait (network, thread) is continued by the console task, which sees exactly what it
+would have seen had it run the command from the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from asyncio.tasks import _enter_task, _leave_task
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any
+
+from atwifi.framings import DEFAULT, FRAMINGS, make_framing
+from atwifi.runtime import Dialect, Framing
+from atwifi.runtime.gate import OutputGate
+from atwifi.runtime.items import Item, Request, Sink, Wind
+
+log = logging.getLogger("atwifi")
+
+# Host bytes kept before the first boot has chosen a console (a UART's receive buffer).
+EARLY_LIMIT = 64 * 1024
+
+
+class Boot(enum.Enum):
+    """Why the module boots (a dialect maps these to its reset reasons)."""
+
+    POWER_ON = "power-on"
+    RESET = "reset"  # a soft reset (AT+S.RESET)
+    WAKE = "wake"  # out of standby: a boot that keeps what standby keeps
+    WATCHDOG = "watchdog"
+    HW_RESET = "hw-reset"  # the reset line
+
+
+class PowerState(enum.Enum):
+    OFF = "off"
+    BOOTING = "booting"
+    ON = "on"
+    SLEEP = "sleep"  # hook: filled by the power-management work
+    STANDBY = "standby"  # hook: filled by the power-management work
+
+
+class _ConsoleSink:
+    """The console as a Sink: items go straight into the framing's output buffer."""
+
+    __slots__ = ("send", "flush")
+
+    def __init__(self, send: Callable[[Item], None], flush: Callable[[], Awaitable[None]]):
+        self.send = send
+        self.flush = flush
+
+
+class Runtime:
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.gate = OutputGate()
+        self.framing: Framing | None = None  # chosen at boot (console_enabled)
+        self.framing_name: str | None = None
+        self.sink: Sink | None = None  # the console's sink, for the active framing
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.power_state = PowerState.OFF
+        self.booted = asyncio.Event()
+        self._write: Callable[[bytes], None] = lambda data: None
+        self._drain: Callable[[], Coroutine[Any, Any, None]] | None = None
+        self._early = bytearray()  # host bytes fed before the first boot chose a framing
+        self._wakeup = asyncio.Event()
+        self.console_task: asyncio.Task[None] | None = None
+        # The console task waits for input with nothing else to do (see feed()).
+        self.parked = False
+        # A console step begun in feed() that had to wait: the console task finishes it.
+        self.pending: Awaitable[None] | None = None
+        self._reboot_requested = False
+        self._batching = False
+        # Sees host bytes first and returns what the console gets (a sleeping module
+        # drops input): a hook for the power work.
+        self.input_gate: Callable[[bytes], bytes] | None = None
+
+    # -- wiring ---------------------------------------------------------------------------------
+    def attach(
+        self,
+        write: Callable[[bytes], None],
+        drain: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    ) -> None:
+        """The transport: ``write`` never blocks; ``drain`` waits while the host is slow."""
+        self._write = write
+        self._drain = drain
+
+    def feed(self, data: bytes) -> None:
+        """Bytes from the host. Never blocks; runs complete commands eagerly when it can."""
+        gate = self.input_gate
+        if gate is not None:
+            data = gate(data)
+            if not data:
+                return
+        framing = self.framing
+        if framing is None:
+            room = EARLY_LIMIT - len(self._early)
+            if len(data) > room:  # a receive buffer that overflows drops what comes on top
+                self.dialect.trace_note(f"{len(data) - room} bytes before power-on dropped")
+                data = data[:room]
+            self._early += data
+            return
+        framing.feed(data)
+        if self.parked and self.pending is None and self._run_eagerly():
+            return  # all handled; the console task stays parked
+        self._wakeup.set()
+
+    def _push(self) -> None:
+        """Hand the framing's output to the transport, unless an eager batch gathers it (one
+        write per burst, as a UART driver's DMA buffer sends it)."""
+        framing = self.framing
+        if framing is not None and not self._batching:
+            out = framing.out
+            if out:
+                data = bytes(out)
+                out.clear()
+                self._write(data)
+
+    async def flush(self) -> None:
+        """The console sink's flush: what is buffered goes out now; waits for room."""
+        self._batching = False  # a long output ends the eager batch
+        self._push()
+        if self._drain is not None:
+            await self._drain()
+
+    # -- commands ---------------------------------------------------------------------------
+    async def execute(self, request: Request, sink: Sink) -> None:
+        """Carry out one Request; its reply items go to ``sink`` as they come (a long output
+        streams through ``sink.flush()``). WINDs raised meanwhile are held and follow it on
+        the console. The entry point of every console and script."""
+        gate = self.gate
+        gate.busy = True  # gate.begin(), without the call (this is the hot path)
+        try:
+            await self.dialect.execute(request, sink)
+        except Exception as e:
+            # A bug outside the handlers must not end the console task: the module would go
+            # silent for good. Answer as for a crashed handler.
+            log.exception("console failed on %r", request.line[:40])
+            self.dialect.trace_note(f"console failed inside atwifi: {e!r}")
+            sink.send(self.dialect.internal_error())
+        finally:
+            gate.busy = False
+            if gate.held:
+                held = gate.end()
+                framing = self.framing
+                if framing is not None:
+                    for wind in held:
+                        framing.send(wind)
+            if not self._batching:
+                self._push()
+        if self._reboot_requested:
+            self._reboot_requested = False
+            await self.reboot()
+
+    def request_reboot(self) -> None:
+        """Reboot once the current reply is out (a reset command answers before it reboots)."""
+        self._reboot_requested = True
+
+    def wind(self, wind: Wind) -> None:
+        """An asynchronous indication: held while a reply is in progress, else sent now."""
+        gate = self.gate
+        if gate.busy:
+            gate.hold(wind)
+            return
+        framing = self.framing
+        if framing is None:
+            return  # no console yet (before the first boot): nobody could hear it
+        framing.send(wind)
+        self._push()
+
+    # -- tasks ------------------------------------------------------------------------------
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+        """A task that lives until the next reset or power-off."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("background task %s failed", task.get_name(), exc_info=exc)
+            self.dialect.trace_note(f"background task {task.get_name()} failed: {exc!r}")
+
+    # -- power ------------------------------------------------------------------------------
+    async def power_on(self) -> None:
+        """Boot as after power-up and start the console."""
+        await self._boot(Boot.POWER_ON)
+        if self.console_task is None:
+            self.console_task = asyncio.get_running_loop().create_task(
+                self._console(), name="console"
+            )
+
+    async def reboot(self, reason: Boot = Boot.RESET) -> None:
+        """A reset: every task and service stopped, input forgotten, boot again."""
+        await self.halt()
+        if self.framing is not None:
+            self.framing.reset()
+        self.gate.clear()
+        await self._boot(reason)
+
+    async def shutdown(self) -> None:
+        """Power-off: stop the console and every service."""
+        if self.console_task is not None:
+            self.console_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.console_task
+            self.console_task = None
+        pending, self.pending = self.pending, None
+        if isinstance(pending, (_Continue, Coroutine)):
+            pending.close()  # a step begun in feed() that the console task never took over
+        await self.halt()
+        self.power_state = PowerState.OFF
+
+    async def sleep(self) -> None:
+        """Hook for the power-management work: enter sleep (the console and services stay;
+        a dialect decides what wakes the module). Today it only records the state."""
+        self.power_state = PowerState.SLEEP
+
+    async def standby(self, keep: tuple[str, ...] = ()) -> None:
+        """Hook for the power-management work: enter standby (services stopped but those
+        named in ``keep``, the console deaf until ``wake()``). Today: services stopped and
+        the state recorded."""
+        await self.halt(keep)
+        self.power_state = PowerState.STANDBY
+
+    async def wake(self) -> None:
+        """Hook: out of sleep (back on) or out of standby (a boot with reason WAKE)."""
+        if self.power_state is PowerState.STANDBY:
+            if self.framing is not None:
+                self.framing.reset()
+            self.gate.clear()
+            await self._boot(Boot.WAKE)
+        elif self.power_state is PowerState.SLEEP:
+            self.power_state = PowerState.ON
+
+    async def halt(self, keep: tuple[str, ...] = ()) -> None:
+        """Every spawned task cancelled, every service stopped (but those in ``keep``)."""
+        tasks = list(self.tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        if keep:
+            await self.dialect.stop(keep)  # type: ignore[call-arg]
+        else:
+            await self.dialect.stop()
+
+    async def _boot(self, reason: Boot) -> None:
+        self.power_state = PowerState.BOOTING
+        self.booted.clear()
+        await self.dialect.prepare(reason)
+        self._select_framing()
+        await self.dialect.start()
+        self.power_state = PowerState.ON
+        self.booted.set()
+
+    def _select_framing(self) -> None:
+        """At every boot: the framing the dialect's console_enabled() names."""
+        name = self.dialect.console_enabled()
+        if name not in FRAMINGS:
+            self.dialect.trace_note(f"console {name!r} is not built in atwifi: using {DEFAULT}")
+            name = DEFAULT
+        if name == self.framing_name and self.framing is not None:
+            return
+        if self.framing is not None:
+            self._push()  # what the old console still had to say
+        framing = make_framing(name, self.dialect)
+        self.framing, self.framing_name = framing, name
+        self.sink = _ConsoleSink(framing.send, self.flush)
+        if self._early:
+            framing.feed(bytes(self._early))
+            self._early.clear()
+            self._wakeup.set()
+
+    # -- the console ------------------------------------------------------------------------
+    async def _console(self) -> None:
+        while True:
+            pending = self.pending
+            if pending is not None:
+                self.pending = None
+                await pending  # a step feed() began and could not finish
+                continue
+            framing = self.framing
+            request = framing.next_request() if framing is not None else None
+            if request is None:
+                if framing is not None and framing.awaiting_data:
+                    self.gate.begin()  # the command's data is on its way: hold WINDs
+                self._push()  # e.g. the echo, which the host waits for before its data
+                self._wakeup.clear()
+                self.parked = True
+                try:
+                    await self._wakeup.wait()
+                finally:
+                    self.parked = False
+                continue
+            await self.execute(request, self.sink)  # type: ignore[arg-type]
+
+    def _run_eagerly(self) -> bool:
+        self._batching = True
+        try:
+            return self._run_eagerly_batched()
+        finally:
+            self._batching = False
+            self._push()
+
+    def _run_eagerly_batched(self) -> bool:
+        """Run console steps now, as the console task would, until one has to wait (it is
+        handed to the console task) or no complete input is left (returns True)."""
+        task = self.console_task
+        if task is None:
+            return False
+        try:
+            if asyncio.current_task() is not None:
+                return False  # fed from a task (in-process tests): the console task does it
+        except RuntimeError:
+            return False  # no running loop
+        loop = task.get_loop()
+        while True:
+            framing = self.framing  # a reset inside a step may have chosen another
+            assert framing is not None
+            request = framing.next_request()
+            if request is None:
+                if framing.awaiting_data:
+                    self.gate.begin()  # the command's data is on its way: hold WINDs
+                return True
+            step = self.execute(request, self.sink)  # type: ignore[arg-type]
+            # Inside the step, current_task() is the console task, as in the normal path:
+            # asyncio.timeout() and friends in handlers work, and the step can be continued
+            # by that very task.
+            _enter_task(loop, task)
+            try:
+                waiting_on = step.send(None)
+            except StopIteration:
+                continue
+            except BaseException as exc:  # the console task would have died of it: so it does
+                self.pending = _reraise(exc)
+                return False
+            finally:
+                _leave_task(loop, task)
+            self.pending = _Continue(step, waiting_on)
+            return False
+
+
+class _Continue:
+    """Continues, inside the console task, a coroutine that feed() began and that stopped at
+    ``waiting_on`` (what it yielded: a future, or None for a bare yield). The task sees exactly
+    what it would have seen had it run the coroutine from the start."""
+
+    __slots__ = ("_coro", "_first")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+        self._coro = coro
+        self._first = waiting_on
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coro, value = self._coro, self._first
+        self._first = None
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # cancellation and throw() go on to the coroutine
+                try:
+                    value = coro.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration:
+                    return
+
+    def close(self) -> None:
+        self._coro.close()
+
+
+async def _reraise(exc: BaseException) -> None:
+    raise exc
