@@ -141,6 +141,7 @@ def _chromium() -> str:
     return found
 
 
+@pytest.mark.browser
 async def test_page_follows_the_module_and_buttons_act(
     web_module: tuple[ServedModule, str],
 ) -> None:
