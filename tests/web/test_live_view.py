@@ -4,9 +4,11 @@ either is missing here (CI installs both: scripts/test, the test extra)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
+import socket
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -91,6 +93,21 @@ async def test_state_and_verbs_over_http(web_module: tuple[ServedModule, str]) -
     assert isinstance(bad, dict) and bad["ok"] is False and "unknown verb" in bad["error"]
     malformed = await _post(url + "api/verb", ["not", "an", "object"])
     assert isinstance(malformed, dict) and malformed["ok"] is False
+    # A server socket and a client of it show with their buffers.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert (await m.cmd(f"AT+S.SOCKDON={port},t")).endswith(b"AT-S.OK\r\n")
+    _r, w = await asyncio.open_connection("127.0.0.1", port)
+    w.write(b"12345")
+    await m.read_until(b"+WIND:55:Pending Data:0:0:5:5\r\n")
+    state = await _get(url + "api/state")
+    assert isinstance(state, dict)
+    (server,) = state["sockets"]["servers"]
+    assert server["port"] == port and server["kind"] == "t"
+    (client,) = server["clients"]
+    assert client["unread"] == 5 and client["capacity"] > 5
+    w.close()
     result = await _post(url + "api/verb", {"verb": "link.drop", "args": {"kind": "deauth"}})
     assert result == {"ok": True, "result": "dropping"}
     await m.read_until(b"+WIND:40:")
