@@ -36,6 +36,9 @@ BUTTONS: list[dict[str, Any]] = [
     {"verb": "dhcp.fail", "args": {"on": "false"}, "label": "DHCP heals"},
     {"verb": "station.add", "args": {"mac": "02:00:00:00:00:01"}, "label": "Station joins"},
     {"verb": "station.remove", "args": {"mac": "02:00:00:00:00:01"}, "label": "Station leaves"},
+    {"verb": "fault.add", "args": {"kind": "refuse"}, "label": "Refuse connections"},
+    {"verb": "fault.add", "args": {"kind": "dns_fail"}, "label": "DNS fails"},
+    {"verb": "fault.clear", "args": {}, "label": "Clear faults"},
 ]
 
 

@@ -111,6 +111,7 @@ class SocketsPart:
             bind_host=d.options.bind_host,
             port_map=d.options.port_map,
             route=self._route,
+            faults=getattr(d, "faults", None),
         )
 
     async def after_boot(self) -> None:
