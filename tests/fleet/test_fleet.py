@@ -253,3 +253,22 @@ def test_pty_consoles_and_the_cli_listing(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+async def test_module_servers_only_when_the_fleet_file_asks(tmp_path: Path, fleet: Fleet) -> None:
+    """By default a fleet module opens no TFTP or web server sockets (file descriptors for
+    10,000 modules); `tftp = true` / `httpd = true` give each module its own."""
+    assert not {"tftp", "web"} & set(fleet.device("a").endpoints)
+    spec = from_dict(
+        {
+            "fleet": {"state": str(tmp_path / "on"), "tftp": True, "httpd": True},
+            "module": [{"name": "s"}],
+        }
+    )
+    f = Fleet(spec, load_world(spec))
+    f.build()
+    await f.start()
+    try:
+        assert {"tftp", "web"} <= set(f.device("s").endpoints)
+    finally:
+        await f.stop()
