@@ -35,11 +35,16 @@ IO_THREADS = 16  # threads for the modules' flash I/O while a big fleet boots
 
 
 class FreePorts(dict):  # type: ignore[type-arg]
-    """The fleet's port map: every module port listens on a free host port (10,000 modules
-    cannot all have port 80); `Fleet.route` and the servers listing say which."""
+    """The fleet's port map: no module port listens on its own number on the host (10,000
+    modules cannot all have port 80). ``get(port, port)`` (socket servers) answers 0, a free
+    port each time; ``get(port)`` (the TFTP and web servers) answers None, "not mapped", so
+    those keep the free port they got first across resets, as under `atwifi serve`.
+    `Fleet.route` and ``fleet.servers`` say where each server listens."""
 
     def get(self, key: Any, default: Any = None) -> Any:
-        return super().get(key, 0)
+        if key in self:
+            return self[key]
+        return None if default is None else 0
 
 
 @dataclass(eq=False)
