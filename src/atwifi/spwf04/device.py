@@ -183,7 +183,10 @@ class Device:
     # The console's state, for tests and tools that look at it.
     @property
     def decoder(self) -> Any:
-        return getattr(self.runtime.framing, "decoder", None)
+        """The UART console's byte decoder (``buffered``, ``unread``, ``reset()``); for a
+        framing without one, the framing itself (``buffered``, ``reset()``)."""
+        framing = self.runtime.framing
+        return getattr(framing, "decoder", framing)
 
     @property
     def gate(self) -> Any:
