@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
         help="module port M listens on host port H",
     )
     s.add_argument("--ext-folder", type=Path, metavar="DIR", help="host folder for volume 0")
+    s.add_argument(
+        "--scenario",
+        type=Path,
+        metavar="FILE",
+        help="faults over time: TOML [[step]] at=, verb=, args= (docs/control.md)",
+    )
     sub.add_parser("ctl", help="act on a running module: atwifi ctl --help", add_help=False)
     return p
 
@@ -124,7 +130,22 @@ async def serve(args: argparse.Namespace) -> int:
         ext_folder=args.ext_folder,
         timing=args.timing,
     )
+    steps = None
+    if args.scenario is not None:
+        from atwifi.services.faults import FaultError
+        from atwifi.services.faults.load import load_scenario
+
+        try:
+            steps = load_scenario(args.scenario)
+        except FaultError as e:
+            print(f"atwifi: --scenario: {e}", file=sys.stderr)
+            return 2
     device = Device(options, trace=trace)
+    from atwifi.transports.faulty import FaultyTransport
+
+    # Console faults on demand (fault.console) act on the line: around the trace, so the
+    # trace records the output as the host gets it (fragments, damage) and the input as sent.
+    transport = FaultyTransport(transport, device.faults.console)  # type: ignore[attr-defined]
     device.attach(transport.write, transport.drain)
     await transport.start(device.feed)
     options.own_endpoints.extend(transport.endpoints())
@@ -143,6 +164,10 @@ async def serve(args: argparse.Namespace) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await device.power_on()
+    if steps is not None:
+        from atwifi.control.verbs.faults import start_scenario
+
+        start_scenario(device, steps)
     for name, where in sorted(device.endpoints.items()):
         # The module's servers as the host reaches them (module port 69 -> a free UDP port).
         print(f"atwifi: {name} server on {where}", file=out, flush=True)

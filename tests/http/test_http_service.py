@@ -8,7 +8,8 @@ from http_peers import WebPeer
 
 from atwifi.services import firmware
 from atwifi.services.errors import ServiceError
-from atwifi.services.http import HttpClient, HttpFault, HttpRequest, content_type
+from atwifi.services.http import HttpClient, HttpFault, HttpRequest
+from atwifi.services.mime import content_type
 
 
 class LoopbackNet:

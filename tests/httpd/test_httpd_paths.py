@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from atwifi.services.fs.names import valid_name
-from atwifi.services.httpd.mime import content_type
 from atwifi.services.httpd.paths import INDEX, file_name, parse_target
+from atwifi.services.mime import content_type
 
 PIECES = st.sampled_from(
     [

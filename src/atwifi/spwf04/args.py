@@ -54,13 +54,14 @@ def parse(text: str, delimiter: str = ",") -> Parsed:
     cmd = BY_NAME.get(name)
     if cmd is None:
         raise AtError(1, f"unknown command {name!r}")
-    error: AtError | None = None
     try:
         fields = _split(cmd, rest, delimiter)
     except AtError as e:
-        error = e
-        fields = rest.split(delimiter) if rest is not None else []
-    return _typed(cmd, fields, error)
+        # Too many fields: which one is the {data} length is anybody's guess, so none is
+        # (the line is answered at once and what follows is read as commands).
+        parsed = _typed(cmd, rest.split(delimiter) if rest is not None else [], e)
+        return Parsed(cmd, parsed.args, None, e, parsed.params)
+    return _typed(cmd, fields, None)
 
 
 def parse_params(cmd: Command, params: tuple[str, ...]) -> Parsed:
@@ -152,8 +153,8 @@ def _int(param: Param, raw: str) -> int:
     value = int(raw, 16) if m.group(1) else int(raw, 10)
     if value == 0 and param.nonzero:
         raise AtError(33, f"{param.name} is zero")
-    if (param.min is not None and value < param.min) or (
-        param.max is not None and value > param.max
-    ):
+    if param.min is not None and value < param.min:
         raise AtError(8, f"{param.name}={value} out of range")
+    if param.max is not None and value > param.max:
+        raise AtError(param.over, f"{param.name}={value} over {param.max}")
     return value

@@ -21,6 +21,7 @@ MODULES = (
     "atwifi.control.verbs.radio",
     "atwifi.control.verbs.httpd",
     "atwifi.control.verbs.servers",
+    "atwifi.control.verbs.faults",
 )
 
 

@@ -12,7 +12,6 @@ from atwifi.services.http.client import (
     HttpRequest,
     Network,
     Sink,
-    content_type,
 )
 
 __all__ = [
@@ -22,5 +21,4 @@ __all__ = [
     "HttpRequest",
     "Network",
     "Sink",
-    "content_type",
 ]

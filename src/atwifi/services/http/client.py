@@ -55,35 +55,6 @@ class HttpFault(Enum):
     NOT_TLS = "not tls"  # internal: the TLS handshake met a plain server (autodetect)
 
 
-# Table 5 of the manual: Content-Type of a posted file by its extension.
-CONTENT_TYPES = {
-    "html": "text/html",
-    "fhtml": "text/html",
-    "css": "text/css",
-    "txt": "text/plain",
-    "xml": "text/xml",
-    "xls": "text/xls",
-    "gif": "image/gif",
-    "jpg": "image/jpg",
-    "bmp": "image/bmp",
-    "png": "image/png",
-    "ico": "image/x-icon",
-    "class": "application/x-java-applet",
-    "swf": "application/x-shockwave-flash",
-    "json": "application/json",
-    "woff": "application/font-woff",
-    "form": "application/x-www-form-urlencoded",
-}
-UNKNOWN_TYPE = "application/x-raw-stuff"
-
-
-def content_type(filename: str) -> str:
-    """Table 5: the extension (case-insensitive) names the type; anything else is raw."""
-    name = filename.rsplit("/", 1)[-1]
-    ext = name.rsplit(".", 1)[1].lower() if "." in name else ""
-    return CONTENT_TYPES.get(ext, UNKNOWN_TYPE)
-
-
 class Network(Protocol):
     """What the client connects through (the device's net and TLS services)."""
 

@@ -29,8 +29,8 @@ from urllib.parse import parse_qsl, urlencode
 from atwifi.services.errors import ServiceError
 from atwifi.services.fs.names import EXT, RAM, USER, valid_name
 from atwifi.services.httpd import ssi
-from atwifi.services.httpd.mime import SSI_TYPES, UNKNOWN, content_type
 from atwifi.services.httpd.paths import INDEX, Target, parse_target
+from atwifi.services.mime import SSI_TYPES, UNKNOWN, content_type
 
 log = logging.getLogger("atwifi")
 

@@ -12,6 +12,7 @@ import ipaddress
 import socket
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from atwifi.services.errors import ServiceError
 from atwifi.services.net.errors import NetFault
@@ -80,8 +81,10 @@ class Resolver:
         hosts: Mapping[str, str] | None = None,
         policy: NetworkPolicy | None = None,
         hosts_file: Path | str | None = SYSTEM_HOSTS,
+        faults: Any = None,
     ) -> None:
         self.policy = policy or NetworkPolicy()
+        self.faults = faults  # services/faults: DNS failure, timeout, wrong answer
         self.hosts: dict[str, str] = {}
         for name, addr in (hosts or {}).items():
             lit = ip_literal(str(addr))
@@ -99,6 +102,15 @@ class Resolver:
         key = name.strip().lower().rstrip(".")
         if not key:
             raise ResolveError(name, "empty name")
+        if self.faults is not None:
+            from atwifi.services.faults import DnsFault
+
+            try:
+                wrong = await self.faults.on_resolve(key)
+            except DnsFault as e:
+                raise ResolveError(name, e.reason) from None
+            if wrong is not None:
+                return wrong
         if key in self.hosts:
             return self.hosts[key]
         if self.hosts_file is not None:

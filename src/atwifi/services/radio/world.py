@@ -167,6 +167,7 @@ class World:
     policy: list[str] = field(default_factory=lambda: list(LOOPBACK_POLICY))
     time_scale: float = 1.0  # multiplies every simulated radio delay
     timing: str = "fast"  # the timing profile (services/radio/settings.py PROFILES)
+    faults: dict[str, Any] = field(default_factory=dict)  # [faults]: services/faults/load.py
 
     def __post_init__(self) -> None:
         self._waiters: list[asyncio.Future[None]] = []
@@ -198,7 +199,7 @@ class World:
     def from_dict(
         cls, data: dict[str, Any], net: str | None = None, base: Path | None = None
     ) -> World:
-        unknown = set(data) - {"ap", "hosts", "policy", "radio"}
+        unknown = set(data) - {"ap", "hosts", "policy", "radio", "faults"}
         if unknown:
             raise WorldError(f"unknown world tables: {sorted(unknown)}")
         aps = [ap_from_dict(d, base) for d in data.get("ap", [])]
@@ -224,7 +225,15 @@ class World:
         timing = str(radio.get("timing", "fast"))
         if timing not in PROFILES:
             raise WorldError(f"radio.timing must be one of {', '.join(PROFILES)}")
-        return cls(aps, hosts=hosts, policy=policy, time_scale=scale, timing=timing)
+        faults = dict(data.get("faults", {}))
+        if faults:
+            from atwifi.services.faults.load import parse_table
+
+            try:
+                parse_table(faults)  # checked now: a bad [faults] fails the load
+            except ValueError as e:
+                raise WorldError(f"[faults]: {e}") from None
+        return cls(aps, hosts=hosts, policy=policy, time_scale=scale, timing=timing, faults=faults)
 
     # -- queries and changes -----------------------------------------------------------
     def visible(self) -> list[AccessPoint]:
@@ -277,6 +286,7 @@ class World:
             "hosts": dict(self.hosts),
             "policy": {"allow": list(self.policy)},
             "radio": {"time_scale": self.time_scale, "timing": self.timing},
+            **({"faults": self.faults} if self.faults else {}),
         }
 
 

@@ -22,6 +22,8 @@ from atwifi.services.sockets.errors import Closure, Refusal, SockFault
 if TYPE_CHECKING:
     from asyncio import BaseTransport
 
+    from atwifi.services.faults.conn import ConnFaults
+
 # How a connection ended, by its short names (services/sockets/errors.py).
 FIN, RST, RETRANSMISSIONS, NETWORK, TIMEOUT, UNREACHABLE = (
     Closure.FIN,
@@ -102,13 +104,15 @@ class Conn:
         self._writable.set()
         self._closed_by_host = False
         self._out: bytearray | None = None  # bytes written by the host, not yet sent
+        self.faults: ConnFaults | None = None  # faults on demand (services/faults), if any
 
     # -- state ---------------------------------------------------------------------------
     def unread(self) -> int:
         return len(self.buf)
 
     def room(self) -> int:
-        return self.capacity - len(self.buf)
+        held = self.faults.held if self.faults is not None else 0  # held back by a fault
+        return self.capacity - len(self.buf) - held
 
     def go_live(self) -> None:
         """The host now knows this socket: report what happened before it did."""
@@ -169,6 +173,8 @@ class Conn:
 
     def _resume(self) -> None:
         t = self.transport
+        if self.faults is not None and self.faults.stalled:
+            return  # a stall fault: the peer's bytes stay where they are
         if self._paused and t is not None and not t.is_closing():
             self._paused = False
             t.resume_reading()  # type: ignore[attr-defined]
@@ -278,6 +284,8 @@ class Conn:
         """The host closes (SOCKC/SOCKDC) or the module resets: no indication."""
         self._closed_by_host = True
         self.connected = False
+        if self.faults is not None:
+            self.faults.close()
         self._writable.set()
         t = self.transport
         if t is not None and self.udp_addr is None:  # a UDP server's endpoint is shared
@@ -306,8 +314,12 @@ class StreamProtocol(asyncio.BufferedProtocol):
         return _SCRATCH_VIEW[: max(1, min(room, len(_SCRATCH)))]
 
     def buffer_updated(self, nbytes: int) -> None:
-        assert self.conn is not None
-        self.conn.deliver(_SCRATCH_VIEW[:nbytes])
+        conn = self.conn
+        assert conn is not None
+        if conn.faults is None:
+            conn.deliver(_SCRATCH_VIEW[:nbytes])
+        else:
+            conn.faults.stream(conn, _SCRATCH_VIEW[:nbytes])
 
     def eof_received(self) -> bool:
         if self.conn is not None:
@@ -337,7 +349,10 @@ class DatagramProtocol(asyncio.DatagramProtocol):
         self.conn.attach(transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.conn.deliver_datagram(data)
+        if self.conn.faults is None:
+            self.conn.deliver_datagram(data)
+        else:
+            self.conn.faults.datagram(self.conn, data)
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable and friends: UDP has no connection to lose; note it only.

@@ -18,6 +18,7 @@ from atwifi.services.sockets.errors import SockFault
 from atwifi.services.sockets.server import Server
 
 if TYPE_CHECKING:
+    from atwifi.services.faults import Faults
     from atwifi.services.tls import TlsService
 
 MAX_CLIENTS = 8
@@ -66,6 +67,7 @@ class Sockets:
         bind_host: str = "127.0.0.1",
         port_map: dict[int, int] | None = None,
         connect_timeout: float = CONNECT_TIMEOUT,
+        faults: Faults | None = None,
     ) -> None:
         self.events = events
         self.capacity = capacity  # bytes per socket, read when a socket opens
@@ -76,6 +78,7 @@ class Sockets:
         self.bind_host = bind_host
         self.port_map = port_map if port_map is not None else {}
         self.connect_timeout = connect_timeout
+        self.faults = faults  # faults on demand: consulted before each connect
         self.clients: dict[int, Conn] = {}
         self.servers: dict[int, Server] = {}
 
@@ -105,6 +108,9 @@ class Sockets:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.connect_timeout):
+                if self.faults is not None:  # may refuse (OSError) or fail TLS (SSLError)
+                    proto = {"t": "tcp", "u": "udp", "s": "tls"}[k]
+                    conn.faults = self.faults.on_connect(host, ip, port, proto)
                 if k == "u":
                     await loop.create_datagram_endpoint(
                         lambda: DatagramProtocol(conn), remote_addr=(ip, port)
@@ -130,6 +136,8 @@ class Sockets:
             raise ServiceError(SockFault.OPEN_FAILED, f"connect to {ip}:{port}: {e}") from None
         if tls_name is not None:
             await self._verify(conn, tls_name)
+        if conn.faults is not None:
+            conn.faults.attach(conn)
         self.clients[cid] = conn
         conn.go_live()
         return ip, cid
@@ -140,8 +148,14 @@ class Sockets:
         assert self.tls is not None and conn.transport is not None
         ssl_object = conn.transport.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        when = None
+        bad = conn.faults.cert if conn.faults is not None else None
+        if bad is not None:  # a fault: the verification sees an unknown or expired cert
+            from atwifi.services.faults.tls import bad_view
+
+            der, when = await bad_view(bad, der, name, self.tls.module_time(), conn.faults.note)
         try:
-            await self.tls.verify_server(der, name)
+            await self.tls.verify_server(der, name, when)
         except CertError:
             conn.close(abort=True)
             raise

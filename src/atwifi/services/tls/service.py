@@ -129,10 +129,11 @@ class TlsService:
         except CertError:
             return []
 
-    async def verify_server(self, leaf_der: bytes | None, name: str) -> None:
-        """Raises CertError (with its reason) when the server must not be trusted."""
+    async def verify_server(self, leaf_der: bytes | None, name: str, when=None) -> None:
+        """Raises CertError (with its reason) when the server must not be trusted.
+        ``when``: check at that time instead of the module's (a fault on demand)."""
         anchors = await self.anchors_for(leaf_der)
-        verify_peer(leaf_der, anchors, self.module_time(), name=name, server=True)
+        verify_peer(leaf_der, anchors, when or self.module_time(), name=name, server=True)
 
     def verify_client(self, leaf_der: bytes | None) -> None:
         verify_peer(leaf_der, self.store.ca_certs(), self.module_time(), name=None, server=False)

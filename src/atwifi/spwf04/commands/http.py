@@ -21,7 +21,8 @@ from atwifi.errors import AtError, AtResultLine
 from atwifi.services.errors import ServiceError
 from atwifi.services.fs import APP, EXT, USER, FsFault
 from atwifi.services.fs import image as fs_image
-from atwifi.services.http import BodySource, HttpClient, HttpFault, HttpRequest, content_type
+from atwifi.services.http import BodySource, HttpClient, HttpFault, HttpRequest
+from atwifi.services.mime import content_type
 from atwifi.spwf04 import firmware, wording
 from atwifi.spwf04.commands import handler
 from atwifi.spwf04.commands.tls import certificate_line

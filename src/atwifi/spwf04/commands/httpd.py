@@ -12,14 +12,11 @@ from atwifi.spwf04.commands import handler
 from atwifi.spwf04.context import Context
 
 NO_SERVICE = 111  # "Request failed": cannot happen after boot (the part always publishes)
-TOO_BIG = 32  # "Argument exceeds allowed size"
-INPUT_MAX = 4096  # bytes the input buffer holds (module RAM; the manual gives no number)
 
 
 @handler("INPUTSSI")
 async def inputssi(ctx: Context, length: int, data: bytes | None) -> None:
-    if length > INPUT_MAX:
-        raise AtError(TOO_BIG, f"the SSI input buffer holds {INPUT_MAX} bytes")
+    # A length over the buffer (table/commands.py DATA_INPUTSSI) never gets here: error 32.
     server = getattr(ctx.device, "httpd", None)
     if server is None:
         raise AtError(NO_SERVICE, "no web server part")

@@ -36,6 +36,7 @@ PARTS: tuple[str, ...] = (
     "atwifi.spwf04.parts.files:FilesPart",
     "atwifi.spwf04.parts.net:NetPart",  # before the radio (on_link_up) and sockets (resolve)
     "atwifi.spwf04.parts.radio:RadioPart",
+    "atwifi.spwf04.parts.faults:FaultsPart",  # after the radio (the world's [faults])
     "atwifi.spwf04.parts.sockets:SocketsPart",
     "atwifi.spwf04.parts.httpd:HttpdPart",  # after files (pages) and sockets (device.tls)
     "atwifi.spwf04.parts.http:HttpPart",  # after sockets (device.tls)

@@ -104,7 +104,8 @@ class Net:
                 self.device.trace_note(f"[hosts] {name} = {addr!r} ignored: not an IP address")
             else:
                 hosts[str(name)] = str(addr)
-        self.resolver = Resolver(hosts, self.policy, Path(hosts_file))
+        faults = getattr(self.device, "faults", None)
+        self.resolver = Resolver(hosts, self.policy, Path(hosts_file), faults=faults)
 
     async def resolve(self, host: str) -> str:
         """The address of ``host``; AtError(65) "DNS address failure" when unknown, or when

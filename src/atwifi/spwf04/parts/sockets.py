@@ -105,6 +105,7 @@ class SocketsPart:
             tls=self.tls,
             bind_host=d.options.bind_host,
             port_map=d.options.port_map,
+            faults=getattr(d, "faults", None),
         )
 
     async def after_boot(self) -> None:

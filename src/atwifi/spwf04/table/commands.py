@@ -31,6 +31,16 @@ PORT_MAX = 65535
 
 
 # Small builders: the table below reads closer to the manual with them.
+# The most {data} each command can use (docs/behaviour.md "Data lengths"): a larger length is
+# refused at once with error 32 and nothing after the line is read as its data.
+TOO_BIG = 32  # "Argument exceeds allowed size"
+DATA_FSWRITE = 2 * 1024 * 1024 + 64 * 1024  # the largest volume image (2 MiB) and its index
+DATA_FILE = 2 * 1024 * 1024  # a file of the largest volume
+DATA_CERT = 16 * 1024  # a PEM certificate chain or key
+DATA_SOCKET = 65535  # one socket or WebSocket write (an IP datagram's most)
+DATA_MESSAGE = 65535  # an MQTT publication or a mail body
+DATA_INPUTSSI = 4096  # the web server's input buffer
+
 def _int(name: str, help: str = "", **kw: Any) -> Param:
     return Param(name, P.INT, help=help, **kw)
 
@@ -185,7 +195,7 @@ COMMANDS: tuple[Command, ...] = (
         0x57,
         MANAGEMENT,
         "FS update via serial UART/SPI",
-        (_int("length", "data length to send (in bytes)", min=0),),
+        (_int("length", "data length to send (in bytes)", min=0, max=DATA_FSWRITE, over=TOO_BIG),),
         data="length",
         section="6.12",
     ),
@@ -319,7 +329,7 @@ COMMANDS: tuple[Command, ...] = (
         "Create file, append data",
         (
             _file("filename", "name of the file, max 64 bytes", max_len=64),
-            _int("datalen", "bytes of {data} to append", min=0),
+            _int("datalen", "bytes of {data} to append", min=0, max=DATA_FILE, over=TOO_BIG),
         ),
         data="datalen",
         section="6.23",
@@ -372,7 +382,7 @@ COMMANDS: tuple[Command, ...] = (
         "Manage WPA-Enterprise certificates",
         (
             _text("kind", _CERT_KIND + ": Ca, Cert, Key"),
-            _int("size", "bytes of {data} (PEM or DER), or the content option", min=0),
+            _int("size", "bytes of {data} (PEM or DER), or the content option", min=0, max=DATA_CERT, over=TOO_BIG),
         ),
         data="size",
         data_unless_first="content",
@@ -385,7 +395,7 @@ COMMANDS: tuple[Command, ...] = (
         "Manage TLS certificates",
         (
             _text("kind", _CERT_KIND + ": Ca, Cert, Key, Auth"),
-            _int("size", "bytes of {data} (PEM or DER), or the content option", min=0),
+            _int("size", "bytes of {data} (PEM or DER), or the content option", min=0, max=DATA_CERT, over=TOO_BIG),
         ),
         data="size",
         data_unless_first="content",
@@ -474,7 +484,7 @@ COMMANDS: tuple[Command, ...] = (
         0x44,
         SOCKETS,
         "Write data to a socket server",
-        (_id(), _int("length", "bytes of {data}", min=0)),
+        (_id(), _int("length", "bytes of {data}", min=0, max=DATA_SOCKET, over=TOO_BIG)),
         data="length",
         section="6.41",
     ),
@@ -527,7 +537,7 @@ COMMANDS: tuple[Command, ...] = (
         0x4A,
         SOCKETS,
         "Write data to a socket server",
-        (_sid(), _cid(), _int("len", "bytes of {data}", min=0)),
+        (_sid(), _cid(), _int("len", "bytes of {data}", min=0, max=DATA_SOCKET, over=TOO_BIG)),
         data="len",
         section="6.47",
     ),
@@ -600,7 +610,7 @@ COMMANDS: tuple[Command, ...] = (
             _opt_int("last_frame", 0, "1 last frame", min=0, max=1),
             _opt_int("last_frag", 0, "1 last fragment", min=0, max=1),
             _opt_int("binary", 0, "0 text, 1 binary", min=0, max=1),
-            _int("len", "bytes of {data}", min=0),
+            _int("len", "bytes of {data}", min=0, max=DATA_SOCKET, over=TOO_BIG),
         ),
         data="len",
         section="6.64",
@@ -662,7 +672,7 @@ COMMANDS: tuple[Command, ...] = (
             _null("null_2"),
             _text("subject"),
             _null("null_3"),
-            _int("len", "bytes of the body ({data})", min=0),
+            _int("len", "bytes of the body ({data})", min=0, max=DATA_MESSAGE, over=TOO_BIG),
         ),
         data="len",
         section="6.52",
@@ -698,7 +708,7 @@ COMMANDS: tuple[Command, ...] = (
         0x59,
         HTTP,
         "Fill buffer for raw text input SSI",
-        (_int("length", "bytes of {data}; 0 clears the buffer", min=0),),
+        (_int("length", "bytes of {data}; 0 clears the buffer", min=0, max=DATA_INPUTSSI, over=TOO_BIG),),
         data="length",
         section="6.55",
     ),
@@ -747,7 +757,7 @@ COMMANDS: tuple[Command, ...] = (
             _text("topic"),
             _qos(),
             _opt_int("retained_flag", 0, "0 do not retain, 1 retain", min=0, max=1),
-            _int("len", "bytes of the message ({data})", min=0),
+            _int("len", "bytes of the message ({data})", min=0, max=DATA_MESSAGE, over=TOO_BIG),
         ),
         data="len",
         section="6.57",

@@ -25,7 +25,8 @@ class Param:
     default: object = None  # value handed to the handler when the parameter is empty or absent
     max_len: int | None = None  # TEXT/FILE/HOST: longer -> error 32
     min: int | None = None  # INT: below -> error 8
-    max: int | None = None  # INT: above -> error 8
+    max: int | None = None  # INT: above -> error ``over``
+    over: int = 8  # the error above ``max`` (32 for {data} lengths: nothing is read then)
     choices: tuple[str, ...] = ()  # CHOICE: anything else -> error 7
     nonzero: bool = False  # INT: 0 -> error 33
     rest: bool = False  # takes the remainder of the line, delimiters included (last param only)

@@ -1,4 +1,5 @@
-"""Content types of the module's web server: the manual's Table 5, nothing more."""
+"""Content types by file extension, the manual's Table 5 and nothing more: what the module's
+web server serves a file as, and what HTTPPOST sends a file as."""
 
 from __future__ import annotations
 
