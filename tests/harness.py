@@ -178,6 +178,11 @@ class ServedModule(Host):
         await self.send(line.encode("latin-1") + b"\r" + data)
         return await self.reply()
 
+    async def console_active(self) -> bytes:
+        """The boot lines up to ``+WIND:0:Console active``: what a host waits for before it
+        types (the module hears nothing until then)."""
+        return await self.read_until(b"+WIND:0:Console active\r\n")
+
     async def joined(self) -> bytes:
         """Boot WINDs through the default world's join: IPv4 then IPv6 WIND:24."""
         return await self.read_until(b"+WIND:24:WiFi Up::") + await self.read_until(b"\r\n")

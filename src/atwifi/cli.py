@@ -29,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--stdio", action="store_true", help="console on this terminal")
     where.add_argument("--rfc2217", metavar="HOST:PORT", help="RFC 2217 serial-over-TCP server")
     where.add_argument("--serial", metavar="DEVICE", help="a real serial port")
+    s.add_argument(
+        "--spi",
+        metavar="ADDRESS",
+        help="also offer the SPI bus (console_enabled=0) on a Unix socket PATH or HOST:PORT"
+        " (docs/spi.md)",
+    )
     s.add_argument("--pty-link", metavar="PATH", help="also make a symlink to the pty")
     s.add_argument("--baud", type=int, default=115200, help="with --serial (default 115200)")
     s.add_argument("--state", metavar="DIR", type=Path, help="the module's flash and files")
@@ -107,12 +113,23 @@ async def serve(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"atwifi: {e}", file=sys.stderr)
         return 2
+    spi = bus = None
+    if args.spi:
+        from atwifi.transports.spi import SpiBusTransport
+
+        try:
+            spi = bus = SpiBusTransport(args.spi)
+        except ValueError as e:
+            print(f"atwifi: --spi: {e}", file=sys.stderr)
+            return 2
     trace = None
     if args.trace or args.verbose:
         from atwifi.trace import Trace, TracingTransport
 
         trace = Trace(args.trace, verbose=args.verbose)
         transport = TracingTransport(transport, trace)
+        if spi is not None:
+            spi = TracingTransport(spi, trace)  # type: ignore[assignment]
     if args.world is not None:
         from atwifi.services.radio.world import World, WorldError
 
@@ -146,10 +163,13 @@ async def serve(args: argparse.Namespace) -> int:
     # Console faults on demand (fault.console) act on the line: around the trace, so the
     # trace records the output as the host gets it (fragments, damage) and the input as sent.
     transport = FaultyTransport(transport, device.faults.console)  # type: ignore[attr-defined]
-    device.attach(transport.write, transport.drain)
-    await transport.start(device.feed)
-    options.own_endpoints.extend(transport.endpoints())
     out = sys.stderr if kind == "stdio" else sys.stdout
+    switch = _wire_consoles(device, transport, spi, bus)
+    await transport.start(switch.feeder("uart", device.feed))
+    if spi is not None:
+        await spi.start(switch.feeder("spi", device.feed))
+        options.own_endpoints.extend(spi.endpoints())
+    options.own_endpoints.extend(transport.endpoints())
     print(f"atwifi: virtual SPWF04SA, state in {options.state_dir}", file=out)
     if args.state is None:
         print(
@@ -158,6 +178,8 @@ async def serve(args: argparse.Namespace) -> int:
             file=out,
         )
     print(transport.describe(), file=out, flush=True)
+    if spi is not None:
+        print(spi.describe(), file=out, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -174,6 +196,60 @@ async def serve(args: argparse.Namespace) -> int:
     await stop.wait()
     await device.shutdown()
     await transport.close()
+    if spi is not None:
+        await spi.close()
     if trace is not None:
         trace.close()
     return 0
+
+
+def _console_name(device: object) -> str | None:
+    """The module's console since its last boot: its runtime's active framing."""
+    runtime = getattr(device, "runtime", None)
+    return getattr(runtime, "framing_name", None)
+
+
+def _wire_consoles(device, uart, spi=None, bus=None):  # type: ignore[no-untyped-def]
+    """The module's consoles: the switch follows console_enabled at every boot (a module
+    served without --spi whose saved configuration says SPI is silent, and says so on
+    stderr); the bus's reset line holds and boots the module. ``spi`` is the bus transport
+    as the module writes to it (traced or not), ``bus`` the SpiBusTransport itself."""
+    import asyncio
+
+    from atwifi.transports.switch import ConsoleSwitch
+
+    def note(text: str) -> None:
+        device.trace_note(text)
+        if spi is None and "no spi console" in text:
+            print(
+                "atwifi: console_enabled=0: this module's console is SPI and it was served"
+                " without --spi: it is silent; serve it with --spi ADDRESS (docs/spi.md)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    consoles = {"uart": uart} if spi is None else {"uart": uart, "spi": spi}
+    switch = ConsoleSwitch(consoles, lambda: _console_name(device), note=note)
+    device.attach(switch.write, switch.drain)
+    if bus is None:
+        return switch
+    status = getattr(device, "status", None)
+    if status is not None:
+        bus.set_wifi_state(lambda: status.get("wifi_state") or 0)
+    edges: list[asyncio.Task[None]] = []
+
+    async def edge(low: bool, before: asyncio.Task[None] | None) -> None:
+        if before is not None:
+            await asyncio.gather(before, return_exceptions=True)
+        if low:
+            await device.shutdown()
+        else:
+            await device.power_on()
+
+    def on_reset(low: bool) -> None:
+        before = edges[-1] if edges else None
+        task = asyncio.get_running_loop().create_task(edge(low, before))
+        edges[:] = [task]
+
+    bus.on_reset = on_reset
+    return switch

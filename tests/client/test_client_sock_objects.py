@@ -1,4 +1,5 @@
-"""The client's socket objects against the virtual module, over a TCP console on loopback."""
+"""The client's socket objects against the virtual module, over a TCP console on loopback
+and over the SPI console (tests/spi_consoles.py)."""
 
 from __future__ import annotations
 
@@ -6,61 +7,30 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from atwifi.client import aio  # noqa: E402
-from atwifi.spwf04.device import Device, Options  # noqa: E402
 from peers import echo_server as echo
-
-
-class Console:
-    """The in-process module behind one TCP console connection on 127.0.0.1."""
-
-    def __init__(self, state: Path) -> None:
-        self.device = Device(Options(state_dir=state))
-        self.device.attach(self._write)
-        self.writer: asyncio.StreamWriter | None = None
-        self.connected = asyncio.Event()
-
-    def _write(self, data: bytes) -> None:
-        if self.writer is not None:
-            self.writer.write(data)
-
-    async def _serve(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        self.writer = w
-        self.connected.set()
-        while data := await r.read(65536):
-            self.device.feed(data)
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"socket://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.server.close()
-        await self.device.shutdown()
-
+from spi_consoles import TwoConsoles
 
 SockClient = aio.AsyncClient  # SocketsMixin is one of its MIXINS
 
 
-@pytest.fixture
-async def client(tmp_path) -> AsyncIterator[SockClient]:
-    console = Console(tmp_path / "state")
-    url = await console.start()
-    c = await SockClient.open(url, timeout=10)
-    await asyncio.wait_for(console.connected.wait(), 10)
-    await console.device.power_on()
-    await c.wait_wind(32, timeout=10)
-    await c.wait_wind(24, timeout=30)  # sockets need the join of the default world (error 60)
-    await c.command("AT+S.SCFG=console_echo,0")
+@pytest.fixture(params=["uart", "spi"])
+async def client(request, tmp_path) -> AsyncIterator[SockClient]:
+    """A joined module (sockets need the default world's join: error 60), its console the
+    UART (raw TCP) or SPI (console_enabled=0, the bus stand-in): the same tests on both."""
+    m = TwoConsoles(tmp_path)
+    if request.param == "spi":
+        m.save_console(0)
+    await m.start()
+    c = await SockClient.open(m.url(request.param), timeout=10)
+    if request.param == "uart":
+        await c.command("AT+S.SCFG=console_echo,0")
     yield c
     await c.close()
-    await console.close()
+    await m.stop()
 
 
 async def test_client_socket_echo(client):

@@ -1,33 +1,34 @@
-"""The client's file helpers against the virtual module, over a loopback TCP console."""
+"""The client's file helpers against the virtual module, over a loopback TCP console and
+over the SPI console."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from atwifi.client import AsyncClient as Client
 from atwifi.client.errors import AtCommandError
 from atwifi.client.files import FileInfo
+from spi_consoles import TwoConsoles
 
 
-@pytest.fixture
-async def client(module) -> AsyncIterator[Client]:
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        module.device.attach(writer.write, writer.drain)
-        while data := await reader.read(65536):
-            module.device.feed(data)
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    c = await Client.open(f"socket://127.0.0.1:{port}")
+@pytest.fixture(params=["uart", "spi"])
+async def client(request, tmp_path: Path) -> AsyncIterator[Client]:
+    """The module's console is the UART (raw TCP) or SPI (console_enabled=0, the bus
+    stand-in, tests/spi_consoles.py): the same tests on both."""
+    m = TwoConsoles(tmp_path)
+    if request.param == "spi":
+        m.save_console(0)
+    await m.start()
+    c = await Client.open(m.url(request.param))
     try:
         yield c
     finally:
         await c.close()
-        server.close()
+        await m.stop()
 
 
 async def test_upload_download_list_hash(client: Client) -> None:

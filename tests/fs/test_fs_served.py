@@ -26,6 +26,7 @@ async def start(state: Path, *extra: str) -> ServedModule:
     proc, port = spawn_serve(state, *extra)
     m = ServedModule(proc, port)
     await m.connect()
+    await m.console_active()
     assert (await cmd(m, "AT+S.SCFG=console_echo,0")).endswith(OK)
     return m
 
@@ -77,6 +78,7 @@ def test_sync_client_file_helpers(tmp_path: Path) -> None:
     proc, port = spawn_serve(tmp_path / "state")
     try:
         with Client(f"socket://127.0.0.1:{port}") as c:
+            c.wait_ready()  # the module may still be booting: it hears nothing until WIND:0
             data = bytes(range(256)) * 64
             c.upload("1:/blob.bin", data)
             assert c.download("1:/blob.bin") == data

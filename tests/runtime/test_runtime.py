@@ -264,27 +264,26 @@ async def test_a_framing_plugs_in_with_one_registration(monkeypatch) -> None:
     d = ToyDialect(console="shout")
     wire = Wire()
     d.runtime.attach(wire.write)
-    d.runtime.feed(b"PING\n")  # before power-on: kept for the console chosen at boot
     await d.runtime.power_on()
+    d.runtime.feed(b"PING\n")
     try:
         assert await wire.until(b"OK!\n") == b"WIND!\nOK!\n"
     finally:
         await d.runtime.shutdown()
 
 
-async def test_bytes_before_power_on_are_bounded() -> None:
-    from atwifi.runtime.runtime import EARLY_LIMIT
-
+async def test_bytes_before_the_console_is_active_are_dropped() -> None:
+    # A UART hears nothing until the firmware sets it up: not kept, however many.
     d = ToyDialect()
     wire = Wire()
     d.runtime.attach(wire.write)
-    d.runtime.feed(b"x" * (EARLY_LIMIT + 10))
-    d.runtime.feed(b"more")
-    assert len(d.runtime._early) == EARLY_LIMIT
-    assert any("dropped" in n for n in d.notes)
+    d.runtime.feed(b"x" * 100_000)
+    d.runtime.feed(b"PING\r")
     await d.runtime.power_on()
     try:
-        d.runtime.feed(b"\rPING\r")  # the flood is one over-long line, dropped; then a command
+        assert any("100005 bytes dropped" in n for n in d.notes), d.notes
+        d.runtime.feed(b"PING\r")
         assert (await wire.until(b"AT-S.OK\r\n")).endswith(b"AT-S.OK\r\n")
+        assert wire.rx.count(b"AT-S.OK") == 1  # the PING typed before power-on was lost
     finally:
         await d.runtime.shutdown()

@@ -1,4 +1,5 @@
-"""Byte pipes to a module: ``socket://host:port`` through asyncio streams; everything else
+"""Byte pipes to a module: ``socket://host:port`` through asyncio streams; ``spi://host:port``
+and ``spi+unix:///path`` through the SPI bus stand-in (atwifi.client.spi); everything else
 through pyserial's ``serial_for_url`` (device paths, ptys, ``rfc2217://``...): ports with a
 file descriptor (serial devices and ptys on POSIX) are watched by the event loop itself,
 the others (rfc2217, loop://) are read by a thread.
@@ -32,6 +33,10 @@ class Transport:
 
 
 async def open_transport(url: str, on_data: OnData, on_close: OnClose, **serial_kw) -> Transport:
+    if url.startswith(("spi://", "spi+unix://")):
+        from atwifi.client.spi import SpiTransport  # the SPI console (docs/spi.md)
+
+        return await SpiTransport.connect(url, on_data, on_close)
     if url.startswith("socket://"):
         parts = urlsplit(url)
         if not parts.hostname or not parts.port:

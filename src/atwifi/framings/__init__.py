@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 FRAMINGS: dict[str, str] = {
     "uart": "atwifi.framings.uart:UartFraming",
+    "spi": "atwifi.framings.spi:SpiFraming",  # console_enabled=0 (docs/spi.md)
 }
 DEFAULT = "uart"
 

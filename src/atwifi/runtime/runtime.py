@@ -32,7 +32,6 @@ from atwifi.runtime.items import Item, Request, Sink, Wind
 log = logging.getLogger("atwifi")
 
 # Host bytes kept before the first boot has chosen a console (a UART's receive buffer).
-EARLY_LIMIT = 64 * 1024
 
 
 class Boot(enum.Enum):
@@ -75,7 +74,11 @@ class Runtime:
         self.booted = asyncio.Event()
         self._write: Callable[[bytes], None] = lambda data: None
         self._drain: Callable[[], Coroutine[Any, Any, None]] | None = None
-        self._early = bytearray()  # host bytes fed before the first boot chose a framing
+        # A UART hears nothing until the firmware has set it up: from a reset or power-on
+        # until the dialect says its console is active (the SPWF04's +WIND:0), host bytes
+        # are dropped, every time, whatever their timing.
+        self.listening = False
+        self._deaf_bytes = 0
         self._wakeup = asyncio.Event()
         self.console_task: asyncio.Task[None] | None = None
         # The console task waits for input with nothing else to do (see feed()).
@@ -106,12 +109,8 @@ class Runtime:
             if not data:
                 return
         framing = self.framing
-        if framing is None:
-            room = EARLY_LIMIT - len(self._early)
-            if len(data) > room:  # a receive buffer that overflows drops what comes on top
-                self.dialect.trace_note(f"{len(data) - room} bytes before power-on dropped")
-                data = data[:room]
-            self._early += data
+        if not self.listening or framing is None:
+            self._deaf_bytes += len(data)
             return
         framing.feed(data)
         if self.parked and self.pending is None and self._run_eagerly():
@@ -263,12 +262,24 @@ class Runtime:
 
     async def _boot(self, reason: Boot) -> None:
         self.power_state = PowerState.BOOTING
+        self.listening = False
         self.booted.clear()
         await self.dialect.prepare(reason)
         self._select_framing()
         await self.dialect.start()
+        self.console_active()  # a dialect that never said so: at the end of its boot
         self.power_state = PowerState.ON
         self.booted.set()
+
+    def console_active(self) -> None:
+        """The dialect's console now hears the host (the SPWF04 calls it as it prints
+        +WIND:0); what came before, since the reset, was dropped."""
+        if self.listening:
+            return
+        self.listening = True
+        if self._deaf_bytes:
+            n, self._deaf_bytes = self._deaf_bytes, 0
+            self.dialect.trace_note(f"{n} bytes dropped: the console was not active yet (boot)")
 
     def _select_framing(self) -> None:
         """At every boot: the framing the dialect's console_enabled() names."""
@@ -283,10 +294,6 @@ class Runtime:
         framing = make_framing(name, self.dialect)
         self.framing, self.framing_name = framing, name
         self.sink = _ConsoleSink(framing.send, self.flush)
-        if self._early:
-            framing.feed(bytes(self._early))
-            self._early.clear()
-            self._wakeup.set()
 
     # -- the console ------------------------------------------------------------------------
     async def _console(self) -> None:

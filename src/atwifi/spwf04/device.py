@@ -238,6 +238,7 @@ class Device:
         for part in self._parts:
             await part.start()
         self.wind(0)
+        self.runtime.console_active()  # the UART hears the host from here on
         self.wind(32)
         if self.status.get("wifi_state") == 0:
             self.status.set("wifi_state", 3)  # radio idle until a radio part says otherwise
