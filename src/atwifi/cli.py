@@ -120,6 +120,7 @@ async def serve(args: argparse.Namespace) -> int:
         kind, target = "pty", None
     try:
         transport = make_transport(kind, target, pty_link=args.pty_link, baudrate=args.baud)
+        host_side = transport  # the wrappers below (trace, faults) forward its bytes
     except ValueError as e:
         print(f"atwifi: {e}", file=sys.stderr)
         return 2
@@ -190,6 +191,7 @@ async def serve(args: argparse.Namespace) -> int:
             print(f"atwifi: --scenario: {e}", file=sys.stderr)
             return 2
     device = Device(options, trace=trace)
+    host_side.on_new_host = device.runtime.new_host
     from atwifi.transports.faulty import FaultyTransport
 
     # Console faults on demand (fault.console) act on the line: around the trace, so the
