@@ -98,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--ext-folder", type=Path, metavar="DIR", help="host folder for volume 0")
     s.add_argument(
+        "--web",
+        metavar="HOST:PORT",
+        help="serve a live view of the module on HOST:PORT (needs the 'web' extra: aiohttp)",
+    )
+    s.add_argument(
         "--scenario",
         type=Path,
         metavar="FILE",
@@ -112,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
         help="hold a pin during power-on: 0=1 factory reset, 8=1 run python_script",
     )
     sub.add_parser("ctl", help="act on a running module: atwifi ctl --help", add_help=False)
+    f = sub.add_parser("fleet", help="run many modules in one process, sharing one world")
+    f.add_argument("file", type=Path, metavar="FILE.toml", help="the fleet file (docs/fleet.md)")
+    f.add_argument("--check", action="store_true", help="only check the fleet file")
     return p
 
 
@@ -126,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import asyncio  # here, not at the top: `--help` and `ctl` need no event loop
 
+        if args.cmd == "fleet":
+            return fleet(args)
         return asyncio.run(serve(args))
     except KeyboardInterrupt:
         return 0
@@ -162,6 +172,7 @@ async def serve(args: argparse.Namespace) -> int:
         kind, target = "pty", None
     try:
         transport = make_transport(kind, target, pty_link=args.pty_link, baudrate=args.baud)
+        host_side = transport  # the wrappers below (trace, faults) forward its bytes
     except ValueError as e:
         print(f"atwifi: {e}", file=sys.stderr)
         return 2
@@ -180,7 +191,29 @@ async def serve(args: argparse.Namespace) -> int:
             print(f"atwifi: --spi: {e}", file=sys.stderr)
             return 2
     trace = None
-    if args.trace or args.verbose:
+    web_at: tuple[str, int] | None = None
+    if args.web:
+        from atwifi.transports import parse_hostport
+
+        try:
+            web_at = parse_hostport(args.web)
+        except ValueError as e:
+            print(f"atwifi: --web: {e}", file=sys.stderr)
+            return 2
+        try:
+            import aiohttp  # noqa: F401  (lazy: only --web pays for it)
+        except ImportError:
+            print(
+                "atwifi: --web needs aiohttp: pip install 'atwifi[web]'",
+                file=sys.stderr,
+            )
+            return 2
+        from atwifi.trace import TracingTransport
+        from atwifi.web.live import LiveTrace
+
+        trace = LiveTrace(args.trace, verbose=args.verbose)
+        transport = TracingTransport(transport, trace)
+    elif args.trace or args.verbose:
         from atwifi.trace import Trace, TracingTransport
 
         trace = Trace(args.trace, verbose=args.verbose)
@@ -216,6 +249,7 @@ async def serve(args: argparse.Namespace) -> int:
             print(f"atwifi: --scenario: {e}", file=sys.stderr)
             return 2
     device = Device(options, trace=trace)
+    host_side.on_new_host = device.runtime.new_host
     device.line = line
     from atwifi.transports.faulty import FaultyTransport
 
@@ -239,6 +273,17 @@ async def serve(args: argparse.Namespace) -> int:
     print(transport.describe(), file=out, flush=True)
     if spi is not None:
         print(spi.describe(), file=out, flush=True)
+    view = None
+    if web_at is not None:
+        from atwifi.web.server import start_web
+
+        try:
+            view = await start_web(device, trace, *web_at)
+        except OSError as e:
+            print(f"atwifi: --web {args.web}: {e}", file=sys.stderr)
+            await transport.close()
+            return 2
+        print(f"atwifi: live view on {view.url()}", file=out, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -269,6 +314,8 @@ async def serve(args: argparse.Namespace) -> int:
         # The module's servers as the host reaches them (module port 69 -> a free UDP port).
         print(f"atwifi: {name} server on {where}", file=out, flush=True)
     await stop.wait()
+    if view is not None:
+        await view.close()
     await device.shutdown()
     await transport.close()
     if spi is not None:
@@ -328,3 +375,70 @@ def _wire_consoles(device, uart, spi=None, bus=None):  # type: ignore[no-untyped
 
     bus.on_reset = on_reset
     return switch
+
+
+def fleet(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from atwifi.fleet.spec import FleetError, load
+    from atwifi.services.radio.world import WorldError
+
+    try:
+        spec = load(args.file)
+    except FleetError as e:
+        print(f"atwifi fleet: {e}", file=sys.stderr)
+        return 2
+    from atwifi.fleet.runtime import load_world
+
+    try:
+        world = load_world(spec)
+    except (OSError, WorldError) as e:
+        print(f"atwifi fleet: fleet.world {spec.world}: {e}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"atwifi fleet: {args.file}: {len(spec.modules)} modules, OK")
+        return 0
+    return asyncio.run(run_fleet(spec, world))
+
+
+async def run_fleet(spec: object, world: object) -> int:
+    import asyncio
+    import contextlib
+    import json
+    import signal
+
+    from atwifi.fleet.control import FleetControlServer
+    from atwifi.fleet.runtime import Fleet
+    from atwifi.statedir import private_folder
+
+    fl = Fleet(spec, world)  # type: ignore[arg-type]
+    private_folder(fl.spec.state)
+    try:
+        fl.build()
+    except (OSError, ValueError) as e:
+        print(f"atwifi fleet: {e}", file=sys.stderr)
+        return 2
+    ctl = FleetControlServer(fl, fl.spec.state / "ctl.sock")
+    try:
+        await fl.start()
+    except OSError as e:
+        print(f"atwifi fleet: {e}", file=sys.stderr)
+        await fl.stop()
+        return 2
+    await ctl.start()
+    consoles = fl.consoles()
+    listing = fl.spec.state / "consoles.json"
+    listing.write_text(json.dumps(dict(consoles), indent=1) + "\n", encoding="utf-8")
+    print(f"atwifi fleet: {len(consoles)} modules, state in {fl.spec.state}", flush=True)
+    for name, where in consoles:
+        print(f"  {name}: {where}")
+    print(f"atwifi fleet: consoles listed in {listing}; control: {ctl.path}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await ctl.close()
+    await fl.stop()
+    return 0

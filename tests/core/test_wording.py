@@ -47,3 +47,16 @@ async def test_a_handler_raising_a_kind_prints_its_number(quiet_module, monkeypa
     monkeypatch.setitem(commands._HANDLERS, "RANDOM", boom)
     reply = await quiet_module.cmd("AT+S.RANDOM")
     assert reply == b"AT-S.ERROR:74:Failed to open socket\r\n"
+
+
+def test_a_kind_of_a_service_module_imported_again_keeps_its_words() -> None:
+    """pytester's in-process runs drop modules and import them again: a new Enum class with
+    the same members finds the words registered for the old one."""
+
+    class _Fault(Enum):  # the same module and name as the class above: an import again
+        WORDED = "worded"
+
+    _Fault.__qualname__ = "_Fault"
+    out = wording.word(ServiceError(_Fault.WORDED))
+    assert isinstance(out, AtError) and out.number == 74
+    wording.register({_Fault.WORDED: 74})  # registering the same words again is no error

@@ -66,7 +66,9 @@ class Dialect(Protocol):
         then asks ``console_enabled()``)."""
 
     async def start(self) -> None:
-        """Boot, second half: boot WINDs, services started."""
+        """Boot, second half: boot WINDs, services started. Calls ``runtime.console_active()``
+        when its console hears the host (input before that is dropped); the runtime calls it
+        at the end of the boot otherwise."""
 
     async def stop(self) -> None:
         """Before a reset or power-off: stop every service. A dialect that supports standby

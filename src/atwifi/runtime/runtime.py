@@ -271,6 +271,15 @@ class Runtime:
         self.power_state = PowerState.ON
         self.booted.set()
 
+    def new_host(self, console: str = "uart") -> None:
+        """Another host took ``console``: it starts clean (a partial line or the {data} a
+        command of the old host still waited for would otherwise become the new host's)."""
+        framing = self.framing
+        if framing is None or self.framing_name != console:
+            return
+        framing.reset()
+        self.dialect.trace_note("new host: the console's partial input forgotten")
+
     def console_active(self) -> None:
         """The dialect's console now hears the host (the SPWF04 calls it as it prints
         +WIND:0); what came before, since the reset, was dropped."""

@@ -95,8 +95,18 @@ def format_value(var: ConfigVar, value: Any) -> str:
     return str(value)
 
 
+_FACTORY: dict[str, Any] = {}
+_FACTORY_TEXT: dict[str, str] = {}
+
+
 def _factory() -> dict[str, Any]:
-    return {v.name: parse_value(v, v.default) for v in CONFIG_VARS}
+    """A fresh copy of the factory values. Parsed once per process and copied: the values are
+    immutable (int, str, bytes), so every module of a fleet shares the same objects."""
+    if not _FACTORY:
+        for v in CONFIG_VARS:
+            _FACTORY[v.name] = parse_value(v, v.default)
+            _FACTORY_TEXT[v.name] = format_value(v, _FACTORY[v.name])
+    return dict(_FACTORY)
 
 
 class Config:
@@ -154,6 +164,8 @@ class Config:
             var = CONFIG_BY_NAME.get(name)
             if var is None or not isinstance(text, str):
                 continue  # a variable an older atwifi knew; not ours any more
+            if _FACTORY_TEXT.get(name) == text:
+                continue  # the factory value, already in place (and shared)
             try:
                 self._values[name] = parse_value(var, text)
             except AtError:

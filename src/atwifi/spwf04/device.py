@@ -81,6 +81,7 @@ class Options:
     port_map: dict[int, int] = field(default_factory=dict)  # module port -> host port
     bind_host: str = "127.0.0.1"  # where the module's servers listen on the host
     ext_folder: Path | None = None  # host folder behind volume 0 (external storage)
+    straps: dict[int, int] = field(default_factory=dict)  # GPIO -> level held at power-on
     timing: str | None = None  # radio timing profile ("fast", "real"); None: the world's
     # Where this module's console listens on the host: its sockets may not connect there.
     own_endpoints: list[tuple[str, int]] = field(default_factory=list)
@@ -131,6 +132,7 @@ class Device:
         # Hooks for parts: called with the reset reason once the configuration is loaded,
         # before +WIND:1 (a serial line sets its rate, a power part its state).
         self.boot_hooks: list[Callable[[int], None]] = []
+        self.line: Any = None  # the console line (rate, flow control) when a transport has one
         self._parts = []
         for cls in load_parts():
             names = getattr(cls, "attr", ())
@@ -184,7 +186,10 @@ class Device:
     # The console's state, for tests and tools that look at it.
     @property
     def decoder(self) -> Any:
-        return getattr(self.runtime.framing, "decoder", None)
+        """The UART console's byte decoder (``buffered``, ``unread``, ``reset()``); for a
+        framing without one, the framing itself (``buffered``, ``reset()``)."""
+        framing = self.runtime.framing
+        return getattr(framing, "decoder", framing)
 
     @property
     def gate(self) -> Any:

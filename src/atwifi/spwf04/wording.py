@@ -23,19 +23,36 @@ UNWORDED = 111  # "Request failed"
 
 Wording = int | Callable[[ServiceError], AtError | AtResultLine]
 
-_WORDS: dict[Enum, Wording] = {}
+# Keyed by the kind's class and member *names*, not the member object: a service module
+# imported again (pytester's in-process runs drop and re-import modules) makes a new Enum
+# class whose members must still find their words.
+_WORDS: dict[tuple[str, str, str], Wording] = {}
+
+
+def _key(kind: Enum) -> tuple[str, str, str]:
+    cls = type(kind)
+    return (cls.__module__, cls.__qualname__, kind.name)
+
+
+def _same(a: Wording, b: Wording) -> bool:
+    if isinstance(a, int) or isinstance(b, int):
+        return a == b
+    # The same function again (its module imported again) is the same wording.
+    return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
 
 
 def register(words: Mapping[Enum, Wording]) -> None:
     for kind, how in words.items():
-        if kind in _WORDS and _WORDS[kind] != how:
+        key = _key(kind)
+        old = _WORDS.get(key)
+        if old is not None and not _same(old, how):
             raise RuntimeError(f"{kind} is worded twice")
-        _WORDS[kind] = how
+        _WORDS[key] = how
 
 
 def word(exc: ServiceError) -> AtError | AtResultLine:
     """The dialect's failure for ``exc``: raise or print what this returns."""
-    how = _WORDS.get(exc.kind)
+    how = _WORDS.get(_key(exc.kind))
     if how is None:
         return AtError(UNWORDED, f"unworded {exc.kind!r}: {exc.detail}")
     if isinstance(how, int):

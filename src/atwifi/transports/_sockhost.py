@@ -204,6 +204,8 @@ class SocketHostTransport(Transport):
             self.note(f"host {old.peer} replaced by {conn.peer}")
             old.abort()
         self.note(f"host connected from {conn.peer}")
+        if self.on_new_host is not None:
+            self.on_new_host()  # a clean console: nothing of the last host's half-typed line
         self._connected(conn)
         if not conn.held:
             self.release(conn)

@@ -27,6 +27,9 @@ class Transport(ABC):
 
     #: Receives transport events for the trace ("host connected", "dropped 12 bytes: no host").
     on_note: Callable[[str], None] | None = None
+    #: Called when a new host takes the console (TCP, RFC 2217): the module forgets the old
+    #: host's partial line and pending {data}.
+    on_new_host: Callable[[], None] | None = None
 
     @abstractmethod
     async def start(self, feed: Callable[[bytes], None]) -> None:

@@ -1,6 +1,6 @@
 """Faults on demand: the active fault rules that the network services consult.
 
-Dialect-free: no Table 10 number, no ``AT-S.`` text. The services ask through small hooks:
+Dialect-free: no Table 10 number, no dialect text. The services ask through small hooks:
 
 * sockets: ``Faults.on_connect(name, ip, port, proto)`` before a client socket connects:
   raises ``ConnectionRefusedError`` (refuse) or an ``ssl.SSLError`` (TLS handshake failure),

@@ -48,13 +48,16 @@ class DhcpPool:
         self.gateway = ipaddress.IPv4Address(gateway)
         self.reserved = {ipaddress.IPv4Address(r) for r in reserved} | {self.gateway}
         self.leases: dict[str, ipaddress.IPv4Address] = {}
+        # Addresses leased, kept in step with ``leases``: a lease costs O(1), not a set of every
+        # lease rebuilt (a fleet's access point leases to thousands of modules).
+        self._leased: set[ipaddress.IPv4Address] = set()
 
     def lease(self, mac: str) -> str | None:
         """The address for ``mac``; None when the pool is exhausted."""
         if mac in self.leases:
             return str(self.leases[mac])
         hosts = self.net.num_addresses - 2
-        taken = set(self.leases.values()) | self.reserved
+        leased, reserved = self._leased, self.reserved
         if self.first is not None:
             start = int(self.first) - int(self.net.network_address) - 1
         else:
@@ -62,10 +65,13 @@ class DhcpPool:
             start = int.from_bytes(mac_bytes(mac)[-2:], "big") % max(hosts // 2, 1) + hosts // 2
         for i in range(hosts):
             addr = self.net.network_address + 1 + (start + i) % hosts
-            if addr not in taken:
+            if addr not in leased and addr not in reserved:
                 self.leases[mac] = addr
+                leased.add(addr)
                 return str(addr)
         return None
 
     def release(self, mac: str) -> None:
-        self.leases.pop(mac, None)
+        addr = self.leases.pop(mac, None)
+        if addr is not None:
+            self._leased.discard(addr)

@@ -116,6 +116,7 @@ class Radio:
         self._ip_event = asyncio.Event()
         self._settled = asyncio.Event()
         self._kick = asyncio.Event()
+        self._listening = False  # our _kick.set is in world.listeners
         self._drops: list[_Drop] = []
         self._task: asyncio.Task[None] | None = None
         self._dhcpd: DhcpPool | None = None
@@ -137,8 +138,11 @@ class Radio:
         self.on = True
         self._settled.clear()
         self._started_at = asyncio.get_running_loop().time()
-        if self._kick.set not in self.world.listeners:
+        if not self._listening:
+            # A flag, not `in world.listeners`: with thousands of radios in one world (a
+            # fleet) that membership test made every boot O(radios).
             self.world.listeners.append(self._kick.set)
+            self._listening = True
         if announce:
             self._emit(Ev.HW_STARTED)
         s = self.settings()
@@ -157,8 +161,10 @@ class Radio:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        with contextlib.suppress(ValueError):
-            self.world.listeners.remove(self._kick.set)
+        if self._listening:
+            self._listening = False
+            with contextlib.suppress(ValueError):
+                self.world.listeners.remove(self._kick.set)
         was_on, self.on = self.on, False
         self._link_down(quiet=True)
         self.stations.clear()

@@ -67,9 +67,13 @@ class Sockets:
         bind_host: str = "127.0.0.1",
         port_map: dict[int, int] | None = None,
         connect_timeout: float = CONNECT_TIMEOUT,
+        route: Callable[[str, int, str], tuple[str, int] | None] | None = None,
         faults: Faults | None = None,
     ) -> None:
         self.events = events
+        # A simulated address served inside this process (a fleet's other module): ip, port,
+        # kind -> the host address to connect to instead, or None for the real network.
+        self.route = route
         self.capacity = capacity  # bytes per socket, read when a socket opens
         self.threshold = threshold  # percent, read at every arrival
         self.resolve = resolve
@@ -101,11 +105,14 @@ class Sockets:
         if tls_name is not None and self.tls is None:
             raise ServiceError(SockFault.OPEN_FAILED, "no TLS service")
         ip = await self.resolve(host)
-        self.check(ip, port)
+        routed = self.route(ip, port, k) if self.route is not None else None
+        if routed is None:
+            self.check(ip, port)
         cid = next(i for i in range(MAX_CLIENTS) if i not in self.clients)
         conn = Conn(self.events, None, cid, k, self.capacity(), self.threshold)
         conn.ip, conn.port = ip, port
         loop = asyncio.get_running_loop()
+        to_ip, to_port = routed if routed is not None else (ip, port)
         try:
             async with asyncio.timeout(self.connect_timeout):
                 if self.faults is not None:  # may refuse (OSError) or fail TLS (SSLError)
@@ -113,17 +120,17 @@ class Sockets:
                     conn.faults = self.faults.on_connect(host, ip, port, proto)
                 if k == "u":
                     await loop.create_datagram_endpoint(
-                        lambda: DatagramProtocol(conn), remote_addr=(ip, port)
+                        lambda: DatagramProtocol(conn), remote_addr=(to_ip, to_port)
                     )
                 elif k == "t":
-                    await loop.create_connection(lambda: StreamProtocol(conn), ip, port)
+                    await loop.create_connection(lambda: StreamProtocol(conn), to_ip, to_port)
                 else:
                     assert self.tls is not None and tls_name is not None
                     ctx = await self.tls.client_context()
                     await loop.create_connection(
                         lambda: StreamProtocol(conn),
-                        ip,
-                        port,
+                        to_ip,
+                        to_port,
                         ssl=ctx,
                         server_hostname=tls_name,
                         ssl_handshake_timeout=self.connect_timeout,

@@ -86,6 +86,11 @@ class SocketsPart:
         if net is not None:
             net.check(ip, port)
 
+    def _route(self, ip: str, port: int, kind: str) -> tuple[str, int] | None:
+        """In a fleet (atwifi fleet), another module's server behind its simulated address."""
+        fleet = getattr(self.device, "fleet", None)
+        return None if fleet is None else fleet.route(self.device, ip, port, kind)
+
     def _capacity(self) -> int:
         return max(1, int(self.device.config.get("ip_sock_memsize"))) * UNIT
 
@@ -105,6 +110,7 @@ class SocketsPart:
             tls=self.tls,
             bind_host=d.options.bind_host,
             port_map=d.options.port_map,
+            route=self._route,
             faults=getattr(d, "faults", None),
         )
 

@@ -1,0 +1,1 @@
+"""Many virtual modules in one process sharing one simulated world (``atwifi fleet FILE``)."""
