@@ -138,9 +138,10 @@ Event = Reply | Wind | Stray
 
 # +WIND:86 (MQTT message), either console_winds form: the header up to the payload, whose
 # size is ``size``. A topic holding ":<qos>:<retain>:<dup>:<n>:<n>:" itself is ambiguous on the
-# wire; the first such run after the id is taken as the fields.
+# wire; the first such run after the id and at least one topic byte (MQTT has no empty topic)
+# is taken as the fields.
 MQTT_WIND = re.compile(
-    rb"\+WIND:86:(?:MQTT Published:)?(?P<id>\d+):(?P<topic>[^\r\n]*?):(?P<qos>[0-2]):"
+    rb"\+WIND:86:(?:MQTT Published:)?(?P<id>\d+):(?P<topic>[^\r\n]+?):(?P<qos>[0-2]):"
     rb"(?P<retain>[01]):(?P<dup>[01]):(?P<size>\d+):(?P<total>\d+):"
 )
 
