@@ -16,7 +16,9 @@ pytest.importorskip("atwifi.trace", reason="--trace needs the transports branch"
 
 
 def notes_in(path: Path) -> list[str]:
-    records = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    # The module is still writing: its last record may be half written (no newline yet).
+    complete = path.read_text(encoding="utf-8").rpartition("\n")[0]
+    records = [json.loads(x) for x in complete.splitlines() if x.strip()]
     return [r["text"] for r in records if r.get("dir") == "note"]
 
 
