@@ -21,6 +21,7 @@ from atwifi.services.radio.events import Ev, Event, RadioError, State
 from atwifi.services.radio.security import wpa_psk
 from atwifi.services.radio.settings import MAX_TX_POWER, RadioSettings, Timing
 from atwifi.services.radio.world import AccessPoint, World, norm_mac
+from atwifi.services.supervise import restarting
 
 RANGE_LIMIT = -95  # dBm: an access point weaker than this is out of range
 MAX_STATIONS = 5  # MiniAP peers 1..5 (Table 9)
@@ -150,7 +151,15 @@ class Radio:
         self._set_state(State.IDLE)
         main = {1: self._station_main, 2: self._ibss_main, 3: self._miniap_main}.get(s.mode)
         if main is not None:
-            self._task = self._spawn(self._guard(main()))
+            self._task = self._spawn(
+                restarting(
+                    main,
+                    "radio",
+                    self._note,
+                    pause=self.timing("retry_max"),
+                    on_failure=lambda: self._set_state(State.IDLE),
+                )
+            )
         else:
             self._settled.set()
 

@@ -19,6 +19,7 @@ from atwifi.services.net import ping as ping_service
 from atwifi.services.net import sntp
 from atwifi.services.net.policy import NetworkPolicy
 from atwifi.services.net.resolver import SYSTEM_HOSTS, ResolveError, Resolver, ip_literal
+from atwifi.services.supervise import restarting
 
 if TYPE_CHECKING:
     from atwifi.spwf04.device import Device
@@ -252,7 +253,9 @@ class Net:
         if int(self.device.config.get("ip_ntp_startup") or 0) != 1:
             return
         self.stop_ntp()
-        self._ntp_task = self.device.spawn(self._ntp_loop())
+        self._ntp_task = self.device.spawn(
+            restarting(self._ntp_loop, "NTP", self.device.trace_note, pause=1.0)
+        )
 
     def on_link_down(self) -> None:
         """The radio calls this when the link is lost: no refresh without a network."""
