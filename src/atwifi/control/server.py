@@ -90,13 +90,21 @@ class ControlServer:
                 "ok": False,
                 "error": "a request has a verb (text) and args (object)",
             }
+        return await self.dispatch(rid, name, dict(args))
+
+    async def dispatch(self, rid: Any, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        """A well-formed request: run it (a fleet's server picks the module first)."""
+        return await self.call_verb(self.device, rid, name, args)
+
+    @staticmethod
+    async def call_verb(device: Any, rid: Any, name: str, args: dict[str, Any]) -> dict[str, Any]:
         try:
-            result = await verbs.call(self.device, name, args)
+            result = await verbs.call(device, name, args)
         except (ControlError, ValueError) as e:
             return {"id": rid, "ok": False, "error": str(e)}
         except Exception as e:  # a bug in a verb: say so, keep serving
             log.exception("control verb %s failed", name)
             return {"id": rid, "ok": False, "error": f"internal error in {name}: {e!r}"}
-        if hasattr(self.device, "trace_note"):
-            self.device.trace_note(f"control: {name} {args}")
+        if hasattr(device, "trace_note"):
+            device.trace_note(f"control: {name} {args}")
         return {"id": rid, "ok": True, "result": result}

@@ -4,15 +4,10 @@ consoles, ``fleet.servers module=NAME`` the module's socket servers and their ho
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
-from atwifi.control import verbs
-from atwifi.control.protocol import ControlError, decode
 from atwifi.control.server import ControlServer
-
-log = logging.getLogger("atwifi.fleet")
 
 
 class FleetControlServer(ControlServer):
@@ -20,23 +15,9 @@ class FleetControlServer(ControlServer):
         super().__init__(None, path)
         self.fleet = fleet
 
-    async def handle(self, line: bytes) -> dict[str, Any]:
-        try:
-            req = decode(line)
-        except ValueError as e:
-            return {"id": None, "ok": False, "error": f"bad request: {e}"}
-        rid = req.get("id")
-        name = req.get("verb")
-        args = req.get("args") or {}
-        if not isinstance(name, str) or not isinstance(args, dict):
-            return {
-                "id": rid,
-                "ok": False,
-                "error": "a request has a verb (text) and args (object)",
-            }
+    async def dispatch(self, rid: Any, name: str, args: dict[str, Any]) -> dict[str, Any]:
         if name == "fleet.modules":
             return {"id": rid, "ok": True, "result": dict(self.fleet.consoles())}
-        args = dict(args)
         module = args.pop("module", None)
         if name != "help" and module is None:
             return {
@@ -59,13 +40,4 @@ class FleetControlServer(ControlServer):
                     for sv in servers
                 ],
             }
-        try:
-            result = await verbs.call(device, name, args)
-        except (ControlError, ValueError) as e:
-            return {"id": rid, "ok": False, "error": str(e)}
-        except Exception as e:  # a bug in a verb: say so, keep serving
-            log.exception("control verb %s failed", name)
-            return {"id": rid, "ok": False, "error": f"internal error in {name}: {e!r}"}
-        if device is not None:
-            device.trace_note(f"control: {name} {args}")
-        return {"id": rid, "ok": True, "result": result}
+        return await self.call_verb(device, rid, name, args)
