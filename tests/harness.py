@@ -90,6 +90,19 @@ class Host:
         """Bytes up to and including the reply's final line (OK, ERROR or a result error)."""
         return await self.read_until(_FINAL, timeout)
 
+    async def read_exactly(self, n: int, timeout: float = TIMEOUT) -> bytes:
+        """Exactly ``n`` raw bytes of the module's output (a SOCKR payload...); consumed."""
+
+        async def wait() -> bytes:
+            while len(self.rx) < n:
+                self._more.clear()
+                await self._more.wait()
+            out = bytes(self.rx[:n])
+            del self.rx[:n]
+            return out
+
+        return await asyncio.wait_for(wait(), timeout)
+
     def take(self) -> bytes:
         out = bytes(self.rx)
         self.rx.clear()

@@ -55,24 +55,12 @@ async def ctl(m: InProcessModule, name: str, **args: Any) -> Any:
     return await verbs.call(m.device, name, args)
 
 
-async def take(m: InProcessModule, n: int) -> bytes:
-    async def wait() -> bytes:
-        while len(m.rx) < n:
-            m._more.clear()
-            await m._more.wait()
-        out = bytes(m.rx[:n])
-        del m.rx[:n]
-        return out
-
-    return await asyncio.wait_for(wait(), 20)
-
-
 async def sockr(m: InProcessModule, cid: int = 0) -> bytes:
     m.send(f"AT+S.SOCKR={cid}\r".encode())
     ln = await m.read_until(_READING)
     n = int(_READING.search(ln).group(1))  # type: ignore[union-attr]
-    data = await take(m, n)
-    assert await take(m, 9) == b"AT-S.OK\r\n"
+    data = await m.read_exactly(n)
+    assert await m.read_exactly(9) == b"AT-S.OK\r\n"
     return data
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from peers import echo_server  # noqa: F401 - re-exported to the socket tests
@@ -10,20 +9,6 @@ from peers import echo_server  # noqa: F401 - re-exported to the socket tests
 TIMEOUT = 20.0
 _READING = re.compile(rb"AT-S\.Reading:(\d+):(\d+)\r\n")
 _WIND55 = re.compile(rb"\+WIND:55:Pending Data:(\d*):(\d+):(\d+):(\d+)\r\n")
-
-
-async def take(m, n: int) -> bytes:
-    """Exactly n raw bytes from the module's output."""
-
-    async def wait() -> bytes:
-        while len(m.rx) < n:
-            m._more.clear()
-            await m._more.wait()
-        out = bytes(m.rx[:n])
-        del m.rx[:n]
-        return out
-
-    return await asyncio.wait_for(wait(), TIMEOUT)
 
 
 async def line(m) -> bytes:
@@ -43,8 +28,8 @@ async def sockr(m, cmd: str) -> tuple[bytes, int, list[bytes]]:
         assert not ln.startswith(b"AT-S."), ln
         before.append(ln)
     n, avail = int(mt.group(1)), int(mt.group(2))
-    data = await take(m, n)
-    assert await take(m, 9) == b"AT-S.OK\r\n"
+    data = await m.read_exactly(n)
+    assert await m.read_exactly(9) == b"AT-S.OK\r\n"
     return data, avail, before
 
 

@@ -7,7 +7,7 @@ import contextlib
 import os
 import socket
 
-from sock_wire import echo_server, line, sockr, take, wind55
+from sock_wire import echo_server, line, sockr, wind55
 
 
 def free_port() -> int:
@@ -294,7 +294,7 @@ async def test_10mb_each_way(quiet_module):
                 sent += len(piece)
                 burst += 1
             for _ in range(burst):
-                assert await take(m, 9) == b"AT-S.OK\r\n"
+                assert await m.read_exactly(9) == b"AT-S.OK\r\n"
             data, _, _ = await sockr(m, "AT+S.SOCKR=0")
             out += data
         assert out == payload

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ws_wire import WIND88, read_message, take, wind88, wind89, wsockr
+from ws_wire import WIND88, read_message, wind88, wind89, wsockr
 
 from ws_peers import free_port, raw_ws_server, silent_server, ws_server
 
@@ -454,8 +454,8 @@ async def test_read_and_close_together_under_a_flood(quiet_module):
         m.send(b"AT+S.WSOCKR=0,0\rAT+S.WSOCKC=0,1\r")
         reading = await m.read_until(b"\r\n")
         assert reading == b"AT-S.Reading:1500:1500\r\n"
-        await take(m, 1500)
-        assert await take(m, len(OK)) == OK
+        await m.read_exactly(1500)
+        assert await m.read_exactly(len(OK)) == OK
         assert (await m.reply()).endswith(OK)
         assert await m.cmd("AT+S.WSOCKL") == OK
         await peer.done.wait()

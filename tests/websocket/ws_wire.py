@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 TIMEOUT = 20.0
 _READING = re.compile(rb"AT-S\.Reading:(\d+):(\d+)\r\n")
 WIND88 = re.compile(rb"\+WIND:88:WebSocket Data:(\d+):(\d+):(\d+):(\d+):(\d+)\r\n")
 WIND89 = re.compile(rb"\+WIND:89:WebSocket Closed:(\d+)\r\n")
-
-
-async def take(m, n: int) -> bytes:
-    """Exactly n raw bytes from the module's output."""
-
-    async def wait() -> bytes:
-        while len(m.rx) < n:
-            m._more.clear()
-            await m._more.wait()
-        out = bytes(m.rx[:n])
-        del m.rx[:n]
-        return out
-
-    return await asyncio.wait_for(wait(), TIMEOUT)
 
 
 async def wsockr(m, cmd: str) -> tuple[bytes, int, list[bytes]]:
@@ -38,8 +23,8 @@ async def wsockr(m, cmd: str) -> tuple[bytes, int, list[bytes]]:
         assert not ln.startswith(b"AT-S."), ln
         before.append(ln)
     n, avail = int(mt.group(1)), int(mt.group(2))
-    data = await take(m, n)
-    assert await take(m, 9) == b"AT-S.OK\r\n"
+    data = await m.read_exactly(n)
+    assert await m.read_exactly(9) == b"AT-S.OK\r\n"
     return data, avail, before
 
 
