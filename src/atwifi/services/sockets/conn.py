@@ -70,6 +70,19 @@ def reason_of(exc: BaseException | None) -> Closure:
     return NETWORK
 
 
+def take_front(buf: bytearray, n: int) -> tuple[bytes, int]:
+    """Up to ``n`` bytes (0: all) off the front of ``buf``; returns (them, len before)."""
+    avail = len(buf)
+    if n <= 0 or n >= avail:
+        data = bytes(buf)
+        buf.clear()
+        return data, avail
+    with memoryview(buf) as mv:
+        data = bytes(mv[:n])
+    del buf[:n]  # O(1) in CPython: the start pointer moves
+    return data, avail
+
+
 class Conn:
     """A socket's state: its buffer, its transport, whether the peer is still there."""
 
@@ -182,16 +195,8 @@ class Conn:
     # -- the host reads ------------------------------------------------------------------
     def read(self, n: int = 0) -> tuple[bytes, int]:
         """Take up to ``n`` bytes (0: all); returns (data, unread before the read)."""
-        avail = len(self.buf)
-        if n <= 0 or n > avail:
-            n = avail
-        if n == avail:
-            data = bytes(self.buf)
-            self.buf.clear()
-        else:
-            with memoryview(self.buf) as mv:
-                data = bytes(mv[:n])
-            del self.buf[:n]  # O(1) in CPython: the start pointer moves
+        data, avail = take_front(self.buf, n)
+        n = len(data)
         # What was read needs no announcing: "received" never exceeds "unread".
         self._since = min(self._since, len(self.buf))
         if self.buf and n:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from atwifi.services.errors import ServiceError
+from atwifi.services.sockets.conn import take_front
 from atwifi.services.websocket.faults import Events, WsFault
 
 if TYPE_CHECKING:
@@ -421,16 +422,8 @@ class WsClient:
     # -- the owner reads -----------------------------------------------------------------
     def read(self, n: int = 0) -> tuple[bytes, int]:
         """Take up to ``n`` bytes (0: all); returns (data, unread before the read)."""
-        avail = len(self.buf)
-        if n <= 0 or n > avail:
-            n = avail
-        if n == avail:
-            data = bytes(self.buf)
-            self.buf.clear()
-        else:
-            with memoryview(self.buf) as mv:
-                data = bytes(mv[:n])
-            del self.buf[:n]
+        data, avail = take_front(self.buf, n)
+        n = len(data)
         self._unread_events = 0
         if self.buf and n < avail and self.live:
             # A partial read left bytes: remind the owner (received 0, no frame flags), as
