@@ -1,7 +1,8 @@
 """TCP echo throughput: through the virtual module's SOCKW/SOCKR versus a direct asyncio client.
 
     python benchmarks/socket_echo.py [--mb 10] [--chunk 730] [--window 32] [--memsize 40]
-                                     [--mode stream|window] [--depth 4]
+                                     [--mode stream|window] [--depth 4] [--runs 3]
+                                     [--trace] [--loop asyncio|uvloop]
 
 Both paths move the same bytes to the same echo server on 127.0.0.1 and back, in writes of
 ``--chunk`` bytes (730: the firmware's TCP MSS that drivers use). The module path is a host
@@ -9,13 +10,23 @@ driving the module over a TCP console on loopback (WIND:55 masked, as drivers do
 transfers), sending ``--window`` SOCKW commands with their data blocks in one write:
 
   --mode stream  (default) a SOCKR rides along with every window, and up to --depth windows
-                 are in flight, as a driver with a transmit queue does; the module's
-                 buffer and TCP flow control bound what is in flight. The direct client
-                 writes window after window while a reader task takes the echo.
+                 are in flight, as a driver with a transmit queue does. Flow control: the
+                 host never has more bytes out (sent, not yet read back) than the module's
+                 socket buffer holds (ip_sock_memsize x 1500): past that it only polls with
+                 SOCKR, as a driver does that respects the buffer. (Without it the echo
+                 backs up into the kernel's buffers until the module's send times out.)
+                 The direct client writes window after window while a reader task takes
+                 the echo (the leanest it can be: a one-console host cannot do that).
   --mode window  then SOCKR until that window has come back (a strict ping-pong); the
                  direct client writes the same window, then reads until it has come back.
 
-Prints bytes per second of each path and the ratio (target: at least 0.5).
+``--runs`` alternates direct and module runs (a shared machine's load weighs on both alike)
+and prints each ratio and the median. ``--trace`` also runs a second module with
+``--trace FILE`` and prints its rate against the untraced one. ``--loop`` is the event loop
+of the module's process (``atwifi serve --loop``) and of this script.
+
+Prints bytes per second of each path and the ratio (target: at least 0.6; traced / untraced
+at least 0.7). The module processes are stopped whatever happens.
 """
 
 from __future__ import annotations
@@ -24,6 +35,8 @@ import argparse
 import asyncio
 import os
 import re
+import statistics
+import subprocess
 import tempfile
 import time
 from collections import deque
@@ -132,39 +145,72 @@ class Console:
             if not ln.startswith(b"+WIND"):
                 return ln
 
-
-async def through_module(
-    port: int, payload: bytes, chunk: int, window: int, memsize: int, mode: str, depth: int
-) -> float:
-    # Popen and a few readlines before the transfer starts: nothing to time yet.
-    proc, cport = start(serve_argv(Path(tempfile.mkdtemp(prefix="atwifi-bench-"))))
-    r, w = await asyncio.open_connection("127.0.0.1", cport)
-    con = Console(r, w)
-    # Boot, then the default world's join: sockets need the link up (IPv4 and IPv6 WIND:24).
-    while not (await con.line()).startswith(b"+WIND:24:WiFi Up::"):
-        pass
-
-    async def cmd(line: str) -> bytes:
-        w.write(line.encode() + b"\r")
+    async def cmd(self, line: str) -> bytes:
+        self.w.write(line.encode() + b"\r")
         out = b""
         while True:
-            ln = await con.reply_line()
+            ln = await self.reply_line()
             out += ln
             if ln.startswith(b"AT-S.OK") or ln.startswith(b"AT-S.ERROR"):
                 return out
 
-    await cmd("AT+S.SCFG=console_echo,0")
-    await cmd(f"AT+S.SCFG=ip_sock_memsize,{memsize}")
-    # WIND:55 off, as drivers do around bulk reads; the host polls with SOCKR instead.
-    await cmd("AT+S.SCFG=console_wind_off_medium,0x00800000")
-    reply = await cmd(f"AT+S.SOCKON=127.0.0.1,{port},,t")
+
+class Module:
+    """One `atwifi serve --tcp` process and a host on its console, booted and joined."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], con: Console, trace: Path | None) -> None:
+        self.proc, self.con, self.trace = proc, con, trace
+
+    @classmethod
+    async def start(cls, memsize: int, trace: Path | None, loop: str) -> Module:
+        argv = serve_argv(Path(tempfile.mkdtemp(prefix="atwifi-bench-")))
+        if trace is not None:
+            argv += ["--trace", str(trace)]
+        if loop != "asyncio":
+            argv += ["--loop", loop]
+        # Popen and a few readlines before the transfer starts: nothing to time yet.
+        proc, cport = start(argv)
+        try:
+            r, w = await asyncio.open_connection("127.0.0.1", cport)
+            con = Console(r, w)
+            # Boot, then the default world's join: sockets need the link up (WIND:24).
+            while not (await con.line()).startswith(b"+WIND:24:WiFi Up::"):
+                pass
+            await con.cmd("AT+S.SCFG=console_echo,0")
+            await con.cmd(f"AT+S.SCFG=ip_sock_memsize,{memsize}")
+            # WIND:55 off, as drivers do around bulk reads; the host polls with SOCKR instead.
+            await con.cmd("AT+S.SCFG=console_wind_off_medium,0x00800000")
+        except BaseException:
+            stop(proc)
+            raise
+        return cls(proc, con, trace)
+
+    def stop(self) -> None:
+        self.con.w.close()
+        stop(self.proc)
+
+
+async def through_module(
+    module: Module,
+    port: int,
+    payload: bytes,
+    chunk: int,
+    window: int,
+    memsize: int,
+    mode: str,
+    depth: int,
+) -> float:
+    con = module.con
+    w = con.w
+    reply = await con.cmd(f"AT+S.SOCKON=127.0.0.1,{port},,t")
     assert reply.startswith(b"AT-S.On:"), reply
     sid = int(reply.split(b"\r\n")[0].rsplit(b":", 1)[1])
 
     got = bytearray()
     view = memoryview(payload)
+    total = len(payload)
     sent = 0
-    limit = memsize * 1500  # never more in flight than the module's buffer can hold
+    limit = memsize * 1500  # never more out than the module's buffer can hold
 
     async def sockr() -> None:
         ln = await con.line()
@@ -176,37 +222,45 @@ async def through_module(
     t0 = time.perf_counter()
     if mode == "stream":
         # As a driver with a TX queue does: batches of SOCKWs, each followed by a SOCKR for
-        # what has come back, with up to `depth` batches in flight; the replies come in
-        # order, so the host matches them to the batches it sent.
+        # what has come back, with up to `depth` batches in flight and never more than
+        # `limit` bytes out; the replies come in order, so the host matches them to the
+        # batches it sent.
         inflight: deque[int] = deque()
-        while len(got) < len(payload):
+        while len(got) < total:
             while len(inflight) < depth:
                 batch = bytearray()
                 n = 0
-                while n < window and sent < len(payload):
+                while n < window and sent < total:
                     piece = view[sent : sent + chunk]
+                    if sent + len(piece) - len(got) > limit:
+                        break  # the module's buffer could not take the echo: wait
                     batch += b"AT+S.SOCKW=%d,%d\r" % (sid, len(piece))
                     batch += piece
                     sent += len(piece)
                     n += 1
+                if n == 0 and inflight:
+                    break  # no credit: read back what is in flight first
                 batch += b"AT+S.SOCKR=%d\r" % sid
                 w.write(batch)
                 inflight.append(n)
-                if sent >= len(payload):
+                if sent >= total or n < window:
                     break
             n = inflight.popleft()
-            oks = await con.exactly(len(OK) * n)
-            assert oks == OK * n, oks[:80]
+            if n:
+                oks = await con.exactly(len(OK) * n)
+                assert oks == OK * n, oks[:80]
             await sockr()
         while inflight:  # SOCKRs sent after the last byte came back: empty reads
-            await con.exactly(len(OK) * inflight.popleft())
+            n = inflight.popleft()
+            if n:
+                await con.exactly(len(OK) * n)
             await sockr()
     else:
-        while len(got) < len(payload):
+        while len(got) < total:
             # A window of SOCKW commands in one write, their OKs, then read the window back.
             batch = bytearray()
             n = 0
-            while n < window and sent < len(payload) and sent - len(got) + chunk <= limit:
+            while n < window and sent < total and sent - len(got) + chunk <= limit:
                 piece = view[sent : sent + chunk]
                 batch += b"AT+S.SOCKW=%d,%d\r" % (sid, len(piece))
                 batch += piece
@@ -221,40 +275,88 @@ async def through_module(
                 await sockr()
     dt = time.perf_counter() - t0
     assert got == payload, "module path corrupted the data"
-    w.close()
-    stop(proc)
+    reply = await con.cmd(f"AT+S.SOCKC={sid}")
+    assert reply.startswith(b"AT-S.OK"), reply
     return dt
 
 
-async def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=float, default=10.0)
     ap.add_argument("--chunk", type=int, default=730)
     ap.add_argument("--window", type=int, default=32)
     ap.add_argument("--memsize", type=int, default=40, help="ip_sock_memsize (x 1500 bytes)")
     ap.add_argument("--depth", type=int, default=4, help="stream: batches in flight")
+    ap.add_argument("--runs", type=int, default=3, help="alternating runs of each path")
+    ap.add_argument("--trace", action="store_true", help="also a module with --trace FILE")
+    ap.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
     ap.add_argument(
         "--mode",
         choices=("window", "stream"),
         default="stream",
         help="stream: keep sending while reading (default); window: send a window, read it back",
     )
-    a = ap.parse_args()
+    return ap.parse_args()
+
+
+async def run(a: argparse.Namespace, tmp: Path) -> None:
     payload = os.urandom(int(a.mb * 1024 * 1024))
+    n = len(payload)
     srv, port = await echo_server()
-    async with srv:
-        d = await direct(port, payload, a.chunk, a.window, a.mode)
-        m = await through_module(port, payload, a.chunk, a.window, a.memsize, a.mode, a.depth)
+    modules: list[Module] = []
+    d: list[float] = []
+    m: list[float] = []
+    t: list[float] = []
+    trace_size = 0
+    try:
+        async with srv:
+            plain = await Module.start(a.memsize, None, a.loop)
+            modules.append(plain)
+            traced = None
+            if a.trace:
+                traced = await Module.start(a.memsize, tmp / "trace.jsonl", a.loop)
+                modules.append(traced)
+            args = (payload, a.chunk, a.window, a.memsize, a.mode, a.depth)
+            for _ in range(a.runs):
+                d.append(await direct(port, payload, a.chunk, a.window, a.mode))
+                m.append(await through_module(plain, port, *args))
+                if traced is not None:
+                    t.append(await through_module(traced, port, *args))
+            if traced is not None and traced.trace is not None:
+                trace_size = traced.trace.stat().st_size
+    finally:
+        for mod in modules:
+            mod.stop()
         # Both peers are gone: let the echo handlers see it and end.
         if HANDLERS:
             await asyncio.wait(HANDLERS, timeout=5)
-    n = len(payload)
+    ratios = [di / mi for di, mi in zip(d, m, strict=True)]
     print(f"payload     {n} bytes each way, {a.chunk}-byte writes, {a.mode} of {a.window}")
-    print("module      `atwifi serve --tcp` in its own process, console on 127.0.0.1")
-    print(f"direct      {n / d:14,.0f} B/s  ({d:.3f} s)")
-    print(f"via module  {n / m:14,.0f} B/s  ({m:.3f} s)")
-    print(f"ratio       {d / m:.2f}  (module / direct; target >= 0.5)")
+    print(f"module      `atwifi serve --tcp` in its own process ({a.loop}), console on 127.0.0.1")
+    print(f"direct      {n / statistics.median(d):14,.0f} B/s  (median of {a.runs})")
+    print(f"via module  {n / statistics.median(m):14,.0f} B/s  (median of {a.runs})")
+    print(f"ratios      {' '.join(f'{r:.2f}' for r in ratios)}")
+    med = statistics.median(ratios)
+    print(f"ratio       {med:.2f}  (module / direct, median; target >= 0.6)")
+    if t:
+        tr = [mi / ti for mi, ti in zip(m, t, strict=True)]
+        print(f"traced      {n / statistics.median(t):14,.0f} B/s  ({trace_size:,} bytes of trace)")
+        print(f"traced/plain {' '.join(f'{r:.2f}' for r in tr)}")
+        print(
+            f"traced      {statistics.median(tr):.2f}  (traced / untraced, median; target >= 0.7)"
+        )
+
+
+def main() -> None:
+    a = parse_args()
+    with tempfile.TemporaryDirectory(prefix="atwifi-bench-trace-") as tmp:
+        if a.loop == "uvloop":
+            import uvloop  # the extra `atwifi[fast]`
+
+            uvloop.run(run(a, Path(tmp)))
+        else:
+            asyncio.run(run(a, Path(tmp)))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
