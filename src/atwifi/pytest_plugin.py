@@ -73,7 +73,9 @@ class Settings:
 
 def _readable(rec: dict[str, Any]) -> str:
     arrows = {"in": "->", "out": "<-", "note": " ."}
-    text = rec.get("data") if rec.get("dir") != "note" else rec.get("text")
+    from atwifi.trace import record_text  # "data", or made from "hex" for a long chunk
+
+    text = record_text(rec)
     return f"{rec.get('t', 0):10.3f} {arrows.get(rec.get('dir', ''), '??')} {text}"
 
 

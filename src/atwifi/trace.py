@@ -5,11 +5,20 @@ One JSON object per chunk:
      "data": "AT\\r", "hex": "41540d"}
     {"t": ..., "wall": ..., "dir": "note", "text": "host connected from 127.0.0.1:40000"}
 "in" is host -> module, "out" is module -> host. "data" is for reading (printable ASCII kept,
-backslash doubled, \\r \\n \\t and \\xNN for the rest); "hex" is the exact bytes.
+backslash doubled, \\r \\n \\t and \\xNN for the rest); "hex" is the exact bytes. "data" is
+left out of chunks over TEXT_MAX bytes (bulk data: the text would cost ten times the hex to
+make and twice to store); ``record_text()`` gives it for any record.
+
+Cheap enough to leave on: records are formatted without json.dumps (every field is made
+JSON-safe by construction), the wall clock is computed from the monotonic one, and the file
+is flushed once per event-loop turn (after the burst that produced the records) instead of
+after every record.
 """
 
 from __future__ import annotations
 
+import asyncio
+import codecs
 import json
 import time
 from collections.abc import Callable
@@ -26,14 +35,43 @@ def _table(special: dict[int, str]) -> dict[int, str]:
     return table
 
 
-# str.translate over a latin-1 decoding escapes a whole chunk in C, no Python loop per byte.
+# The escape of "data", as a table (the reference: ``_escaped`` makes the same, faster).
 _JSON_ESCAPES = _table({0x0D: "\\r", 0x0A: "\\n", 0x09: "\\t", 0x5C: "\\\\"})
 _VIEW_ESCAPES = _table({0x0D: "\u240d", 0x0A: "\u240a"})
 
 
+# Chunks longer than this carry "hex" only.
+TEXT_MAX = 2048
+
+_escape_encode = codecs.escape_encode  # type: ignore[attr-defined]
+
+
+def _escaped(data: bytes | bytearray | memoryview) -> bytes:
+    # codecs.escape_encode escapes exactly as _JSON_ESCAPES does (\\ \t \n \r, \xNN for
+    # bytes outside 0x20-0x7e), in C, about ten times faster than str.translate, but for one
+    # more: ' becomes \'. A ' in its output is always that escape's, so undoing it is exact.
+    return _escape_encode(bytes(data))[0].replace(b"\\'", b"'")
+
+
 def escape(data: bytes) -> str:
     """Bytes as readable text: printable ASCII kept, \\r \\n \\t \\\\ and \\xNN otherwise."""
-    return data.decode("latin-1").translate(_JSON_ESCAPES)
+    return _escaped(data).decode("ascii")
+
+
+def record_bytes(rec: dict[str, Any]) -> bytes:
+    """The exact bytes of an "in" or "out" record."""
+    return bytes.fromhex(rec["hex"])
+
+
+def record_text(rec: dict[str, Any]) -> str:
+    """The readable text of a record: "data" (computed from "hex" for a long chunk), or a
+    note's "text"."""
+    if rec.get("dir") == "note":
+        return str(rec.get("text", ""))
+    text = rec.get("data")
+    if text is None and "hex" in rec:
+        text = escape(record_bytes(rec))
+    return str(text or "")
 
 
 def glyphs(data: bytes) -> str:
@@ -55,10 +93,14 @@ class Trace:
         self.path = path
         self.verbose = verbose
         self._t0 = time.monotonic()
-        # One short line per record, flushed at once: small enough to write from the loop.
-        self._file: IO[str] | None = (
-            open(path, "w", encoding="utf-8", buffering=1 << 16) if path is not None else None  # noqa: SIM115
+        self._wall0 = time.time() - self._t0  # wall = _wall0 + monotonic()
+        self._second = -1  # the whole second _wall_prefix is for
+        self._wall_prefix = ""
+        # Binary, big buffer: records are bytes, flushed once per loop turn (_schedule).
+        self._file: IO[bytes] | None = (
+            open(path, "wb", buffering=1 << 20) if path is not None else None  # noqa: SIM115
         )
+        self._flush_pending = False
         self._console = console
         if verbose and console is None:
             from rich.console import Console  # lazy: only -v pays for rich
@@ -66,28 +108,67 @@ class Trace:
             self._console = Console(stderr=True, highlight=False)
 
     def record(self, direction: str, data: bytes) -> None:
-        if direction not in ("in", "out"):
+        if direction != "in" and direction != "out":
             raise ValueError(f"trace direction must be 'in' or 'out', not {direction!r}")
         if not data:
             return
-        t = time.monotonic() - self._t0
-        self._write({"dir": direction, "data": escape(data), "hex": data.hex()}, t)
+        now = time.monotonic()
+        f = self._file
+        if f is not None:
+            head = self._head(now, direction)
+            if len(data) <= TEXT_MAX:
+                # JSON-safe by construction: the escape's output is printable ASCII, and
+                # only its backslashes and quotes need JSON's escape.
+                text = _escaped(data).replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+                f.write(b'%s,"data":"%s","hex":"%s"}\n' % (head, text, data.hex().encode()))
+            else:
+                f.write(b'%s,"hex":"%s"}\n' % (head, data.hex().encode()))
+            self._schedule()
         if self.verbose:
-            self._show(t, direction, glyphs(data))
+            self._show(now - self._t0, direction, glyphs(data))
 
     def note(self, text: str) -> None:
-        t = time.monotonic() - self._t0
-        self._write({"dir": "note", "text": text}, t)
+        now = time.monotonic()
+        f = self._file
+        if f is not None:
+            body = json.dumps(text, ensure_ascii=False).encode("utf-8")
+            f.write(b'%s,"text":%s}\n' % (self._head(now, "note"), body))
+            self._schedule()
         if self.verbose:
-            self._show(t, "note", text)
+            self._show(now - self._t0, "note", text)
 
-    def _write(self, fields: dict[str, str], t: float) -> None:
-        if self._file is None:
+    def _head(self, now: float, direction: str) -> bytes:
+        """``{"t":..,"wall":"..","dir":".."`` for a record taken at monotonic ``now``."""
+        wall = self._wall0 + now
+        second = int(wall)
+        if second != self._second:
+            self._second = second
+            self._wall_prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        micros = int((wall - second) * 1_000_000)
+        return b'{"t":%.6f,"wall":"%s.%06dZ","dir":"%s"' % (
+            now - self._t0,
+            self._wall_prefix.encode(),
+            min(micros, 999_999),
+            direction.encode(),
+        )
+
+    def _schedule(self) -> None:
+        """Flush once the current loop turn is over (at once without a running loop): the
+        file is complete up to the last burst, even when atwifi is killed."""
+        if self._flush_pending:
             return
-        wall = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-        obj = {"t": round(t, 6), "wall": wall, **fields}
-        self._file.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        self._file.flush()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._flush_pending = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._flush_pending = False
+        if self._file is not None:
+            self._file.flush()
 
     def _show(self, t: float, direction: str, text: str) -> None:
         from rich.text import Text
@@ -97,6 +178,7 @@ class Trace:
         self._console.print(line, soft_wrap=True)
 
     def close(self) -> None:
+        self._flush_pending = False
         if self._file is not None:
             self._file.close()
             self._file = None

@@ -81,3 +81,38 @@ async def test_tracing_transport_records_both_directions(tmp_path) -> None:
     outs = b"".join(bytes.fromhex(r["hex"]) for r in records if r["dir"] == "out")
     assert ins == b"at\xff\r" and outs == b"AT\xff\r"
     assert any("host connected" in r.get("text", "") for r in records)
+
+
+def test_fast_escape_matches_the_table() -> None:
+    from atwifi.trace import _JSON_ESCAPES
+
+    for data in (bytes(range(256)), b"'\\'\\\\''", bytes(range(256))[::-1] * 3):
+        assert escape(data) == data.decode("latin-1").translate(_JSON_ESCAPES)
+
+
+def test_long_chunks_carry_hex_only_and_read_back(tmp_path) -> None:
+    from atwifi.trace import TEXT_MAX, record_bytes, record_text
+
+    path = tmp_path / "trace.jsonl"
+    trace = Trace(path, verbose=False)
+    long = bytes(range(256)) * (TEXT_MAX // 256 + 1) + b'"quoted"'
+    trace.record("out", long)
+    trace.record("in", b'say "hi"\r')
+    trace.note('a "quoted" note \u00e9')
+    trace.close()
+    big, short, note = read_trace(path)
+    assert "data" not in big and record_bytes(big) == long
+    assert record_text(big) == escape(long)
+    assert short["data"] == 'say "hi"\\r' and record_text(short) == short["data"]
+    assert record_text(note) == 'a "quoted" note \u00e9'
+
+
+async def test_records_reach_the_file_after_the_loop_turn(tmp_path) -> None:
+    """Flushed once per loop turn, not per record: complete up to the last burst."""
+    path = tmp_path / "trace.jsonl"
+    trace = Trace(path, verbose=False)
+    for i in range(100):
+        trace.record("in", b"AT%d\r" % i)
+    await asyncio.sleep(0)
+    assert len(path.read_bytes().splitlines()) == 100  # noqa: ASYNC240  (a test's tmp file)
+    trace.close()
