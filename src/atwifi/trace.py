@@ -11,8 +11,8 @@ make and twice to store); ``record_text()`` gives it for any record.
 
 Cheap enough to leave on: records are formatted without json.dumps (every field is made
 JSON-safe by construction), the wall clock is computed from the monotonic one, and the file
-is flushed once per event-loop turn (after the burst that produced the records) instead of
-after every record.
+is flushed before every console write (once per burst: what the host has seen is in the
+file) and at the end of every event-loop turn, instead of after every record.
 """
 
 from __future__ import annotations
@@ -123,7 +123,12 @@ class Trace:
                 f.write(b'%s,"data":"%s","hex":"%s"}\n' % (head, text, data.hex().encode()))
             else:
                 f.write(b'%s,"hex":"%s"}\n' % (head, data.hex().encode()))
-            self._schedule()
+            if direction == "out":
+                # Before the host can see these bytes, the trace has them (and what led to
+                # them): one flush per console write, which is one per burst.
+                self.flush()
+            else:
+                self._schedule()
         if self.verbose:
             self._show(now - self._t0, direction, glyphs(data))
 
@@ -154,7 +159,7 @@ class Trace:
 
     def _schedule(self) -> None:
         """Flush once the current loop turn is over (at once without a running loop): the
-        file is complete up to the last burst, even when atwifi is killed."""
+        file is complete up to the last turn, even when atwifi is killed."""
         if self._flush_pending:
             return
         try:

@@ -77,6 +77,11 @@ class Dialect(Protocol):
     async def execute(self, request: Request, sink: Sink) -> None:
         """Carry the command out: items to ``sink``, the last one Ok, Error or ResultLine."""
 
+    # Optional: ``execute_now(request, sink) -> Awaitable[None] | None`` carries the command
+    # out as far as it goes without waiting: None when the reply is complete, else an
+    # awaitable that finishes it. The runtime's eager path then runs commands that never
+    # wait with no coroutine at all (the SPWF04's SOCKW and SOCKR).
+
     def internal_error(self) -> Item:
         """The reply to a request that crashed outside the handlers (a bug in atwifi)."""
 

@@ -140,29 +140,47 @@ class Runtime:
         """Carry out one Request; its reply items go to ``sink`` as they come (a long output
         streams through ``sink.flush()``). WINDs raised meanwhile are held and follow it on
         the console. The entry point of every console and script."""
-        gate = self.gate
-        gate.busy = True  # gate.begin(), without the call (this is the hot path)
+        await self._execute(request, sink, None)
+
+    async def _execute(self, request: Request, sink: Sink, rest: Awaitable[None] | None) -> None:
+        """``execute``; ``rest``: what the dialect's ``execute_now`` left to finish (the gate
+        is then already closed)."""
+        self.gate.busy = True  # gate.begin(), without the call (this is the hot path)
         try:
-            await self.dialect.execute(request, sink)
+            if rest is None:
+                await self.dialect.execute(request, sink)
+            else:
+                await rest
         except Exception as e:
-            # A bug outside the handlers must not end the console task: the module would go
-            # silent for good. Answer as for a crashed handler.
-            log.exception("console failed on %r", request.line[:40])
-            self.dialect.trace_note(f"console failed inside atwifi: {e!r}")
-            sink.send(self.dialect.internal_error())
+            self._crashed(request, sink, e)
         finally:
-            gate.busy = False
-            if gate.held:
-                held = gate.end()
-                framing = self.framing
-                if framing is not None:
-                    for wind in held:
-                        framing.send(wind)
-            if not self._batching:
-                self._push()
+            self._end_reply()
         if self._reboot_requested:
-            self._reboot_requested = False
-            await self.reboot()
+            await self._reboot_now()
+
+    def _crashed(self, request: Request, sink: Sink, e: Exception) -> None:
+        # A bug outside the handlers must not end the console task: the module would go
+        # silent for good. Answer as for a crashed handler.
+        log.error("console failed on %r", request.line[:40], exc_info=e)
+        self.dialect.trace_note(f"console failed inside atwifi: {e!r}")
+        sink.send(self.dialect.internal_error())
+
+    def _end_reply(self) -> None:
+        """The reply is complete: the WINDs held meanwhile follow it."""
+        gate = self.gate
+        gate.busy = False
+        if gate.held:
+            held = gate.end()
+            framing = self.framing
+            if framing is not None:
+                for wind in held:
+                    framing.send(wind)
+        if not self._batching:
+            self._push()
+
+    async def _reboot_now(self) -> None:
+        self._reboot_requested = False
+        await self.reboot()
 
     def request_reboot(self) -> None:
         """Reboot once the current reply is out (a reset command answers before it reboots)."""
@@ -337,7 +355,11 @@ class Runtime:
 
     def _run_eagerly_batched(self) -> bool:
         """Run console steps now, as the console task would, until one has to wait (it is
-        handed to the console task) or no complete input is left (returns True)."""
+        handed to the console task) or no complete input is left (returns True).
+
+        A dialect with ``execute_now`` (the SPWF04's) carries a command out without any
+        coroutine when its handler does not wait (SOCKW, SOCKR: the bulk data's hot path);
+        only what is left to wait for becomes a step."""
         task = self.console_task
         if task is None:
             return False
@@ -347,30 +369,49 @@ class Runtime:
         except RuntimeError:
             return False  # no running loop
         loop = task.get_loop()
-        while True:
-            framing = self.framing  # a reset inside a step may have chosen another
-            assert framing is not None
-            request = framing.next_request()
-            if request is None:
-                if framing.awaiting_data:
-                    self.gate.begin()  # the command's data is on its way: hold WINDs
-                return True
-            step = self.execute(request, self.sink)  # type: ignore[arg-type]
-            # Inside the step, current_task() is the console task, as in the normal path:
-            # asyncio.timeout() and friends in handlers work, and the step can be continued
-            # by that very task.
-            _enter_task(loop, task)
-            try:
-                waiting_on = step.send(None)
-            except StopIteration:
-                continue
-            except BaseException as exc:  # the console task would have died of it: so it does
-                self.pending = _reraise(exc)
+        now = getattr(self.dialect, "execute_now", None)
+        gate = self.gate
+        # Inside the steps, current_task() is the console task, as in the normal path:
+        # asyncio.timeout() and friends in handlers work, and a step can be continued by
+        # that very task. Entered once for the whole burst.
+        _enter_task(loop, task)
+        try:
+            while True:
+                framing = self.framing  # a reset inside a step may have chosen another
+                assert framing is not None
+                request = framing.next_request()
+                if request is None:
+                    if framing.awaiting_data:
+                        gate.begin()  # the command's data is on its way: hold WINDs
+                    return True
+                sink = self.sink
+                if now is None:
+                    step = self._execute(request, sink, None)  # type: ignore[arg-type]
+                else:
+                    gate.busy = True
+                    try:
+                        rest = now(request, sink)
+                    except Exception as e:
+                        self._crashed(request, sink, e)  # type: ignore[arg-type]
+                        rest = None
+                    if rest is not None:
+                        step = self._execute(request, sink, rest)  # type: ignore[arg-type]
+                    else:
+                        self._end_reply()
+                        if not self._reboot_requested:
+                            continue  # done without a coroutine
+                        step = self._reboot_now()
+                try:
+                    waiting_on = step.send(None)
+                except StopIteration:
+                    continue
+                except BaseException as exc:  # the console task would have died of it: so it does
+                    self.pending = _reraise(exc)
+                    return False
+                self.pending = _Continue(step, waiting_on)
                 return False
-            finally:
-                _leave_task(loop, task)
-            self.pending = _Continue(step, waiting_on)
-            return False
+        finally:
+            _leave_task(loop, task)
 
 
 class _Continue:

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,7 @@ from atwifi.services.flash import CorruptBlob, Flash
 from atwifi.spwf04 import args as arguments
 from atwifi.spwf04 import firmware
 from atwifi.spwf04.clock import ModuleClock
-from atwifi.spwf04.commands import lookup
+from atwifi.spwf04.commands import SYNC_HANDLERS, lookup
 from atwifi.spwf04.config import Config
 from atwifi.spwf04.context import Context
 from atwifi.spwf04.parts import load_parts
@@ -53,6 +53,7 @@ log = logging.getLogger("atwifi")
 
 BUILD = "171117-0328fe3-SPWF04S"
 NOT_BUILT = "Command not implemented in atwifi"
+HEADS_CACHED = 512  # command lines whose parse the device keeps (Device.head)
 INTERNAL = 111  # "Request failed": a handler crashed (a bug in atwifi), the module goes on
 
 # reset_reason values of Table 8, and the runtime's boot reasons they stand for.
@@ -119,6 +120,8 @@ class Device:
         self.clock = ModuleClock()
         self.trace = trace
         self.runtime = Runtime(self)
+        # Device.head's cache: command line -> (console_delimiter, its parse).
+        self._heads: dict[bytes, tuple[int, Any]] = {}
         if write is not None:
             self.runtime.attach(write)
         # The runtime's entry points, bound once (feed is on every transport callback).
@@ -310,18 +313,26 @@ class Device:
     # -- the Dialect protocol: commands --------------------------------------------------------
     def head(self, line: bytes) -> tuple[Request, int | None]:
         """A command line as a Request (typed arguments in ``parsed``) and its data length."""
-        try:
-            delimiter = chr(self.config.get("console_delimiter"))
-            parsed = arguments.parse(line.decode("latin-1"), delimiter)
-        except AtError as e:
-            return Request(
-                None, line=line, error=e.number, detail=f"error {e.number}: {e.detail}"
-            ), None
-        except Exception as e:  # a bug in parsing: answer as for a crashed handler
-            log.exception("console failed on %r", line[:40])
-            return Request(
-                None, line=line, error=INTERNAL, detail=f"console failed inside atwifi: {e!r}"
-            ), None
+        delimiter = self.config.get("console_delimiter")
+        hit = self._heads.get(line)
+        if hit is not None and hit[0] == delimiter:
+            # A driver streaming data repeats the same line thousands of times.
+            parsed = hit[1]
+        else:
+            try:
+                parsed = arguments.parse(line.decode("latin-1"), chr(delimiter))
+            except AtError as e:
+                return Request(
+                    None, line=line, error=e.number, detail=f"error {e.number}: {e.detail}"
+                ), None
+            except Exception as e:  # a bug in parsing: answer as for a crashed handler
+                log.exception("console failed on %r", line[:40])
+                return Request(
+                    None, line=line, error=INTERNAL, detail=f"console failed inside atwifi: {e!r}"
+                ), None
+            if len(self._heads) >= HEADS_CACHED:
+                self._heads.clear()
+            self._heads[line] = (delimiter, parsed)
         return Request(parsed.command, parsed.params, None, line, None, "", parsed), parsed.data_len
 
     def _error(self, number: int) -> Error:
@@ -337,51 +348,93 @@ class Device:
         return Ok(self.free_heap(), self.status.get("wifi_state"))
 
     async def execute(self, request: Request, sink: Sink) -> None:
+        rest = self.execute_now(request, sink)
+        if rest is not None:
+            await rest
+
+    def execute_now(self, request: Request, sink: Sink) -> Coroutine[Any, Any, None] | None:
+        """Carry the command out as far as it goes without waiting: None when it is done
+        (its reply sent to ``sink``), else a coroutine that finishes it. A plain ``def``
+        handler (SOCKW, SOCKR...) runs with no coroutine at all; it may return an awaitable
+        when it has to wait after all (a full send buffer), which the coroutine awaits."""
         if request.error is not None:
             if request.detail:
                 self.trace_note(request.detail)
             sink.send(self._error(request.error))
-            return
-        cmd = request.command
+            return None
         parsed = request.parsed
         if parsed is None:
-            parsed = arguments.parse_params(cmd, request.params)  # type: ignore[arg-type]
+            parsed = arguments.parse_params(request.command, request.params)  # type: ignore[arg-type]
             request.parsed = parsed
         cmd = parsed.command  # type: ignore[attr-defined]
-        if parsed.error is not None:
-            self.trace_note(f"error {parsed.error.number}: {parsed.error.detail}")
-            sink.send(self._error(parsed.error.number))
-            return
+        if parsed.error is not None:  # type: ignore[attr-defined]
+            err = parsed.error  # type: ignore[attr-defined]
+            self.trace_note(f"error {err.number}: {err.detail}")
+            sink.send(self._error(err.number))
+            return None
         handler = lookup(cmd.name)
         if handler is None:
             self.trace_note(f"{cmd.at} is in the table but not built yet")
             sink.send(Error(1, NOT_BUILT))
-            return
-        kwargs = dict(parsed.args)
-        if cmd.data is not None:
-            kwargs["data"] = request.data
+            return None
         ctx = Context(self, cmd, sink)
+        args = parsed.args  # type: ignore[attr-defined]
+        if cmd.data is not None:
+            args = dict(args, data=request.data)
+        if handler in SYNC_HANDLERS:
+            try:
+                try:
+                    rest = handler(ctx, **args)
+                except ServiceError as e:
+                    raise word(e) from e
+            except Exception as e:  # noqa: BLE001  (worded as execute words it)
+                self._failed(cmd, e, sink)
+                return None
+            if rest is None:
+                sink.send(self._ok())
+                return None
+            return self._finish(cmd, sink, rest)
+        return self._finish(cmd, sink, None, handler, ctx, args)
+
+    async def _finish(
+        self,
+        cmd: Any,
+        sink: Sink,
+        step: Awaitable[None] | None,
+        handler: Any = None,
+        ctx: Context | None = None,
+        args: dict[str, Any] | None = None,
+    ) -> None:
+        """The rest of a command: ``step`` (what a plain handler returned), or the whole
+        of an ``async def`` handler."""
         try:
             try:
-                await handler(ctx, **kwargs)
+                if step is None:
+                    step = handler(ctx, **args)  # type: ignore[arg-type]
+                await step  # type: ignore[misc]
             except ServiceError as e:
                 raise word(e) from e
-        except AtError as e:
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001
+            self._failed(cmd, e, sink)
+        else:
+            sink.send(self._ok())
+
+    def _failed(self, cmd: Any, e: Exception, sink: Sink) -> None:
+        """A handler's failure as the module answers it."""
+        if isinstance(e, AtError):
             if e.detail:
                 self.trace_note(f"{cmd.at}: error {e.number}: {e.detail}")
             sink.send(self._error(e.number))
-        except AtResultLine as e:
+        elif isinstance(e, AtResultLine):
             if e.detail:
                 self.trace_note(f"{cmd.at}: {e.line}: {e.detail}")
             sink.send(ResultLine(e.line.removeprefix("AT-S.")))
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:
-            log.exception("handler of %s failed", cmd.at)
+        else:
+            log.error("handler of %s failed", cmd.at, exc_info=e)
             self.trace_note(f"{cmd.at} failed inside atwifi: {e!r}")
             sink.send(self._error(INTERNAL))
-        else:
-            sink.send(self._ok())
 
 
 def default_state_dir() -> Path:

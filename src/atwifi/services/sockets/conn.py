@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import errno
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Protocol
 
 from atwifi.services.errors import ServiceError
 from atwifi.services.sockets.errors import Closure, Refusal, SockFault
@@ -209,11 +209,18 @@ class Conn:
 
     # -- the host writes -----------------------------------------------------------------
     async def write(self, data: bytes) -> None:
+        rest = self.write_now(data)
+        if rest is not None:
+            await rest
+
+    def write_now(self, data: bytes) -> Coroutine[Any, Any, None] | None:
+        """``write()`` without a coroutine when nothing has to wait (the usual case): None
+        once the bytes are queued, or a coroutine that waits for room in the send buffer."""
         t = self.transport
         if not self.connected or t is None or t.is_closing():
             raise ServiceError(SockFault.NOT_CONNECTED, "peer has closed the socket")
         if not data:
-            return
+            return None
         try:
             if self.kind == "u":
                 if len(data) > MAX_DATAGRAM:
@@ -224,19 +231,23 @@ class Conn:
                     t.sendto(data, self.udp_addr)  # type: ignore[attr-defined]
                 else:
                     t.sendto(data)  # type: ignore[attr-defined]
-                return
+                return None
             self._queue_out(t, data)
         except (OSError, RuntimeError, ValueError) as e:
             raise ServiceError(SockFault.WRITE_FAILED, str(e)) from None
         if not self._writable.is_set():
-            try:
-                await asyncio.wait_for(self._writable.wait(), WRITE_TIMEOUT)
-            except TimeoutError:
-                raise ServiceError(
-                    SockFault.WRITE_FAILED, "peer does not read: send buffer still full"
-                ) from None
-            if not self.connected and self.reason not in (None, FIN):
-                raise ServiceError(SockFault.WRITE_FAILED, "connection lost while sending")
+            return self._wait_writable()
+        return None
+
+    async def _wait_writable(self) -> None:
+        try:
+            await asyncio.wait_for(self._writable.wait(), WRITE_TIMEOUT)
+        except TimeoutError:
+            raise ServiceError(
+                SockFault.WRITE_FAILED, "peer does not read: send buffer still full"
+            ) from None
+        if not self.connected and self.reason not in (None, FIN):
+            raise ServiceError(SockFault.WRITE_FAILED, "connection lost while sending")
 
     def _queue_out(self, t: BaseTransport, data: bytes) -> None:
         # Commands that arrive together (a driver pipelining SOCKWs) leave in one send: the

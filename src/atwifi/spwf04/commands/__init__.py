@@ -1,6 +1,9 @@
 """Command handlers, one module per group of Table 1; the registry maps names to handlers.
 
-A handler is ``async def h(ctx: Context, **args)``: it gets the typed parameters of its table
+A handler is ``async def h(ctx: Context, **args)``, or a plain ``def`` for a command that
+never waits (or only rarely: it then returns an awaitable that finishes it; SOCKW when the
+send buffer is full). A plain handler runs with no coroutine at all, straight from the
+transport's callback (the hot path of bulk data: SOCKW, SOCKR). It gets the typed parameters of its table
 entry as keyword arguments (names as in the table) plus ``data: bytes`` for {data} commands.
 Returning means ``AT-S.OK``; raising ``AtError(n)`` means ``AT-S.ERROR:n:<text>``. Information
 lines go out through ``ctx.info()``/``ctx.line()``/``ctx.raw()`` before the OK.
@@ -12,15 +15,18 @@ A command in the table with no registered handler answers
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from atwifi.spwf04.context import Context
 
-Handler = Callable[..., Awaitable[None]]
+Handler = Callable[..., Awaitable[None] | None]
 
 _HANDLERS: dict[str, Handler] = {}
+# The handlers that are plain functions (see above): the device calls them without a coroutine.
+SYNC_HANDLERS: set[Handler] = set()
 
 # Every handler module; each registers its commands on import. Add new groups here.
 MODULES = (
@@ -52,6 +58,8 @@ def handler(name: str) -> Callable[[Handler], Handler]:
         if key in _HANDLERS:
             raise RuntimeError(f"two handlers for AT+S.{key}")
         _HANDLERS[key] = fn
+        if not inspect.iscoroutinefunction(fn):
+            SYNC_HANDLERS.add(fn)
         return fn
 
     return register
@@ -76,4 +84,4 @@ def lookup(name: str) -> Handler | None:
     return _HANDLERS.get(name)
 
 
-__all__ = ["handler", "handlers", "lookup", "Context", "Any"]
+__all__ = ["handler", "handlers", "lookup", "Context", "Any", "SYNC_HANDLERS"]

@@ -11,7 +11,7 @@ from atwifi.spwf04.table.commands import COMMANDS
 
 
 @handler("")
-async def at(ctx: Context) -> None:
+def at(ctx: Context) -> None:  # a plain function: no coroutine for the bare AT
     return None
 
 

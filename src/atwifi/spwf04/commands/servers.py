@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
+from typing import Any
+
 from atwifi.spwf04.commands import handler
 from atwifi.spwf04.commands.sockets import sockets_of
 from atwifi.spwf04.context import Context
@@ -14,7 +17,7 @@ async def sockdon(ctx: Context, port: int, kind: str) -> None:
 
 
 @handler("SOCKDQ")
-async def sockdq(ctx: Context, sid: int, cid: int) -> None:
+def sockdq(ctx: Context, sid: int, cid: int) -> None:
     ctx.info(f"Query:{sockets_of(ctx).server(sid).client(cid).unread()}")
 
 
@@ -26,12 +29,15 @@ async def sockdc(ctx: Context, sid: int, cid: int | None = None) -> None:
 # The table names the length parameter "len" (manual 6.47/6.48): taken from **kw so the
 # builtin stays usable.
 @handler("SOCKDW")
-async def sockdw(ctx: Context, sid: int, cid: int, data: bytes | None = None, **kw: int) -> None:
-    await sockets_of(ctx).server(sid).client(cid).write(data or b"")
+def sockdw(
+    ctx: Context, sid: int, cid: int, data: bytes | None = None, **kw: int
+) -> Coroutine[Any, Any, None] | None:
+    # A plain function, as SOCKW: no coroutine unless the send buffer is full.
+    return sockets_of(ctx).server(sid).client(cid).write_now(data or b"")
 
 
 @handler("SOCKDR")
-async def sockdr(ctx: Context, sid: int, cid: int, **kw: int | None) -> None:
+def sockdr(ctx: Context, sid: int, cid: int, **kw: int | None) -> None:
     data, unread = sockets_of(ctx).server(sid).read(cid, kw.get("len") or 0)
     ctx.info(f"Reading:{len(data)}:{unread}")
     ctx.raw(data)

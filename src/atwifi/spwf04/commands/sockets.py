@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from atwifi.errors import AtError
 from atwifi.services.sockets.errors import SockFault
@@ -48,13 +49,15 @@ async def sockon(ctx: Context, hostname: str, port: int, kind: str, null: None =
     ctx.info(f"On:{ip}:{cid}")
 
 
+# SOCKQ, SOCKR and SOCKW are plain functions: they run without a coroutine (bulk data's hot
+# path); SOCKW returns the wait for room when the send buffer is full.
 @handler("SOCKQ")
-async def sockq(ctx: Context, id: int) -> None:
+def sockq(ctx: Context, id: int) -> None:
     ctx.info(f"Query:{sockets_of(ctx).unread(id)}")
 
 
 @handler("SOCKR")
-async def sockr(ctx: Context, id: int, length: int = 0) -> None:
+def sockr(ctx: Context, id: int, length: int = 0) -> None:
     data, unread = sockets_of(ctx).read(id, length or 0)
     # AT-S.Reading:<returned>:<unread before the read>, the bytes, then AT-S.OK right after
     # the last byte (wire-notes: "AT-S.Reading:31:31" for a full read of 31).
@@ -63,8 +66,10 @@ async def sockr(ctx: Context, id: int, length: int = 0) -> None:
 
 
 @handler("SOCKW")
-async def sockw(ctx: Context, id: int, length: int, data: bytes | None = None) -> None:
-    await sockets_of(ctx).write(id, data or b"")
+def sockw(
+    ctx: Context, id: int, length: int, data: bytes | None = None
+) -> Coroutine[Any, Any, None] | None:
+    return sockets_of(ctx).write_now(id, data or b"")
 
 
 @handler("SOCKC")
