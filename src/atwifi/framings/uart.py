@@ -138,7 +138,7 @@ class ConsoleDecoder:
             if not buf:
                 return None
             m = _EOL.search(buf)
-            if m is None:
+            if m is None:  # (UartFraming.next_request inlines these rules: keep them alike)
                 if self._dropping or len(buf) > self.max_line:
                     self._dropping += len(buf)
                     buf.clear()
@@ -250,25 +250,68 @@ class UartFraming:
             self.awaiting_data = False
             head.data = block.data  # type: ignore[union-attr]
             return head
+        if dec._in_block or dec._dropping:
+            return self._next_request_events()
+        # The hot path, the decoder's rules inlined (no event objects): lines cut at the
+        # first CR or LF, an LF right after a CR skipped, a data block taken in one copy.
+        buf = dec._buf
+        while True:
+            if dec._skip_lf and buf:
+                if buf[0] == 0x0A:
+                    del buf[0]
+                dec._skip_lf = False
+            if not buf:
+                return None
+            end = buf.find(b"\r")
+            lf = buf.find(b"\n", 0, end) if end >= 0 else buf.find(b"\n")
+            if lf >= 0:
+                end = lf
+            if end < 0 or end > dec.max_line:
+                return self._next_request_events()  # no whole line yet, or an over-long one
+            dec._skip_lf = buf[end] == 0x0D
+            line = bytes(buf[:end])
+            del buf[: end + 1]
+            if line:
+                break
+        request, data_len = self._command(line)
+        if data_len is None:
+            return request
+        dec._skip_lf = False  # data starts right after the CR, even if it is an LF
+        if len(buf) >= data_len:
+            request.data = bytes(buf[:data_len])
+            del buf[:data_len]
+            return request
+        dec.expect_data(data_len)
+        block = dec.next_event()
+        if block is None:
+            self._head = request
+            self.awaiting_data = True
+            return None
+        request.data = block.data  # type: ignore[union-attr]
+        return request
+
+    def _command(self, line: bytes) -> tuple[Request, int | None]:
+        """A command line (echoed, console_repeater applied) as the dialect's Request."""
+        config = self.config
+        if config.get("console_echo"):
+            # Goes out with the reply in one write, or on its own first when the data
+            # block is still on its way (so the host sees it before sending).
+            self.out += line + CRLF
+        # console_repeater: a line that is that one character runs the previous line again
+        # (the echo shows what was typed).
+        if len(line) == 1 and self._last_line and line[0] == config.get("console_repeater"):
+            line = self._last_line
+        else:
+            self._last_line = line
+        return self.dialect.head(line)
+
+    def _next_request_events(self) -> Request | None:
+        """next_request through the decoder's events (partial blocks, over-long lines)."""
+        dec = self.decoder
         while (event := dec.next_event()) is not None:
             kind = type(event)
             if kind is CommandLine:
-                line = event.text  # type: ignore[union-attr]
-                if self.config.get("console_echo"):
-                    # Goes out with the reply in one write, or on its own first when the
-                    # data block is still on its way (so the host sees it before sending).
-                    self.out += line + CRLF
-                # console_repeater: a line that is that one character runs the previous
-                # line again (the echo shows what was typed).
-                if (
-                    len(line) == 1
-                    and self._last_line
-                    and line[0] == self.config.get("console_repeater")
-                ):
-                    line = self._last_line
-                else:
-                    self._last_line = line
-                request, data_len = self.dialect.head(line)
+                request, data_len = self._command(event.text)  # type: ignore[union-attr]
                 if data_len is None:
                     return request
                 dec.expect_data(data_len)

@@ -343,7 +343,7 @@ class Device:
 
     def _ok(self) -> Ok:
         # The facts only when console_verbose prints them (OK is on every reply).
-        if self.config.get("console_verbose") < 2:
+        if self.config._values["console_verbose"] < 2:
             return _OK
         return Ok(self.free_heap(), self.status.get("wifi_state"))
 
@@ -379,12 +379,13 @@ class Device:
             return None
         ctx = Context(self, cmd, sink)
         args = parsed.args  # type: ignore[attr-defined]
-        if cmd.data is not None:
-            args = dict(args, data=request.data)
         if handler in SYNC_HANDLERS:
             try:
                 try:
-                    rest = handler(ctx, **args)
+                    if cmd.data is None:
+                        rest = handler(ctx, **args)
+                    else:
+                        rest = handler(ctx, data=request.data, **args)
                 except ServiceError as e:
                     raise word(e) from e
             except Exception as e:  # noqa: BLE001  (worded as execute words it)
@@ -394,6 +395,8 @@ class Device:
                 sink.send(self._ok())
                 return None
             return self._finish(cmd, sink, rest)
+        if cmd.data is not None:
+            args = dict(args, data=request.data)
         return self._finish(cmd, sink, None, handler, ctx, args)
 
     async def _finish(
