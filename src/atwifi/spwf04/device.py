@@ -392,7 +392,7 @@ class Device:
                 self._failed(cmd, e, sink)
                 return None
             if rest is None:
-                sink.send(self._ok())
+                sink.send(_OK if self.config._values["console_verbose"] < 2 else self._ok())
                 return None
             return self._finish(cmd, sink, rest)
         if cmd.data is not None:

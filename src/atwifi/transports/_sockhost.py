@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import cast
 
 from atwifi.transports.base import BACKLOG_LIMIT, HIGH_WATER, Backlog, Transport, miniterm
 
@@ -44,7 +45,9 @@ class HostConnection(asyncio.BufferedProtocol):
         return self.transport is not None and not self.transport.is_closing()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # (not isinstance(transport, asyncio.Transport): uvloop's transports are not
+        # subclasses of it, and they have every method used here)
+        transport = cast(asyncio.Transport, transport)
         self.transport = transport
         transport.set_write_buffer_limits(high=HIGH_WATER)
         peer = transport.get_extra_info("peername")

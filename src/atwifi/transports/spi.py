@@ -17,6 +17,7 @@ import os
 import struct
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from atwifi.framings.spibus import IDLE, SpiSlave
 from atwifi.transports.base import HIGH_WATER, Transport
@@ -94,7 +95,9 @@ class _Host(asyncio.Protocol):
         return self.transport is not None and not self.transport.is_closing()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # (not isinstance(transport, asyncio.Transport): uvloop's transports are not
+        # subclasses of it, and they have every method used here)
+        transport = cast(asyncio.Transport, transport)
         self.transport = transport
         transport.set_write_buffer_limits(high=HIGH_WATER)
         peer = transport.get_extra_info("peername")

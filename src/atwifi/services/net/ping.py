@@ -87,6 +87,50 @@ def _icmp_part(data: bytes, v6: bool) -> bytes:
     return data
 
 
+# loop.sock_sendto / sock_recvfrom are the selector loop's; uvloop (`serve --loop uvloop`)
+# has them as NotImplementedError. Readiness callbacks work on both.
+async def _wait_ready(loop: asyncio.AbstractEventLoop, sock: socket.socket, write: bool) -> None:
+    fut = loop.create_future()
+
+    def ready() -> None:
+        if not fut.done():
+            fut.set_result(None)
+
+    fd = sock.fileno()
+    if write:
+        loop.add_writer(fd, ready)
+    else:
+        loop.add_reader(fd, ready)
+    try:
+        await fut
+    finally:
+        if write:
+            loop.remove_writer(fd)
+        else:
+            loop.remove_reader(fd)
+
+
+async def _sendto(
+    loop: asyncio.AbstractEventLoop, sock: socket.socket, data: bytes, addr: tuple[str, int]
+) -> None:
+    while True:
+        try:
+            sock.sendto(data, addr)
+            return
+        except (BlockingIOError, InterruptedError):
+            await _wait_ready(loop, sock, write=True)
+
+
+async def _recvfrom(
+    loop: asyncio.AbstractEventLoop, sock: socket.socket, n: int
+) -> tuple[bytes, object]:
+    while True:
+        try:
+            return sock.recvfrom(n)
+        except (BlockingIOError, InterruptedError):
+            await _wait_ready(loop, sock, write=False)
+
+
 async def _echo(
     sock: socket.socket,
     method: str,
@@ -102,12 +146,12 @@ async def _echo(
     raw = method == "icmp-raw"
     reply_kind = ECHO_REPLY_V6 if v6 else ECHO_REPLY_V4
     t0 = time.monotonic()
-    await loop.sock_sendto(sock, echo_request(ident, seq, payload, v6), (addr, 0))
+    await _sendto(loop, sock, echo_request(ident, seq, payload, v6), (addr, 0))
     deadline = t0 + timeout_s
 
     async def wait_reply() -> Reply:
         while True:
-            data, _src = await loop.sock_recvfrom(sock, 65535)
+            data, _src = await _recvfrom(loop, sock, 65535)
             icmp = _icmp_part(data, v6)
             if len(icmp) < _HDR.size:
                 continue

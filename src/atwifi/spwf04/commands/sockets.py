@@ -69,7 +69,7 @@ def sockr(ctx: Context, id: int, length: int = 0) -> None:
 def sockw(
     ctx: Context, id: int, length: int, data: bytes | None = None
 ) -> Coroutine[Any, Any, None] | None:
-    return sockets_of(ctx).write_now(id, data or b"")
+    return sockets_of(ctx).client(id).write_now(data or b"")
 
 
 @handler("SOCKC")
