@@ -293,7 +293,7 @@ class UartFraming:
     def _command(self, line: bytes) -> tuple[Request, int | None]:
         """A command line (echoed, console_repeater applied) as the dialect's Request."""
         config = self.config
-        if config.get("console_echo"):
+        if config.get("console_echo"):  # (read per line: a SCFG applies from the next one)
             # Goes out with the reply in one write, or on its own first when the data
             # block is still on its way (so the host sees it before sending).
             self.out += line + CRLF

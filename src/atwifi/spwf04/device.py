@@ -28,7 +28,7 @@ from atwifi.services.flash import CorruptBlob, Flash
 from atwifi.spwf04 import args as arguments
 from atwifi.spwf04 import firmware
 from atwifi.spwf04.clock import ModuleClock
-from atwifi.spwf04.commands import SYNC_HANDLERS, lookup
+from atwifi.spwf04.commands import _HANDLERS, SYNC_HANDLERS, lookup
 from atwifi.spwf04.config import Config
 from atwifi.spwf04.context import Context
 from atwifi.spwf04.parts import load_parts
@@ -313,7 +313,7 @@ class Device:
     # -- the Dialect protocol: commands --------------------------------------------------------
     def head(self, line: bytes) -> tuple[Request, int | None]:
         """A command line as a Request (typed arguments in ``parsed``) and its data length."""
-        delimiter = self.config.get("console_delimiter")
+        delimiter = self.config._values["console_delimiter"]  # (get() without the call)
         hit = self._heads.get(line)
         if hit is not None and hit[0] == delimiter:
             # A driver streaming data repeats the same line thousands of times.
@@ -372,7 +372,7 @@ class Device:
             self.trace_note(f"error {err.number}: {err.detail}")
             sink.send(self._error(err.number))
             return None
-        handler = lookup(cmd.name)
+        handler = _HANDLERS.get(cmd.name) or lookup(cmd.name)  # (lookup() loads them once)
         if handler is None:
             self.trace_note(f"{cmd.at} is in the table but not built yet")
             sink.send(Error(1, NOT_BUILT))
