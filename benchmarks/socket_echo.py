@@ -256,27 +256,32 @@ async def through_module(
         # `limit` bytes out; the replies come in order, so the host matches them to the
         # batches it sent.
         inflight: deque[int] = deque()
+        full = window * chunk
         while len(got) < total:
-            while len(inflight) < depth:
-                batch = bytearray()
+            out = bytearray()  # what is sent now, in one write (one wake-up of the module)
+            while len(inflight) < depth and sent < total:
+                room = limit - (sent - len(got))
+                if inflight and room < min(full, total - sent):
+                    break  # not a window's worth of credit: read back what is in flight
                 n = 0
                 while n < window and sent < total:
                     piece = view[sent : sent + chunk]
-                    if sent + len(piece) - len(got) > limit:
+                    if len(piece) > room:
                         break  # the module's buffer could not take the echo: wait
-                    batch += (
-                        hdr if len(piece) == chunk else b"AT+S.SOCKW=%d,%d\r" % (sid, len(piece))
-                    )
-                    batch += piece
+                    out += hdr if len(piece) == chunk else b"AT+S.SOCKW=%d,%d\r" % (sid, len(piece))
+                    out += piece
                     sent += len(piece)
+                    room -= len(piece)
                     n += 1
-                if n == 0 and inflight:
-                    break  # no credit: read back what is in flight first
-                batch += b"AT+S.SOCKR=%d\r" % sid
-                w.write(batch)
-                inflight.append(n)
-                if sent >= total or n < window:
+                if n == 0:
                     break
+                out += b"AT+S.SOCKR=%d\r" % sid
+                inflight.append(n)
+            if not inflight:  # nothing in flight and no credit: poll
+                out += b"AT+S.SOCKR=%d\r" % sid
+                inflight.append(0)
+            if out:
+                w.write(out)
             await con.expect(OKS[inflight.popleft()])
             await sockr()
         while inflight:  # SOCKRs sent after the last byte came back: empty reads
