@@ -1,6 +1,6 @@
 """TCP echo throughput: through the virtual module's SOCKW/SOCKR versus a direct asyncio client.
 
-    python benchmarks/socket_echo.py [--mb 10] [--chunk 730] [--window 32] [--memsize 40]
+    python benchmarks/socket_echo.py [--mb 10] [--chunk 730] [--window 32] [--memsize 64]
                                      [--mode stream|window] [--depth 4] [--runs 3]
                                      [--trace] [--loop asyncio|uvloop]
 
@@ -23,7 +23,9 @@ transfers), sending ``--window`` SOCKW commands with their data blocks in one wr
 ``--runs`` alternates direct and module runs (a shared machine's load weighs on both alike),
 after ``--warmup`` runs of each that are not counted, and prints each ratio and the median. ``--trace`` also runs a second module with
 ``--trace FILE`` and prints its rate against the untraced one. ``--loop`` is the event loop
-of the module's process (``atwifi serve --loop``) and of this script.
+of the module's process (``atwifi serve --loop``) and of this script. ``--ceiling`` also
+runs benchmarks/minimal_module.py (just enough console for this benchmark, the module's
+buffer rules, no layers): the ratio no design reaches past on this machine and loop.
 
 Prints bytes per second of each path and the ratio (target: at least 0.6; traced / untraced
 at least 0.7). The module processes are stopped whatever happens.
@@ -37,6 +39,7 @@ import os
 import re
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections import deque
@@ -191,11 +194,16 @@ class Module:
         self.proc, self.con, self.trace = proc, con, trace
 
     @classmethod
-    async def start(cls, memsize: int, trace: Path | None, loop: str) -> Module:
-        argv = serve_argv(Path(tempfile.mkdtemp(prefix="atwifi-bench-")))
+    async def start(
+        cls, memsize: int, trace: Path | None, loop: str, minimal: bool = False
+    ) -> Module:
+        if minimal:  # the ceiling: benchmarks/minimal_module.py
+            argv = [sys.executable, str(Path(__file__).with_name("minimal_module.py")), loop]
+        else:
+            argv = serve_argv(Path(tempfile.mkdtemp(prefix="atwifi-bench-")))
         if trace is not None:
             argv += ["--trace", str(trace)]
-        if loop != "asyncio":
+        if loop != "asyncio" and not minimal:
             argv += ["--loop", loop]
         # Popen and a few readlines before the transfer starts: nothing to time yet.
         proc, cport = start(argv)
@@ -316,12 +324,17 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--mb", type=float, default=10.0)
     ap.add_argument("--chunk", type=int, default=730)
     ap.add_argument("--window", type=int, default=32)
-    ap.add_argument("--memsize", type=int, default=40, help="ip_sock_memsize (x 1500 bytes)")
+    ap.add_argument("--memsize", type=int, default=64, help="ip_sock_memsize (x 1500 bytes)")
     ap.add_argument("--depth", type=int, default=4, help="stream: batches in flight")
     ap.add_argument("--runs", type=int, default=5, help="alternating runs of each path")
     ap.add_argument("--warmup", type=int, default=1, help="runs of each path not counted")
     ap.add_argument("--trace", action="store_true", help="also a module with --trace FILE")
     ap.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    ap.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also the minimal module (benchmarks/minimal_module.py): the best any design reaches",
+    )
     ap.add_argument(
         "--mode",
         choices=("window", "stream"),
@@ -339,6 +352,7 @@ async def run(a: argparse.Namespace, tmp: Path) -> None:
     d: list[float] = []
     m: list[float] = []
     t: list[float] = []
+    c: list[float] = []
     trace_size = 0
     try:
         async with srv:
@@ -348,6 +362,10 @@ async def run(a: argparse.Namespace, tmp: Path) -> None:
             if a.trace:
                 traced = await Module.start(a.memsize, tmp / "trace.jsonl", a.loop)
                 modules.append(traced)
+            ceiling = None
+            if a.ceiling:
+                ceiling = await Module.start(a.memsize, None, a.loop, minimal=True)
+                modules.append(ceiling)
             args = (payload, a.chunk, a.window, a.memsize, a.mode, a.depth)
             for i in range(a.warmup + a.runs):
                 # The first runs warm both paths up (allocations, page faults): not counted.
@@ -355,11 +373,14 @@ async def run(a: argparse.Namespace, tmp: Path) -> None:
                 dt = await direct(port, payload, a.chunk, a.window, a.mode)
                 mt = await through_module(plain, port, *args)
                 tt = await through_module(traced, port, *args) if traced is not None else 0.0
+                ct = await through_module(ceiling, port, *args) if ceiling is not None else 0.0
                 if keep:
                     d.append(dt)
                     m.append(mt)
                     if traced is not None:
                         t.append(tt)
+                    if ceiling is not None:
+                        c.append(ct)
             if traced is not None and traced.trace is not None:
                 trace_size = traced.trace.stat().st_size
     finally:
@@ -378,6 +399,12 @@ async def run(a: argparse.Namespace, tmp: Path) -> None:
     print(f"ratios      {' '.join(f'{r:.2f}' for r in ratios)}")
     med = statistics.median(ratios)
     print(f"ratio       {med:.2f}  (module / direct, median; target >= 0.6)")
+    if c:
+        cr = [di / ci for di, ci in zip(d, c, strict=True)]
+        print(f"minimal s   {' '.join(f'{x:.3f}' for x in c)}")
+        print(
+            f"ceiling     {statistics.median(cr):.2f}  (minimal module / direct, median: {' '.join(f'{r:.2f}' for r in cr)})"
+        )
     if t:
         tr = [mi / ti for mi, ti in zip(m, t, strict=True)]
         print(f"traced      {n / statistics.median(t):14,.0f} B/s  ({trace_size:,} bytes of trace)")
