@@ -397,7 +397,10 @@ class Runtime:
                     if rest is not None:
                         step = self._execute(request, sink, rest)  # type: ignore[arg-type]
                     else:
-                        self._end_reply()
+                        if gate.held or not self._batching:
+                            self._end_reply()
+                        else:
+                            gate.busy = False  # _end_reply() inline: nothing held, batching
                         if not self._reboot_requested:
                             continue  # done without a coroutine
                         step = self._reboot_now()

@@ -69,7 +69,10 @@ def sockr(ctx: Context, id: int, length: int = 0) -> None:
 def sockw(
     ctx: Context, id: int, length: int, data: bytes | None = None
 ) -> Coroutine[Any, Any, None] | None:
-    return sockets_of(ctx).client(id).write_now(data or b"")
+    socks = ctx.device.sockets
+    if socks is None:
+        raise AtError(74, "sockets not started")  # sockets_of(), inline: the hot path
+    return socks.client(id).write_now(data or b"")
 
 
 @handler("SOCKC")
