@@ -21,6 +21,7 @@ import asyncio
 import codecs
 import json
 import time
+from binascii import hexlify
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,9 +121,13 @@ class Trace:
                 # JSON-safe by construction: the escape's output is printable ASCII, and
                 # only its backslashes and quotes need JSON's escape.
                 text = _escaped(data).replace(b"\\", b"\\\\").replace(b'"', b'\\"')
-                f.write(b'%s,"data":"%s","hex":"%s"}\n' % (head, text, data.hex().encode()))
+                f.write(b'%s,"data":"%s","hex":"%s"}\n' % (head, text, hexlify(data)))
             else:
-                f.write(b'%s,"hex":"%s"}\n' % (head, data.hex().encode()))
+                # Bulk data: the hex made once (bytes, no str between) and written as it is,
+                # no line built around it.
+                f.write(head + b',"hex":"')
+                f.write(hexlify(data))
+                f.write(b'"}\n')
             if direction == "out":
                 # Before the host can see these bytes, the trace has them (and what led to
                 # them): one flush per console write, which is one per burst.
