@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import json
+import threading
 import time
 from binascii import hexlify
 from collections.abc import Callable
@@ -102,6 +103,7 @@ class Trace:
             open(path, "wb", buffering=1 << 20) if path is not None else None  # noqa: SIM115
         )
         self._flush_pending = False
+        self._lock = threading.Lock()
         self._console = console
         if verbose and console is None:
             from rich.console import Console  # lazy: only -v pays for rich
@@ -124,10 +126,12 @@ class Trace:
                 f.write(b'%s,"data":"%s","hex":"%s"}\n' % (head, text, hexlify(data)))
             else:
                 # Bulk data: the hex made once (bytes, no str between) and written as it is,
-                # no line built around it.
-                f.write(head + b',"hex":"')
-                f.write(hexlify(data))
-                f.write(b'"}\n')
+                # no line built around it (the lock: a note from a thread stays whole).
+                hexed = hexlify(data)
+                with self._lock:
+                    f.write(head + b',"hex":"')
+                    f.write(hexed)
+                    f.write(b'"}\n')
             if direction == "out":
                 # Before the host can see these bytes, the trace has them (and what led to
                 # them): one flush per console write, which is one per burst.
