@@ -196,3 +196,58 @@ async def test_garbage_in_many_callbacks_never_stops_the_module(cb_module, piece
     m.take()
     m.send(b"\rAT\r")
     assert await m.reply() == OK
+
+
+async def test_a_sockw_that_must_wait_for_room_is_finished_by_the_console_task(cb_module):
+    """SOCKW is a plain handler run inside the callback; when the send buffer is full it
+    returns the wait, which the console task finishes: the OK (and a WIND raised meanwhile,
+    after it) come once the peer reads, and every byte arrives in order."""
+    import socket
+
+    from atwifi.runtime.items import Wind
+
+    m = cb_module
+    loop = asyncio.get_running_loop()
+    accepted: asyncio.Future[asyncio.Transport] = loop.create_future()
+    got = bytearray()
+    done = asyncio.Event()
+    total = 0
+
+    class Peer(asyncio.Protocol):
+        def connection_made(self, transport):  # type: ignore[no-untyped-def]
+            transport.pause_reading()  # reads nothing until the test says so
+            accepted.set_result(transport)
+
+        def data_received(self, data: bytes) -> None:
+            got.extend(data)
+            if total and len(got) >= total:
+                done.set()
+
+    srv = await loop.create_server(Peer, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    async with srv:
+        assert await m.cmd(f"AT+S.SOCKON=127.0.0.1,{port},,t") == b"AT-S.On:127.0.0.1:0\r\n" + OK
+        peer = await accepted
+        conn = m.device.sockets.clients[0]
+        conn.transport.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDBUF, 4096
+        )
+        conn.transport.set_write_buffer_limits(high=4096)
+        n = 0
+        while conn._writable.is_set():  # SOCKWs until the module's send buffer is full
+            block = bytes([n % 256]) * 1000
+            m.send(b"AT+S.SOCKW=0,1000\r" + block)
+            n += 1
+            await asyncio.sleep(0)  # one loop turn: the callback runs
+            assert n < 10_000
+        out = await m.read_exactly(len(OK) * (n - 1))
+        assert out == OK * (n - 1)  # the last one waits for room: no OK yet
+        assert m.device.runtime.gate.busy
+        m.device.runtime.wind(Wind(99, "held"))  # held until the waiting reply is complete
+        total = n * 1000
+        peer.resume_reading()
+        assert await m.read_exactly(len(OK) + 15) == OK + b"+WIND:99:held\r\n"
+        await asyncio.wait_for(done.wait(), 20)
+        assert bytes(got) == b"".join(bytes([i % 256]) * 1000 for i in range(n))
+        m.send(b"AT\r")
+        assert await m.read_exactly(len(OK)) == OK
