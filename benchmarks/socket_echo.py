@@ -1,8 +1,9 @@
 """TCP echo throughput: through the virtual module's SOCKW/SOCKR versus a direct asyncio client.
 
     python benchmarks/socket_echo.py [--mb 10] [--chunk 730] [--window 32] [--memsize 64]
-                                     [--mode stream|window] [--depth 4] [--runs 3]
-                                     [--trace] [--loop asyncio|uvloop]
+                                     [--mode stream|window] [--depth 4] [--runs 5]
+                                     [--warmup 1] [--trace] [--ceiling]
+                                     [--loop asyncio|uvloop]
 
 Both paths move the same bytes to the same echo server on 127.0.0.1 and back, in writes of
 ``--chunk`` bytes (730: the firmware's TCP MSS that drivers use). The module path is a host
@@ -12,8 +13,9 @@ transfers), sending ``--window`` SOCKW commands with their data blocks in one wr
   --mode stream  (default) a SOCKR rides along with every window, and up to --depth windows
                  are in flight, as a driver with a transmit queue does. Flow control: the
                  host never has more bytes out (sent, not yet read back) than the module's
-                 socket buffer holds (ip_sock_memsize x 1500): past that it only polls with
-                 SOCKR, as a driver does that respects the buffer. (Without it the echo
+                 socket buffer holds (ip_sock_memsize x 1500): it sends what its credit
+                 allows in one write, waits for a window's worth, and with nothing in
+                 flight polls with SOCKR, as a driver does that respects the buffer. (Without it the echo
                  backs up into the kernel's buffers until the module's send times out.)
                  The direct client writes window after window while a reader task takes
                  the echo (the leanest it can be: a one-console host cannot do that).
@@ -21,8 +23,9 @@ transfers), sending ``--window`` SOCKW commands with their data blocks in one wr
                  direct client writes the same window, then reads until it has come back.
 
 ``--runs`` alternates direct and module runs (a shared machine's load weighs on both alike),
-after ``--warmup`` runs of each that are not counted, and prints each ratio and the median. ``--trace`` also runs a second module with
-``--trace FILE`` and prints its rate against the untraced one. ``--loop`` is the event loop
+after ``--warmup`` runs of each that are not counted, and prints each ratio and the median.
+``--trace`` also runs a second module with ``--trace FILE`` and prints its rate against the
+untraced one. ``--loop`` is the event loop
 of the module's process (``atwifi serve --loop``) and of this script. ``--ceiling`` also
 runs benchmarks/minimal_module.py (just enough console for this benchmark, the module's
 buffer rules, no layers): the ratio no design reaches past on this machine and loop.
