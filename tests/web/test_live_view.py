@@ -226,3 +226,18 @@ def test_boot_path_does_not_load_aiohttp() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "False"
+
+
+def test_a_bulk_record_is_cut_for_the_page_and_still_marked() -> None:
+    from atwifi.trace import TEXT_MAX, escape
+    from atwifi.web.live import LiveTrace, classify
+
+    live = LiveTrace(None)
+    bulk = bytes(range(256)) * 40 + b"\r\n+WIND:55:Pending Data:0:5:5\r\nAT-S.ERROR:79\r\n"
+    live.record("out", bulk)
+    live.record("out", b"AT-S.OK\r\n")
+    big, small = live.recent
+    assert big["text"].endswith(f"... (+{len(bulk) - TEXT_MAX} bytes)")
+    assert len(big["text"]) < 4 * TEXT_MAX + 40
+    assert big["marks"] == classify("out", escape(bulk)) == ["wind", "error"]
+    assert small["text"] == "AT-S.OK\\r\\n" and small["marks"] == []

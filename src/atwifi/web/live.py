@@ -9,7 +9,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from atwifi.trace import Trace, escape
+from atwifi.trace import TEXT_MAX, Trace, escape
 
 KEEP = 500  # records a page that opens late still sees
 QUEUE = 1000  # records a slow page may lag behind before it is dropped (it reconnects)
@@ -25,6 +25,17 @@ def classify(direction: str, text: str) -> list[str]:
             marks.append("error")
     elif direction == "note" and ("error" in text.lower() or "failed" in text.lower()):
         marks.append("error")
+    return marks
+
+
+def classify_bytes(direction: str, data: bytes) -> list[str]:
+    """``classify`` on the bytes themselves (the same answer as on their escape)."""
+    marks = []
+    if direction == "out":
+        if b"+WIND:" in data:
+            marks.append("wind")
+        if b"ERROR" in data or b" Error:" in data:
+            marks.append("error")
     return marks
 
 
@@ -53,8 +64,16 @@ class LiveTrace(Trace):
     def record(self, direction: str, data: bytes) -> None:
         super().record(direction, data)
         if data:
-            text = escape(data)
-            self._push({"dir": direction, "text": text, "marks": classify(direction, text)})
+            if len(data) <= TEXT_MAX:
+                text = escape(data)
+                marks = classify(direction, text)
+            else:
+                # Bulk data: the page shows the first TEXT_MAX bytes (memory: KEEP records
+                # of a 64 KB SOCKR reply would be 30 MB of text); the marks are found in all
+                # of it (the markers are printable ASCII, which the escape keeps as it is).
+                text = f"{escape(data[:TEXT_MAX])}... (+{len(data) - TEXT_MAX} bytes)"
+                marks = classify_bytes(direction, data)
+            self._push({"dir": direction, "text": text, "marks": marks})
 
     def note(self, text: str) -> None:
         super().note(text)
