@@ -198,12 +198,13 @@ class Module:
 
     @classmethod
     async def start(
-        cls, memsize: int, trace: Path | None, loop: str, minimal: bool = False
+        cls, memsize: int, trace: Path | None, loop: str, where: Path, minimal: bool = False
     ) -> Module:
         if minimal:  # the ceiling: benchmarks/minimal_module.py
             argv = [sys.executable, str(Path(__file__).with_name("minimal_module.py")), loop]
         else:
-            argv = serve_argv(Path(tempfile.mkdtemp(prefix="atwifi-bench-")))
+            # Its --state in the run's temporary folder: removed at the end with the traces.
+            argv = serve_argv(Path(tempfile.mkdtemp(prefix="state-", dir=where)))
         if trace is not None:
             argv += ["--trace", str(trace)]
         if loop != "asyncio" and not minimal:
@@ -359,15 +360,15 @@ async def run(a: argparse.Namespace, tmp: Path) -> None:
     trace_size = 0
     try:
         async with srv:
-            plain = await Module.start(a.memsize, None, a.loop)
+            plain = await Module.start(a.memsize, None, a.loop, tmp)
             modules.append(plain)
             traced = None
             if a.trace:
-                traced = await Module.start(a.memsize, tmp / "trace.jsonl", a.loop)
+                traced = await Module.start(a.memsize, tmp / "trace.jsonl", a.loop, tmp)
                 modules.append(traced)
             ceiling = None
             if a.ceiling:
-                ceiling = await Module.start(a.memsize, None, a.loop, minimal=True)
+                ceiling = await Module.start(a.memsize, None, a.loop, tmp, minimal=True)
                 modules.append(ceiling)
             args = (payload, a.chunk, a.window, a.memsize, a.mode, a.depth)
             for i in range(a.warmup + a.runs):
