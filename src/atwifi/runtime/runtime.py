@@ -153,6 +153,8 @@ class Runtime:
         finally:
             gate.busy = False
             if gate.held:
+                if gate.dropped or gate.merged:
+                    self._note_gate()
                 held = gate.end()
                 framing = self.framing
                 if framing is not None:
@@ -163,6 +165,19 @@ class Runtime:
         if self._reboot_requested:
             self._reboot_requested = False
             await self.reboot()
+
+    def _note_gate(self) -> None:
+        """What the gate merged or dropped to stay bounded while this reply was in progress."""
+        gate = self.gate
+        parts = []
+        if gate.merged:
+            parts.append(f"{gate.merged} merged into held ones")
+        if gate.dropped:
+            kinds = ", ".join(f"{n} x{c}" for n, c in sorted(gate.dropped.items()))
+            parts.append(f"{sum(gate.dropped.values())} oldest dropped over the cap ({kinds})")
+        self.dialect.trace_note(f"held WINDs bounded ({gate.limit} bytes): " + "; ".join(parts))
+        gate.dropped.clear()
+        gate.merged = 0
 
     def request_reboot(self) -> None:
         """Reboot once the current reply is out (a reset command answers before it reboots)."""

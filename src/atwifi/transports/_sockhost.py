@@ -15,6 +15,11 @@ def format_hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+# Why a host's input is not read (HostConnection.stop_reading): bits.
+OUTPUT_FULL = 1  # its output is over the high-water mark (it does not read)
+LINE_FULL = 2  # the paced line's receive side is full (transports/line.py)
+
+
 class HostConnection(asyncio.Protocol):
     """One accepted host. The owner decides what its bytes mean."""
 
@@ -28,6 +33,9 @@ class HostConnection(asyncio.Protocol):
         # While held, output goes to the owner's backlog instead of the socket (RFC 2217 keeps
         # it until the host has finished opening the port; flow control suspends it).
         self.held = False
+        # Why the host's bytes are not read now (a bit each): its output is full, or the line
+        # (transports/line.py) holds it. Reading resumes when no reason is left.
+        self._stopped = 0
 
     @property
     def alive(self) -> bool:
@@ -50,12 +58,30 @@ class HostConnection(asyncio.Protocol):
         self.owner._detach(self)
 
     def pause_writing(self) -> None:
+        # The host does not read: stop reading what it sends, or the replies to it would pile
+        # up here without bound (the natural backpressure: its writes block in turn).
         self.paused = True
         self._resumed.clear()
+        self.stop_reading(OUTPUT_FULL)
 
     def resume_writing(self) -> None:
         self.paused = False
         self._resumed.set()
+        self.start_reading(OUTPUT_FULL)
+
+    def stop_reading(self, reason: int) -> None:
+        was = self._stopped
+        self._stopped |= reason
+        t = self.transport
+        if not was and t is not None and not t.is_closing():
+            t.pause_reading()
+
+    def start_reading(self, reason: int) -> None:
+        was = self._stopped
+        self._stopped &= ~reason
+        t = self.transport
+        if was and not self._stopped and t is not None and not t.is_closing():
+            t.resume_reading()
 
     def send_raw(self, data: bytes) -> None:
         if self.alive:
@@ -182,13 +208,13 @@ class SocketHostTransport(Transport):
     def pause_input(self) -> None:
         """Stop taking host bytes (the line is full): TCP pushes back on the host."""
         conn = self._conn
-        if conn is not None and conn.alive and conn.transport is not None:
-            conn.transport.pause_reading()
+        if conn is not None and conn.alive:
+            conn.stop_reading(LINE_FULL)
 
     def resume_input(self) -> None:
         conn = self._conn
-        if conn is not None and conn.alive and conn.transport is not None:
-            conn.transport.resume_reading()
+        if conn is not None and conn.alive:
+            conn.start_reading(LINE_FULL)
 
     def hold(self, conn: HostConnection) -> None:
         conn.held = True
