@@ -105,9 +105,9 @@ class OutputGate:
         self._index.clear()
         self._base = 0
         self.held_bytes = 0
+        if self.heap is not None and self._peak:
+            self.heap.set("winds", 0, transient=True)
         self._peak = 0
-        if self.heap is not None:
-            self.heap.set("winds", 0)
 
     def _charge(self) -> None:
         if self.heap is not None and self.held_bytes > self._peak:

@@ -8,18 +8,16 @@ byte. ``reserve`` is an allocation that may fail (the caller answers its error),
 before one; ``charge`` and ``set`` record what is held whatever it is (bytes already received,
 held WINDs, RAM disk files: their owners keep them within ``free`` themselves). A low-memory
 episode begins when an allocation fails; ``on_low`` is called once per episode, which ends when
-the free heap is back ``RECOVER`` bytes over what it was at the failure.
+memory is given back (any release): failing again and again with nothing freed is one episode.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-RECOVER = 4096  # bytes given back after a failed allocation that end its low-memory episode
-
 
 class Heap:
-    __slots__ = ("total", "boot_low", "held", "used", "low", "on_low", "_episode", "_recover")
+    __slots__ = ("total", "boot_low", "held", "used", "low", "on_low", "_episode")
 
     def __init__(self, total: int, boot_low: int | None = None) -> None:
         self.total = total
@@ -30,7 +28,6 @@ class Heap:
         self.low = self.boot_low
         self.on_low: Callable[[], None] | None = None
         self._episode = False
-        self._recover = 0  # free heap at which the current episode ends
 
     @property
     def free(self) -> int:
@@ -60,8 +57,9 @@ class Heap:
             return False
         return True
 
-    def release(self, account: str, n: int) -> None:
-        """Give back ``n`` bytes of ``account`` (never more than it holds)."""
+    def release(self, account: str, n: int, transient: bool = False) -> None:
+        """Give back ``n`` bytes of ``account`` (never more than it holds). ``transient``:
+        memory that comes and goes by itself (held WINDs sent): it ends no episode."""
         have = self.held.get(account, 0)
         n = min(n, have)
         if n <= 0:
@@ -71,16 +69,16 @@ class Heap:
         else:
             self.held[account] = have - n
         self.used -= n
-        if self._episode and self.total - self.used >= self._recover:
-            self._episode = False
+        if not transient:
+            self._episode = False  # memory given back: a failure from now on is a new episode
 
-    def set(self, account: str, n: int) -> None:
+    def set(self, account: str, n: int, transient: bool = False) -> None:
         """``account`` now holds ``n`` bytes (already in memory: this cannot fail)."""
         have = self.held.get(account, 0)
         if n > have:
             self.charge(account, n - have)
         elif n < have:
-            self.release(account, have - n)
+            self.release(account, have - n, transient)
 
     def account(self, name: str) -> int:
         return self.held.get(name, 0)
@@ -99,6 +97,5 @@ class Heap:
         if self._episode:
             return
         self._episode = True
-        self._recover = min(self.total, self.total - self.used + RECOVER)
         if self.on_low is not None:
             self.on_low()
