@@ -250,6 +250,7 @@ async def serve(args: argparse.Namespace) -> int:
             return 2
     device = Device(options, trace=trace)
     host_side.on_new_host = device.runtime.new_host
+    host_side.on_output = device.runtime.output_blocked
     device.line = line
     from atwifi.transports.faulty import FaultyTransport
 

@@ -63,3 +63,51 @@ async def test_udp_flood_while_sockw_waits(quiet_module):
         assert (await m.read_until(OK)).endswith(b"\r\n" + OK)
     finally:
         peer.close()
+
+
+async def test_winds_wait_while_the_host_takes_no_output(quiet_module):
+    """The console's transport says its host stopped reading: WINDs are held (merged and
+    capped) instead of queued towards it, and follow once it reads again."""
+    m = quiet_module
+    d = m.device
+    d.runtime.output_blocked(True)
+    for i in range(20_000):
+        d.wind(55, "", 0, 10, 10 * (i + 1))  # one socket's data: merges
+        d.wind(61, "127.0.0.1", 1000 + i, 0, i % 8)  # distinct: the oldest go past the cap
+    assert m.take() == b""
+    assert d.gate.held_bytes <= d.gate.limit
+    d.runtime.output_blocked(False)
+    out = await m.read_until(b"+WIND:61:Incoming Socket Client:127.0.0.1:20999:0:7\r\n")
+    assert out.startswith(b"+WIND:55:Pending Data::0:200000:200000\r\n")  # all 20000 in one
+    assert len(out) <= d.gate.limit
+    assert await m.cmd("AT") == OK
+
+
+async def test_tcp_console_says_when_its_host_stops_reading():
+    from atwifi.transports.tcp import TcpTransport
+
+    t = TcpTransport("127.0.0.1", 0)
+    said: list[bool] = []
+    changed = asyncio.Event()
+
+    def on_output(blocked: bool) -> None:
+        said.append(blocked)
+        changed.set()
+
+    t.on_output = on_output
+    await t.start(lambda data: None)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", t.port)
+        for _ in range(1000):  # the host does not read: the kernel's buffers fill, then ours
+            if said:
+                break
+            t.write(b"x" * 65536)
+            await asyncio.sleep(0)
+        assert said == [True]
+        changed.clear()
+        while said[-1] is not False:
+            await reader.read(1 << 20)
+        assert said == [True, False]
+        writer.close()
+    finally:
+        await t.close()

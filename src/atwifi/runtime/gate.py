@@ -7,15 +7,16 @@ Held WINDs are memory, and a module has little: they are bounded two ways.
   a WIND whose key is already held is merged into that one, in its place, by
   ``merge(old, new)`` (the SPWF04: a socket's pending-data WINDs collapse to the latest
   totals). A flood from one source then holds one WIND.
-* **A cap**: past ``limit`` bytes the oldest held WINDs are dropped, counted by number in
-  ``dropped``; the runtime traces what was dropped when the reply ends.
+* **A cap**: past ``limit`` bytes the oldest held WINDs that merge with none are dropped
+  (one that merges carries the latest totals, and there is one per key at most), counted by
+  number in ``dropped``; the runtime traces what was dropped when the reply ends.
 
 What is held is charged to the module's heap (account ``"winds"``) when a heap is attached.
 """
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,11 @@ from atwifi.runtime.items import Wind
 if TYPE_CHECKING:
     from atwifi.runtime.heap import Heap
 
-HELD_LIMIT = 8 * 1024  # bytes of held WINDs at most (about: see _size)
+# Bytes of held WINDs at most (about: see _size). Above the most a paced source holds: MQTT
+# stops reading at 64 KiB of held WINDs, after the packet it is in, which may be 1 MiB of
+# WIND:86 pieces; nothing it holds is ever dropped. Unpaced floods (a socket's 55/63 merge
+# anyway; WIND:80 broadcasts, 61 connections) stop here.
+HELD_LIMIT = 1152 * 1024
 
 
 class OutputGate:
@@ -46,7 +51,7 @@ class OutputGate:
     def __init__(self, limit: int = HELD_LIMIT) -> None:
         # Public: the runtime's hot path reads and sets them without a call.
         self.busy = False
-        self.held: deque[Wind] = deque()
+        self.held: list[Wind] = []
         # About how many bytes the held WINDs will take on the console: a service that
         # feeds WINDs (MQTT, sockets) pauses its reading above a limit, so memory stays bounded.
         self.held_bytes = 0
@@ -56,8 +61,7 @@ class OutputGate:
         self.heap: Heap | None = None
         self.dropped: Counter[int] = Counter()  # WIND numbers dropped over the cap, since end()
         self.merged = 0  # WINDs merged into a held one, since end()
-        self._index: dict[Hashable, int] = {}  # key -> sequence number of its held WIND
-        self._base = 0  # sequence number of held[0]
+        self._index: dict[Hashable, int] = {}  # key -> where its WIND is in held
         self._peak = 0
 
     def begin(self) -> None:
@@ -66,7 +70,7 @@ class OutputGate:
     def end(self) -> list[Wind]:
         """The reply is complete: the WINDs held meanwhile, oldest first."""
         self.busy = False
-        held = list(self.held)
+        held, self.held = self.held, []
         self._forget()
         return held
 
@@ -74,25 +78,28 @@ class OutputGate:
         """True when ``wind`` was held (a reply is in progress); False: send it now."""
         if not self.busy:
             return False
+        self.keep(wind)
+        return True
+
+    def keep(self, wind: Wind) -> None:
+        """Hold ``wind`` whatever the state (the runtime: the host takes no output now)."""
         key = self.key(wind) if self.key is not None else None
         if key is not None:
-            seq = self._index.get(key)
-            if seq is not None and self.merge is not None:
-                i = seq - self._base
+            i = self._index.get(key)
+            if i is not None and self.merge is not None:
                 old = self.held[i]
                 new = self.merge(old, wind)
                 self.held[i] = new
                 self.held_bytes += _size(new) - _size(old)
                 self.merged += 1
                 self._charge()
-                return True
-            self._index[key] = self._base + len(self.held)
+                return
+            self._index[key] = len(self.held)
         self.held.append(wind)
         self.held_bytes += _size(wind)
         if self.held_bytes > self.limit:
             self._drop_oldest()
         self._charge()
-        return True
 
     def clear(self) -> None:
         self.busy = False
@@ -103,7 +110,6 @@ class OutputGate:
     def _forget(self) -> None:
         self.held.clear()
         self._index.clear()
-        self._base = 0
         self.held_bytes = 0
         if self.heap is not None and self._peak:
             self.heap.set("winds", 0, transient=True)
@@ -117,15 +123,20 @@ class OutputGate:
 
     def _drop_oldest(self) -> None:
         held, index = self.held, self._index
-        while self.held_bytes > self.limit and len(held) > 1:
-            wind = held.popleft()
+        keyed = set(index.values())
+        i = 0
+        while self.held_bytes > self.limit and i < len(held) - 1:
+            if i in keyed:
+                i += 1  # merges: it holds the latest totals of its kind
+                continue
+            wind = held.pop(i)
             self.held_bytes -= _size(wind)
             self.dropped[wind.number] += 1
-            if self.key is not None:
-                key = self.key(wind)
-                if key is not None and index.get(key) == self._base:
-                    del index[key]
-            self._base += 1
+            if index:
+                for k, j in index.items():
+                    if j > i:
+                        index[k] = j - 1
+                keyed = set(index.values())
 
 
 def _size(wind: Wind) -> int:

@@ -87,6 +87,9 @@ class Runtime:
         self.pending: Awaitable[None] | None = None
         self._reboot_requested = False
         self._batching = False
+        # The console's host takes no output now (its queue is over the high-water mark):
+        # WINDs wait in the gate, bounded there, until it does (output_blocked).
+        self.blocked = False
         # Sees host bytes first and returns what the console gets (a sleeping module
         # drops input): a hook for the power work.
         self.input_gate: Callable[[bytes], bytes] | None = None
@@ -152,7 +155,7 @@ class Runtime:
             sink.send(self.dialect.internal_error())
         finally:
             gate.busy = False
-            if gate.held:
+            if gate.held and not self.blocked:
                 if gate.dropped or gate.merged:
                     self._note_gate()
                 held = gate.end()
@@ -179,6 +182,24 @@ class Runtime:
         gate.dropped.clear()
         gate.merged = 0
 
+    def output_blocked(self, blocked: bool) -> None:
+        """The transport's word: its host stopped taking output (True), or takes it again.
+        Meanwhile WINDs are held (merged and capped as during a reply), not queued without
+        bound towards a host that does not read; replies need no such care, as the host's
+        input is not read meanwhile."""
+        self.blocked = blocked
+        gate = self.gate
+        if blocked or gate.busy or not gate.held:
+            return
+        if gate.dropped or gate.merged:
+            self._note_gate()
+        framing = self.framing
+        held = gate.end()
+        if framing is not None:
+            for wind in held:
+                framing.send(wind)
+            self._push()
+
     def request_reboot(self) -> None:
         """Reboot once the current reply is out (a reset command answers before it reboots)."""
         self._reboot_requested = True
@@ -186,8 +207,8 @@ class Runtime:
     def wind(self, wind: Wind) -> None:
         """An asynchronous indication: held while a reply is in progress, else sent now."""
         gate = self.gate
-        if gate.busy:
-            gate.hold(wind)
+        if gate.busy or self.blocked:
+            gate.keep(wind)
             return
         framing = self.framing
         if framing is None:

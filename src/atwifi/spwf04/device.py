@@ -295,11 +295,12 @@ class Device:
         st.provide("nv_wdog_resets", lambda: self._counters["wdog_resets"])
         st.provide("wifi_own_macaddr", lambda: self.config.text("nv_wifi_macaddr"))
         st.provide("free_heap", self.free_heap)
-        st.provide("min_heap", lambda: self.heap.low)
+        st.provide("min_heap", lambda: max(0, self.heap.low))
 
     def free_heap(self) -> int:
-        # The heap ledger: the module's total less what it holds now.
-        return self.heap.free
+        # The heap ledger: the module's total less what it holds now (held WINDs of a large
+        # MQTT message may take more than the heap for a moment: 0 then).
+        return max(0, self.heap.free)
 
     def _low_memory(self) -> None:
         self.trace_note(f"low memory: {self.heap.free} bytes free ({self.heap.held})")

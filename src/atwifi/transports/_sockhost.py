@@ -63,11 +63,13 @@ class HostConnection(asyncio.Protocol):
         self.paused = True
         self._resumed.clear()
         self.stop_reading(OUTPUT_FULL)
+        self.owner._output(self, True)
 
     def resume_writing(self) -> None:
         self.paused = False
         self._resumed.set()
         self.start_reading(OUTPUT_FULL)
+        self.owner._output(self, False)
 
     def stop_reading(self, reason: int) -> None:
         was = self._stopped
@@ -229,12 +231,18 @@ class SocketHostTransport(Transport):
         if old is not None and old.alive:
             self.note(f"host {old.peer} replaced by {conn.peer}")
             old.abort()
+        if old is not None and old.paused and self.on_output is not None:
+            self.on_output(False)  # the new host starts with an empty queue
         self.note(f"host connected from {conn.peer}")
         if self.on_new_host is not None:
             self.on_new_host()  # a clean console: nothing of the last host's half-typed line
         self._connected(conn)
         if not conn.held:
             self.release(conn)
+
+    def _output(self, conn: HostConnection, blocked: bool) -> None:
+        if conn is self._conn and self.on_output is not None:
+            self.on_output(blocked)
 
     def _received(self, conn: HostConnection, data: bytes) -> None:
         if conn is self._conn:
@@ -245,3 +253,5 @@ class SocketHostTransport(Transport):
         if conn is self._conn:
             self._conn = None
             self.note(f"host {conn.peer} disconnected")
+            if conn.paused and self.on_output is not None:
+                self.on_output(False)  # output goes to the backlog again
