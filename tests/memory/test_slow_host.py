@@ -20,6 +20,8 @@ from harness import SRC, stop_serve
 
 COMMANDS = 1_000_000  # 3 MB of AT\r: 13 MB of echo and replies, were they all queued
 RSS_BOUND = 6 * 1024 * 1024  # bytes the module may grow by meanwhile (docs/behaviour.md)
+LONG, LINES = 600, 16_000  # 9.6 MB of lines too long to be commands
+TOO_LONG = b"AT-S.ERROR:32:Argument exceeds allowed size\r\n"
 _WIND = re.compile(rb"\+WIND:[^\r\n]*\r\n")
 
 
@@ -114,3 +116,57 @@ def test_host_that_does_not_read(tmp_path, kind):
         s.close()
     finally:
         stop_serve(proc)
+
+
+def test_host_that_floods_a_busy_console(tmp_path):
+    """While a command waits (a TLS handshake with a peer that never answers), what the host
+    sends waits in its own buffers, not the module's; then every command is answered."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    proc, port = serve(tmp_path / "state", "tcp")
+    try:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+        s.connect(("127.0.0.1", port))
+        read_until(s, b"+WIND:24:WiFi Up:")  # joined: the module has an IP address
+        s.sendall(b"AT\r")
+        read_until(s, b"AT-S.OK\r\n")
+        base = rss(proc.pid)
+        s.sendall(b"AT+S.SOCKON=127.0.0.1,%d,,s\r" % silent.getsockname()[1])
+        # Over-long lines: cheap for the console once it reads them (one error each).
+        data = b"x" * (LONG - 1) + b"\r"
+        data *= LINES
+        s.setblocking(False)
+        sent, idle = 0, 0
+        while sent < len(data) and idle < 60:
+            try:
+                sent += s.send(data[sent : sent + 65536])
+                idle = 0
+            except BlockingIOError:
+                idle += 1
+                time.sleep(0.02)
+        grown = rss(proc.pid) - base
+        assert sent < len(data), "the module took the whole flood while busy"
+        assert grown < RSS_BOUND, f"grew by {grown} bytes"
+        out = bytearray()
+        while sent < len(data) or out.count(b"AT-S.ERROR") < LINES + 1:
+            if sent < len(data):
+                with contextlib.suppress(BlockingIOError):
+                    sent += s.send(data[sent : sent + 65536])
+            try:
+                chunk = s.recv(1 << 20)
+            except BlockingIOError:
+                time.sleep(0.001)
+                continue
+            assert chunk
+            out += chunk
+        body = _WIND.sub(b"", bytes(out))
+        head = b"AT+S.SOCKON=127.0.0.1,%d,,s\r\nAT-S.ERROR:74:Failed to open socket\r\n"
+        assert body.startswith(head % silent.getsockname()[1]), body[:200]
+        assert body.count(TOO_LONG) == LINES
+        s.close()
+    finally:
+        stop_serve(proc)
+        silent.close()

@@ -31,7 +31,8 @@ from atwifi.runtime.items import Item, Request, Sink, Wind
 
 log = logging.getLogger("atwifi")
 
-# Host bytes kept before the first boot has chosen a console (a UART's receive buffer).
+# Host bytes kept waiting while a command runs before the transport stops reading the host.
+INPUT_HIGH = 64 * 1024
 
 
 class Boot(enum.Enum):
@@ -90,6 +91,9 @@ class Runtime:
         # The console's host takes no output now (its queue is over the high-water mark):
         # WINDs wait in the gate, bounded there, until it does (output_blocked).
         self.blocked = False
+        # Stops (True) and resumes (False) the reading of the console's host: the transport's.
+        self.input_control: Callable[[bool], None] | None = None
+        self._held_in = False
         # Sees host bytes first and returns what the console gets (a sleeping module
         # drops input): a hook for the power work.
         self.input_gate: Callable[[bytes], bytes] | None = None
@@ -119,6 +123,15 @@ class Runtime:
         if self.parked and self.pending is None and self._run_eagerly():
             return  # all handled; the console task stays parked
         self._wakeup.set()
+        # A command is running: what the host sends meanwhile waits in the framing. Past
+        # INPUT_HIGH the transport stops reading it (the host's writes block), until the
+        # console has taken what it has.
+        if framing.buffered > INPUT_HIGH and self.input_control is not None and not self._held_in:
+            self._held_in = True
+            self.input_control(True)
+            self.dialect.trace_note(
+                f"console busy with {framing.buffered} bytes of input waiting: host not read"
+            )
 
     def _push(self) -> None:
         """Hand the framing's output to the transport, unless an eager batch gathers it (one
@@ -181,6 +194,11 @@ class Runtime:
         self.dialect.trace_note(f"held WINDs bounded ({gate.limit} bytes): " + "; ".join(parts))
         gate.dropped.clear()
         gate.merged = 0
+
+    def _release_input(self) -> None:
+        self._held_in = False
+        if self.input_control is not None:
+            self.input_control(False)
 
     def output_blocked(self, blocked: bool) -> None:
         """The transport's word: its host stopped taking output (True), or takes it again.
@@ -246,6 +264,8 @@ class Runtime:
         if self.framing is not None:
             self.framing.reset()
         self.gate.clear()
+        if self._held_in:
+            self._release_input()
         await self._boot(reason)
 
     async def shutdown(self) -> None:
@@ -315,6 +335,8 @@ class Runtime:
             return
         framing.reset()
         self.dialect.trace_note("new host: the console's partial input forgotten")
+        if self._held_in:
+            self._release_input()
 
     def console_active(self) -> None:
         """The dialect's console now hears the host (the SPWF04 calls it as it prints
@@ -354,6 +376,8 @@ class Runtime:
                 if framing is not None and framing.awaiting_data:
                     self.gate.begin()  # the command's data is on its way: hold WINDs
                 self._push()  # e.g. the echo, which the host waits for before its data
+                if self._held_in:
+                    self._release_input()
                 self._wakeup.clear()
                 self.parked = True
                 try:

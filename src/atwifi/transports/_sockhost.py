@@ -18,6 +18,7 @@ def format_hostport(host: str, port: int) -> str:
 # Why a host's input is not read (HostConnection.stop_reading): bits.
 OUTPUT_FULL = 1  # its output is over the high-water mark (it does not read)
 LINE_FULL = 2  # the paced line's receive side is full (transports/line.py)
+CONSOLE_BUSY = 4  # the console has more of its input waiting than it keeps (runtime)
 
 
 class HostConnection(asyncio.Protocol):
@@ -217,6 +218,15 @@ class SocketHostTransport(Transport):
         conn = self._conn
         if conn is not None and conn.alive:
             conn.start_reading(LINE_FULL)
+
+    def hold_input(self, held: bool) -> None:
+        """The console is busy with what it has (True) or ready again (False)."""
+        conn = self._conn
+        if conn is not None and conn.alive:
+            if held:
+                conn.stop_reading(CONSOLE_BUSY)
+            else:
+                conn.start_reading(CONSOLE_BUSY)
 
     def hold(self, conn: HostConnection) -> None:
         conn.held = True
