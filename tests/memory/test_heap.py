@@ -137,6 +137,16 @@ async def test_running_out(quiet_module):
         assert await m.cmd("AT") == OK and m.take() == b""
         free, low = await heap(m)
         assert free == TOTAL - 53248 - 3 * SOCKET and low == free
+        # A server's client that does not fit is turned away (WIND:83, reason 1: no memory).
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        sport = listener.getsockname()[1]
+        listener.close()
+        assert await m.cmd(f"AT+S.SOCKDON={sport},t") == b"AT-S.On:0\r\n" + OK
+        r, w = await asyncio.open_connection("127.0.0.1", sport)
+        assert await m.read_until(b"\r\n") == b"+WIND:83:Sockd Dropping Client:1\r\n"
+        w.close()
+        assert await m.cmd("AT+S.SOCKDC=0") == OK
         # Memory given back ends the episode; the next failure is a new one.
         assert await m.cmd("AT+S.FSD=2:/big") == OK
         assert await m.cmd(f"AT+S.SOCKON=127.0.0.1,{port},,t") == b"AT-S.On:127.0.0.1:3\r\n" + OK
