@@ -34,8 +34,9 @@ class HostConnection(asyncio.Protocol):
         # While held, output goes to the owner's backlog instead of the socket (RFC 2217 keeps
         # it until the host has finished opening the port; flow control suspends it).
         self.held = False
-        # Why the host's bytes are not read now (a bit each): its output is full, or the line
-        # (transports/line.py) holds it. Reading resumes when no reason is left.
+        # Why the host's bytes are not read now (a bit each): its output is full, the line
+        # (transports/line.py) holds it, or the console is busy with what it has. Reading
+        # resumes when no reason is left.
         self._stopped = 0
 
     @property
