@@ -16,7 +16,7 @@ from peers import echo_server
 
 OK = b"AT-S.OK\r\n"
 TOTAL, BOOT_LOW = 55200, 52576  # Table 8's defaults
-SOCKET, TLS = 512, 4096  # docs/behaviour.md "Memory"
+SOCKET, TLS, LINK = 512, 4096, 1536  # docs/behaviour.md "Memory"
 LOW = b"+WIND:4:Low Memory\r\n"
 FULL = b"AT-S.ERROR:51:Unable to open file\r\n"
 NO_MEMORY = b"AT-S.ERROR:91:Low Memory\r\n"
@@ -153,3 +153,16 @@ async def test_running_out(quiet_module):
         assert await m.cmd("AT+S.FSC=2:/big,56000", b"B" * 56000) == FULL
         assert await m.read_until(b"\r\n") == LOW
         assert await m.cmd("AT") == OK and m.take() == b""
+
+
+async def test_a_websocket_holds_a_link(quiet_module):
+    from ws_peers import ws_server
+
+    m = quiet_module
+    async with ws_server() as peer:
+        assert await m.cmd(f"AT+S.WSOCKON=127.0.0.1,{peer.port},/echo,0,,,,,") == (
+            b"AT-S.On:0\r\n" + OK
+        )
+        assert (await heap(m))[0] == TOTAL - LINK
+        assert await m.cmd("AT+S.WSOCKC=0,0") == OK
+        assert (await heap(m))[0] == TOTAL
