@@ -70,6 +70,8 @@ async def test_winds_wait_while_the_host_takes_no_output(quiet_module):
     capped) instead of queued towards it, and follow once it reads again."""
     m = quiet_module
     d = m.device
+    notes: list[str] = []
+    d.trace = type("Notes", (), {"note": staticmethod(notes.append)})()
     d.runtime.output_blocked(True)
     for i in range(20_000):
         d.wind(55, "", 0, 10, 10 * (i + 1))  # one socket's data: merges
@@ -81,6 +83,9 @@ async def test_winds_wait_while_the_host_takes_no_output(quiet_module):
     assert out.startswith(b"+WIND:55:Pending Data::0:200000:200000\r\n")  # all 20000 in one
     assert len(out) <= d.gate.limit
     assert await m.cmd("AT") == OK
+    # One trace line says what was merged and what was dropped, by WIND number.
+    (line,) = [n for n in notes if n.startswith("held WINDs bounded")]
+    assert "19999 merged into held ones" in line and "oldest dropped over the cap (61 x" in line
 
 
 async def test_tcp_console_says_when_its_host_stops_reading():
