@@ -378,6 +378,7 @@ def _wire_consoles(device, uart, spi=None, bus=None):  # type: ignore[no-untyped
         edges[:] = [task]
 
     bus.on_reset = on_reset
+    bus.on_output = device.runtime.output_blocked  # a master that clocks no MISO out
     return switch
 
 

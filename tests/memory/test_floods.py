@@ -114,3 +114,33 @@ async def test_tcp_console_says_when_its_host_stops_reading():
         writer.close()
     finally:
         await t.close()
+
+
+async def test_spi_bus_says_when_its_master_clocks_nothing_out(tmp_path):
+    """A master connected to the SPI bus that does not transfer: past the high-water mark of
+    MISO output the bus tells the runtime (WINDs are then held), and again when it leaves."""
+    from atwifi.framings.spi import encode_slave
+    from atwifi.transports.spi import SpiBusTransport
+
+    t = SpiBusTransport(str(tmp_path / "bus.sock"))
+    said: list[bool] = []
+    changed = asyncio.Event()
+
+    def on_output(blocked: bool) -> None:
+        said.append(blocked)
+        changed.set()
+
+    t.on_output = on_output
+    await t.start(lambda data: None)
+    try:
+        reader, writer = await asyncio.open_unix_connection(str(tmp_path / "bus.sock"))
+        await reader.read(16)  # HELLO: the bus has its host
+        for _ in range(40):
+            t.write(encode_slave(2, 3, 0, b"w" * 1000))
+        assert said == [True]
+        writer.close()
+        changed.clear()
+        await asyncio.wait_for(changed.wait(), 20)  # the bus sees its host go
+        assert said == [True, False]
+    finally:
+        await t.close()

@@ -358,6 +358,7 @@ class Runtime:
             return
         if self.framing is not None:
             self._push()  # what the old console still had to say
+        self.blocked = False  # the other console's host, if it took no output, is not this one's
         framing = make_framing(name, self.dialect)
         self.framing, self.framing_name = framing, name
         self.sink = _ConsoleSink(framing.send, self.flush)
