@@ -7,6 +7,11 @@ host takes something. UDP: a datagram that does not fit is dropped and said so (
 
 Receiving uses ``asyncio.BufferedProtocol`` with a buffer never larger than the room left, so
 the module never holds more than ``capacity`` unread bytes, whatever the peer does.
+
+With the module's heap attached (``reserve_heap``), the socket's control block and TLS
+session are charged while it is in the table and its unread bytes as they come and go; the
+buffer is then also bounded by the heap's free bytes (a full heap stops reading as a full
+buffer does; a datagram that does not fit is dropped).
 """
 
 from __future__ import annotations
