@@ -2,7 +2,9 @@
 
 Dialect-free: no Table 10 number, no dialect text. The services ask through small hooks:
 
-* sockets: ``Faults.on_connect(name, ip, port, proto)`` before a client socket connects:
+* every client connection (the socket service, HTTP, WebSocket, MQTT, SMTP, TFTP), through
+  the one connection path (services/net/dial.py): ``Faults.on_connect(name, ip, port, proto)``
+  before it connects:
   raises ``ConnectionRefusedError`` (refuse) or an ``ssl.SSLError`` (TLS handshake failure),
   else returns a ``ConnFaults`` plan (or None) that the socket's receive path runs its bytes
   through (reset after N bytes, stall, delay/jitter, bandwidth cap, UDP loss) and that says
@@ -209,11 +211,7 @@ class Faults:
             self.note(f"fault #{r.id} refuse: connection to {where} refused")
             raise ConnectionRefusedError(111, f"connection refused (fault #{r.id})")
         if proto == "tls":
-            for r in self._fire(("tls_fail",), name, ip, port, proto):
-                import ssl
-
-                self.note(f"fault #{r.id} tls_fail: TLS handshake with {where} fails")
-                raise ssl.SSLError(1, f"TLS handshake failure (fault #{r.id})")
+            self.on_tls(name, ip, port)
         # Only the kinds that mean something on this socket fire (and count against `times`).
         kinds = {
             "tcp": ("reset", "stall", "delay", "bandwidth"),
@@ -224,6 +222,17 @@ class Faults:
         if not rules:
             return None
         return ConnFaults(rules, f"{proto} {where}", self.note)
+
+    def on_tls(self, name: str, ip: str, port: int) -> None:
+        """Before a TLS handshake on a connection to ``ip:port``: at the connect for TLS from
+        the start, or when a plain connection upgrades (SMTP's STARTTLS). Raises
+        ``ssl.SSLError`` for a ``tls_fail`` rule."""
+        where = f"{name}:{port}" if name == ip else f"{name} ({ip}):{port}"
+        for r in self._fire(("tls_fail",), name, ip, port, "tls"):
+            import ssl
+
+            self.note(f"fault #{r.id} tls_fail: TLS handshake with {where} fails")
+            raise ssl.SSLError(1, f"TLS handshake failure (fault #{r.id})")
 
     async def on_resolve(self, name: str) -> str | None:
         """Before a name is looked up: None (no fault), the wrong answer to return, or
