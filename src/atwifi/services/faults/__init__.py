@@ -204,13 +204,17 @@ class Faults:
         return out
 
     # -- hooks ---------------------------------------------------------------------------
-    def on_connect(self, name: str, ip: str, port: int, proto: str) -> ConnFaults | None:
-        """Before a client socket connects to ``ip:port`` (``name`` as the host gave it)."""
+    def on_connect(
+        self, name: str, ip: str, port: int, proto: str, handshake: bool = True
+    ) -> ConnFaults | None:
+        """Before a client socket connects to ``ip:port`` (``name`` as the host gave it).
+        ``handshake`` False: a TLS connection whose handshake comes later (STARTTLS); its
+        ``tls_fail`` rules are asked then, through ``on_tls``."""
         where = f"{name}:{port}" if name == ip else f"{name} ({ip}):{port}"
         for r in self._fire(("refuse",), name, ip, port, proto):
             self.note(f"fault #{r.id} refuse: connection to {where} refused")
             raise ConnectionRefusedError(111, f"connection refused (fault #{r.id})")
-        if proto == "tls":
+        if proto == "tls" and handshake:
             self.on_tls(name, ip, port)
         # Only the kinds that mean something on this socket fire (and count against `times`).
         kinds = {

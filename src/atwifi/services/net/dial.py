@@ -85,16 +85,24 @@ class Dialer:
             raise Blocked(getattr(e, "detail", "") or str(e)) from e
 
     def prepare(
-        self, host: str, ip: str, port: int, proto: str, *, check: bool = True
+        self,
+        host: str,
+        ip: str,
+        port: int,
+        proto: str,
+        *,
+        check: bool = True,
+        handshake: bool = True,
     ) -> ConnFaults | None:
         """Policy, then the fault rules for a connection of ``proto`` (tcp, tls, udp) to
-        ``ip:port`` (``host`` as the caller named it). Returns the plan, or None."""
+        ``ip:port`` (``host`` as the caller named it). Returns the plan, or None.
+        ``handshake`` False: TLS comes later on the connection (``tls_handshake``)."""
         if check:
             self.allow(ip, port)
         faults = self.faults
         if faults is None:
             return None
-        return faults.on_connect(host, ip, port, proto)
+        return faults.on_connect(host, ip, port, proto, handshake)
 
     def tls_handshake(self, host: str, ip: str, port: int) -> None:
         """A plain connection is about to upgrade to TLS (STARTTLS): a ``tls_fail`` rule
@@ -131,6 +139,7 @@ class Dialer:
         handshake_timeout: float | None = None,
         proto: str | None = None,
         plan: ConnFaults | None | bool = True,
+        wrap: bool = False,
         to: tuple[str, int] | None = None,
         verify: bool = True,
     ) -> tuple[Any, Any, ConnFaults | None]:
@@ -139,8 +148,9 @@ class Dialer:
         fault plan or None). The caller's timeout covers it all.
 
         ``plan=True``: policy and fault rules are checked here and a plan is put in front
-        of the protocol. A plan (or None) given instead: ``prepare`` was called already and
-        the caller's protocol runs the plan itself (the socket service's buffers).
+        of the protocol. A plan (or None) given instead: ``prepare`` was called already; with
+        ``wrap`` the plan is put in front here, else the caller's protocol runs it itself
+        (the socket service's buffers).
         ``to``: where to connect instead (a fleet's module), the policy not asked.
         ``proto``: the kind the fault rules see (default tcp, or tls with ``tls_name``).
         With ``verify`` (default) a TLS server's certificate is checked before returning."""
@@ -150,10 +160,11 @@ class Dialer:
             tls = self.tls
             if tls is None:
                 raise ssl.SSLError("no TLS service")
-        wrap = plan is True
-        the_plan: ConnFaults | None = (
-            self.prepare(host, ip, port, kind, check=to is None) if wrap else plan  # type: ignore[assignment]
-        )
+        if plan is True:
+            the_plan = self.prepare(host, ip, port, kind, check=to is None)
+            wrap = True
+        else:
+            the_plan = plan or None
         if tls_name is not None:
             ctx = await tls.client_context()
         made: list[Any] = []
@@ -229,19 +240,23 @@ class Dialer:
         return reader, writer
 
     async def connected_socket(
-        self, *, host: str, ip: str, port: int, proto: str = "tcp"
-    ) -> socket.socket:
-        """A connected socket for a library that takes one (aiosmtplib): one end of a socket
-        pair whose other end is relayed to ``ip:port`` over a connection of this path, so the
-        fault rules act on what the server sends as on any other connection."""
+        self, *, host: str, ip: str, port: int, proto: str = "tcp", handshake: bool = True
+    ) -> tuple[socket.socket, ConnFaults | None]:
+        """A connected socket for a library that takes one and runs TLS itself (aiosmtplib):
+        one end of a socket pair whose other end is relayed to ``ip:port`` over a plain
+        connection of this path, so the fault rules act on what the server sends as on any
+        other connection. ``proto``: what the rules see (tls when the library will run TLS
+        on it; with ``handshake`` False, later: ``tls_handshake``). Returns (the socket, the
+        plan: for ``verify``)."""
         a, b = socket.socketpair()
         a.setblocking(False)
         b.setblocking(False)
         relay = _Relay()
         loop = asyncio.get_running_loop()
         try:
-            transport, _, _ = await self.stream(
-                lambda: relay.outside, host=host, ip=ip, port=port, proto=proto
+            plan = self.prepare(host, ip, port, proto, handshake=handshake)
+            await self.stream(
+                lambda: relay.outside, host=host, ip=ip, port=port, plan=plan, wrap=True
             )
             await loop.connect_accepted_socket(lambda: relay.inside, sock=b)
         except BaseException:
@@ -249,7 +264,7 @@ class Dialer:
             b.close()
             relay.close()
             raise
-        return a
+        return a, plan
 
     # -- datagrams ---------------------------------------------------------------------------
     async def datagram(
@@ -262,15 +277,17 @@ class Dialer:
         connect: bool = True,
         local_addr: tuple[str, int] | None = None,
         plan: ConnFaults | None | bool = True,
+        wrap: bool = False,
         to: tuple[str, int] | None = None,
     ) -> tuple[Any, Any, ConnFaults | None]:
         """A UDP endpoint for talking to ``ip:port``: connected to it (``connect``), or bound
         to ``local_addr`` (a TFTP client, whose server answers from another port). Policy,
         fault rules (refuse; loss, delay, bandwidth on what arrives) as for ``stream``."""
-        wrap = plan is True
-        the_plan: ConnFaults | None = (
-            self.prepare(host, ip, port, "udp", check=to is None) if wrap else plan  # type: ignore[assignment]
-        )
+        if plan is True:
+            the_plan = self.prepare(host, ip, port, "udp", check=to is None)
+            wrap = True
+        else:
+            the_plan = plan or None
         made: list[Any] = []
 
         def build() -> asyncio.DatagramProtocol:
