@@ -55,7 +55,9 @@ async def test_mqtt_refuse_reset_stall_delay(tmp_path, broker: Broker):
     assert await m.cmd("AT+S.MQTTPUB=0,t/x,0,0,100", b"p" * 100) == OK
     await m.read_until(b"+WIND:87:MQTT Closed:0:0\r\n")
     assert notes.having("fault #4 reset: RST after 19 bytes on tcp 127.0.0.1:")
-    assert await m.cmd("AT+S.MQTTPUB=0,t/x,0,0,1", b"p") == b"AT-S.ERROR:78:Socket not connected\r\n"
+    assert (
+        await m.cmd("AT+S.MQTTPUB=0,t/x,0,0,1", b"p") == b"AT-S.ERROR:78:Socket not connected\r\n"
+    )
     # No rule left: the broker is reachable again; a short delay changes nothing.
     await ctl(m, "fault.add", kind="delay", match=f"*:{port}", ms=1, jitter_ms=2, seed=1)
     assert await m.cmd(conn()) == ON
