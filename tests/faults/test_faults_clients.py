@@ -126,11 +126,23 @@ async def test_http_tls_faults(tmp_path, web, ca):
     await m.device.shutdown()
 
 
-async def test_http_policy_refusal_is_traced(tmp_path):
+async def test_policy_refusals_are_each_clients_own_error_and_traced(tmp_path):
     m, notes = await boot(tmp_path)
-    # 192.0.2.1 (TEST-NET): the loopback-only policy refuses it before anything is sent.
-    assert await m.cmd("AT+S.HTTPGET=192.0.2.1,/,80") == http_error(2)
-    assert notes.having("blocked by network policy: 192.0.2.1")
+    # 192.0.2.x (TEST-NET): the loopback-only policy refuses it before anything is sent.
+    body = b"x"
+    cases = [
+        ("AT+S.HTTPGET=192.0.2.1,/,80", http_error(2)),
+        ("AT+S.WSOCKON=192.0.2.2,80", ws_error(0)),
+        ("AT+S.MQTTCONN=192.0.2.3,1883,,,,,,,,,,", ERR74),
+        ("AT+S.TFTPGET=192.0.2.4,69,f.bin,0:/f.bin", ERR74),
+    ]
+    for line, answer in cases:
+        assert await m.cmd(line) == answer, line
+    smtp = f"AT+S.SMTP=192.0.2.5,25,,,,,mod@example.com,a@x.test,,,Hi,,{len(body)}"
+    assert await m.cmd(smtp, body) == ERR74
+    for i in range(1, 6):
+        assert notes.having(f"blocked by network policy: 192.0.2.{i}"), i
+    assert await m.cmd("AT") == OK
     await m.device.shutdown()
 
 
@@ -267,6 +279,14 @@ async def test_smtp_tls_faults(tmp_path, ca, monkeypatch):
         assert await send_mail(m, port, "8") == UNKNOWN_CA
         assert await send_mail(m, port, "8") == OK
         assert [mail.secure for mail in sink.mails] == [False, True]
+    # Best effort (5): a tls_fail on the implicit TLS attempt is a server without SMTPS, as a
+    # real failed handshake: STARTTLS on the same port carries the mail.
+    srv, port = await smtp_server(sink, starttls=server_ctx(ca))
+    async with srv:
+        await ctl(m, "fault.add", kind="tls_fail", match=f"*:{port}", times=1)
+        assert await send_mail(m, port, "5") == OK
+        assert sink.mails[-1].secure
+        assert notes.having(f"SMTP: no SMTPS on 127.0.0.1:{port}")
     implicit = server_ctx(ca)
     srv, port = await smtp_server(sink, implicit=implicit)
     async with srv:
