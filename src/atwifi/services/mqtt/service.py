@@ -337,7 +337,7 @@ class MqttService:
     async def _connect(
         self, p: ConnectParams, ip: str, ws: Any, slot: int | None
     ) -> tuple[int, bool]:
-        ctx: bool = False  # TLS asked for (and, after autodetect, still on)
+        use_tls = False  # TLS asked for (and, after autodetect, still on)
         own: tuple[bytes, bytes] | None = None
         if p.tls:
             if self.tls is None:
@@ -348,19 +348,19 @@ class MqttService:
                 raise ServiceError(
                     MqttFault.KEY_MISMATCH, "the loaded key is not the device certificate's key"
                 )
-            ctx = True
+            use_tls = True
 
         where = f"{p.host} ({ip}:{p.port}{'' if p.path is None else ' ws ' + p.path})"
         # One budget for TCP, TLS, the upgrade and CONNACK: drivers wait 5 s for the answer.
         deadline = asyncio.get_running_loop().time() + self.connect_timeout
         host_header = p.host if p.port in (80, 443) else f"{p.host}:{p.port}"
 
-        async def attempt(use_tls: bool) -> Link | WsLink:
+        async def attempt(tls: bool) -> Link | WsLink:
             return await open_link(
                 self.dialer,
                 ip,
                 p.port,
-                tls=use_tls,
+                tls=tls,
                 server_name=p.host,
                 path=p.path,
                 host_header=host_header,
@@ -374,15 +374,15 @@ class MqttService:
                 if via_service:
                     link = await self._open_ws(ws, slot, p, deadline)
                 else:
-                    link = await attempt(ctx)
+                    link = await attempt(use_tls)
             except (ssl.SSLError, ConnectionError) as e:
                 if via_service:
                     raise
-                if p.tls != TLS_AUTO or not ctx or _cert_alert(e):
+                if p.tls != TLS_AUTO or not use_tls or _cert_alert(e):
                     raise
                 # Autodetect: the broker did not answer the TLS handshake as TLS.
                 self.events.note(f"MQTT: {where} does not speak TLS ({e}): plain MQTT")
-                own, ctx = None, False
+                own, use_tls = None, False
                 link = await attempt(False)
         except Blocked as e:
             raise ServiceError(MqttFault.CONNECT_FAILED, f"{where}: {e}") from None
@@ -399,7 +399,7 @@ class MqttService:
         try:
             decoder = codec.Decoder()
             # Over the WebSocket service, TLS and its checks were the service's.
-            secure = ctx and not via_service
+            secure = use_tls and not via_service
             session_present, early = await self._handshake(
                 link, secure, own, where, deadline, decoder, p
             )

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from atwifi.services.errors import ServiceError
+from atwifi.services.net.dial import Blocked, Dialer
 from atwifi.services.sockets.conn import Conn, DatagramProtocol, Events, StreamProtocol
 from atwifi.services.sockets.errors import SockFault
 from atwifi.services.sockets.server import Server
@@ -83,11 +84,12 @@ class Sockets:
         self.port_map = port_map if port_map is not None else {}
         self.connect_timeout = connect_timeout
         self.faults = faults  # faults on demand: consulted before each connect
-        from atwifi.services.net.dial import Dialer
-
-        # The one connection path: fault rules, TLS, certificate checks (the policy is asked
-        # above it, with its own error: the socket service's callers expect it as it is).
-        self.dialer = Dialer(tls=lambda: self.tls, faults=lambda: self.faults)
+        # The one connection path: policy, fault rules, TLS, certificate checks.
+        self.dialer = Dialer(
+            check=lambda ip, port: self.check(ip, port or 0),
+            tls=lambda: self.tls,
+            faults=lambda: self.faults,
+        )
         self.clients: dict[int, Conn] = {}
         self.servers: dict[int, Server] = {}
 
@@ -112,7 +114,10 @@ class Sockets:
         ip = await self.resolve(host)
         routed = self.route(ip, port, k) if self.route is not None else None
         if routed is None:
-            self.check(ip, port)  # the policy's own error (74 and its trace note)
+            try:
+                self.dialer.allow(ip, port)  # the policy (its trace note says why)
+            except Blocked as e:
+                raise ServiceError(SockFault.OPEN_FAILED, f"{ip}:{port}: {e}") from None
         cid = next(i for i in range(MAX_CLIENTS) if i not in self.clients)
         conn = Conn(self.events, None, cid, k, self.capacity(), self.threshold)
         conn.ip, conn.port = ip, port
