@@ -126,6 +126,60 @@ async def test_http_tls_faults(tmp_path, web, ca):
     await m.device.shutdown()
 
 
+async def test_fsupdate_under_faults_leaves_the_volume(tmp_path, web):
+    from atwifi.services.fs import image
+
+    m, notes = await boot(tmp_path)
+    assert await m.cmd("AT+S.FSC=1:/keep.txt,4", b"keep") == OK
+    before = await m.cmd("AT+S.FSL")
+    web.files["fs.img"] = image.pack({"new.txt": b"n" * 3000})
+    update = f"AT+S.FSUPDATE=e,127.0.0.1,/files/fs.img,{web.port}"
+    await ctl(m, "fault.add", kind="refuse", match=f"*:{web.port}", times=1)
+    assert await m.cmd(update) == http_error(3)
+    await ctl(m, "fault.add", kind="reset", match=f"*:{web.port}", after=1500, times=1)
+    assert await m.cmd(update) == status(200) + http_error(9)
+    assert await m.cmd("AT+S.FSL") == before
+    assert notes.having("reset: RST after 1500 bytes")
+    # Through a bandwidth cap the image arrives whole.
+    await ctl(m, "fault.add", kind="bandwidth", match=f"*:{web.port}", bps=500_000, times=1)
+    assert await m.cmd(update) == status(200) + OK
+    assert b"new.txt" in await m.cmd("AT+S.FSL")
+    await m.device.shutdown()
+
+
+async def test_held_bytes_stay_bounded_for_a_wrapped_client():
+    """A client's connection under a long delay and a flood: the plan holds at most its
+    bound (plus one read) and reading from the peer pauses; nothing is lost once released."""
+    from atwifi.services.faults import Faults, make_rule
+    from atwifi.services.faults.wrap import HOLD
+    from atwifi.services.net.dial import Dialer
+
+    notes: list[str] = []
+    faults = Faults(note=notes.append)
+    total = 4 * HOLD
+
+    async def flood(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(b"f" * total)
+        await w.drain()
+        w.close()
+
+    srv = await asyncio.start_server(flood, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    async with srv:
+        rule = faults.add(make_rule("delay", ms=60000, match=f"*:{port}"))
+        dialer = Dialer(faults=faults)
+        reader, writer = await dialer.open_connection(host="127.0.0.1", ip="127.0.0.1", port=port)
+        async with asyncio.timeout(20):
+            while not any("reading paused" in n for n in notes):
+                await asyncio.sleep(0.01)
+        plan = writer.transport._owner.plan  # the FaultyStream behind the proxy
+        assert HOLD <= plan.held <= HOLD + 256 * 1024
+        assert len(reader._buffer) == 0  # nothing delivered yet
+        faults.remove(rule.id)  # delay gone: what is held comes through, in order, all of it
+        assert await asyncio.wait_for(reader.read(), 20) == b"f" * total
+        writer.close()
+
+
 async def test_policy_refusals_are_each_clients_own_error_and_traced(tmp_path):
     m, notes = await boot(tmp_path)
     # 192.0.2.x (TEST-NET): the loopback-only policy refuses it before anything is sent.

@@ -105,7 +105,7 @@ def fault_socket(
     if conn.faults is None:
         proto = {"t": "tcp", "u": "udp", "s": "tls"}.get(conn.kind, "tls")
         name = f"socket {id}" if server is None else f"server {server} client {id}"
-        plan = ConnFaults([], f"{proto} {name} ({conn.ip}:{conn.port})", f.note)
+        plan = f.track(ConnFaults([], f"{proto} {name} ({conn.ip}:{conn.port})", f.note))
         plan.conn = conn
         conn.faults = plan
     conn.faults.add(rule)

@@ -23,6 +23,7 @@ import asyncio
 import fnmatch
 import itertools
 import random
+import weakref
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -161,6 +162,7 @@ class Faults:
 
         self.console = ConsoleFaults(note=lambda text: self.note(text))
         self.scenarios: set[asyncio.Task[Any]] = set()  # running scenarios (scenario.py)
+        self.plans: weakref.WeakSet[ConnFaults] = weakref.WeakSet()  # of open connections
 
     # -- rules ---------------------------------------------------------------------------
     def add(self, rule: Rule) -> Rule:
@@ -174,6 +176,7 @@ class Faults:
                 if r.id == rule_id:
                     rules.remove(r)
                     r.active = False
+                    self._retime()
                     return r
         raise FaultError(f"no fault rule {rule_id}")
 
@@ -184,7 +187,17 @@ class Faults:
         self.rules.clear()
         self.bound.clear()
         self.console.clear()
+        self._retime()
         return n
+
+    def track(self, plan: ConnFaults) -> ConnFaults:
+        """A plan of an open connection: told when rules go (``ConnFaults.rule_gone``)."""
+        self.plans.add(plan)
+        return plan
+
+    def _retime(self) -> None:
+        for plan in list(self.plans):
+            plan.rule_gone()
 
     def forget_socket(self, rule: Rule) -> None:
         """A socket's rule whose socket has gone."""
@@ -225,7 +238,7 @@ class Faults:
         rules = self._fire(kinds, name, ip, port, proto)
         if not rules:
             return None
-        return ConnFaults(rules, f"{proto} {where}", self.note)
+        return self.track(ConnFaults(rules, f"{proto} {where}", self.note))
 
     def on_tls(self, name: str, ip: str, port: int) -> None:
         """Before a TLS handshake on a connection to ``ip:port``: at the connect for TLS from

@@ -212,6 +212,19 @@ class ConnFaults:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             t.abort()
 
+    def rule_gone(self) -> None:
+        """A rule was removed: once no delay or bandwidth rule is left, what the plan holds
+        back is due now (in order), not at the time the removed rule gave it."""
+        if self.conn is None or not self._queue or self._of("delay") or self._of("bandwidth"):
+            return
+        now = asyncio.get_running_loop().time()
+        self._queue = deque((min(t, now), item) for t, item in self._queue)
+        self._last = min(self._last, now)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._arm(self.conn)
+
     # -- datagrams ---------------------------------------------------------------------------
     def datagram(self, conn: Any, data: bytes, *extra: Any) -> None:
         """A datagram from the peer; ``extra`` (e.g. its address) is handed on with it."""
