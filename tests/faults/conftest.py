@@ -1,4 +1,4 @@
-"""The fault tests use the real peers of the HTTP, transfer (SMTP, TFTP) and MQTT tests."""
+"""The fault tests use the real peers of the HTTP, transfer (SMTP, TFTP), MQTT and net tests."""
 
 from __future__ import annotations
 
@@ -6,6 +6,6 @@ import sys
 from pathlib import Path
 
 _TESTS = Path(__file__).resolve().parents[1]
-for _sub in ("http", "transfer", "mqtt"):
+for _sub in ("http", "transfer", "mqtt", "net"):
     if str(_TESTS / _sub) not in sys.path:
         sys.path.append(str(_TESTS / _sub))

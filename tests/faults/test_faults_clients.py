@@ -384,3 +384,41 @@ async def test_tftp_faults(tmp_path):
         assert await m.cmd(f"AT+S.TFTPPUT=127.0.0.1,{port},0:/f.bin") == ERR74
     assert await m.cmd("AT") == OK
     await m.device.shutdown()
+
+
+# -- NTP (ip_ntp_server1, the module's SNTP client) -------------------------------------------
+
+
+async def test_ntp_faults(tmp_path, monkeypatch):
+    import re
+
+    from netsupport import start_sntp_server
+
+    from atwifi.spwf04.parts import net as net_part
+
+    monkeypatch.setattr(net_part, "NTP_TIMEOUT_S", 0.3)
+    m, notes = await boot(tmp_path)
+    server, transport = await start_sntp_server()
+    try:
+        assert await m.cmd(f"AT+S.SCFG=ip_ntp_server1,127.0.0.1:{server.port}") == OK
+        assert await m.cmd("AT+S.SCFG=ip_ntp_server2,") == OK
+        for n, rule in enumerate(
+            (
+                {"kind": "refuse"},
+                {"kind": "loss", "rate": 1},  # the answer is lost: no answer in time
+                {"kind": "delay", "ms": 2000},  # the answer comes too late
+            ),
+            start=1,
+        ):
+            await ctl(m, "fault.add", match=f"*:{server.port}", times=1, **rule)
+            m.device.net.on_link_up()
+            await notes.wait("NTP: no server answered", count=n)
+            assert notes.having(f"fault #{n} {rule['kind']}")
+            # The clock is unset, as the host sees it.
+            assert (await m.cmd("AT+S.TIME")).startswith(b"AT-S.Date:70.01.01:")
+        # No rule left: the time comes.
+        m.device.net.on_link_up()
+        await m.read_until(re.compile(rb"\+WIND:84:NTP Server Delivery:[^\r]*\r\n"))
+    finally:
+        transport.close()
+    await m.device.shutdown()

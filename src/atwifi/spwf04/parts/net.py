@@ -226,7 +226,10 @@ class Net:
                 self.device.trace_note(f"NTP: blocked by network policy: {ip} ({server})")
                 continue
             try:
-                t = await sntp.query(ip, port, timeout_s=NTP_TIMEOUT_S)
+                # Through the connection path: the fault rules act on NTP as on any client
+                # (the policy was asked just above, with NTP's own note).
+                dialer = Dialer(faults=lambda: getattr(self.device, "faults", None))
+                t = await sntp.query(ip, port, timeout_s=NTP_TIMEOUT_S, dialer=dialer, host=host)
             except (sntp.SntpError, OSError) as e:
                 self.device.trace_note(f"NTP: {server} ({ip}:{port}): {e}")
                 continue
