@@ -155,7 +155,14 @@ async def test_held_bytes_stay_bounded_for_a_wrapped_client():
     from atwifi.services.net.dial import Dialer
 
     notes: list[str] = []
-    faults = Faults(note=notes.append)
+    paused = asyncio.Event()
+
+    def note(text: str) -> None:
+        notes.append(text)
+        if "reading paused" in text:
+            paused.set()
+
+    faults = Faults(note=note)
     total = 4 * HOLD
 
     async def flood(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
@@ -169,9 +176,7 @@ async def test_held_bytes_stay_bounded_for_a_wrapped_client():
         rule = faults.add(make_rule("delay", ms=60000, match=f"*:{port}"))
         dialer = Dialer(faults=faults)
         reader, writer = await dialer.open_connection(host="127.0.0.1", ip="127.0.0.1", port=port)
-        async with asyncio.timeout(20):
-            while not any("reading paused" in n for n in notes):
-                await asyncio.sleep(0.01)
+        await asyncio.wait_for(paused.wait(), 20)
         plan = writer.transport._owner.plan  # the FaultyStream behind the proxy
         assert HOLD <= plan.held <= HOLD + 256 * 1024
         assert len(reader._buffer) == 0  # nothing delivered yet
