@@ -64,7 +64,9 @@ async def web(ca):
 async def test_http_refuse_reset_stall_delay(tmp_path, web):
     m, notes = await boot(tmp_path)
     http = m.device.http
-    http.response_timeout = http.idle_timeout = 0.3
+    # Short waits only where the fault is meant to outlast them (a loaded machine may take
+    # more than that to answer a request that goes through).
+    http.response_timeout = http.idle_timeout = 10.0
     index = b"<html>hello from the index</html>"
     get = f"AT+S.HTTPGET=127.0.0.1,/index.html,{web.port}"
 
@@ -82,21 +84,24 @@ async def test_http_refuse_reset_stall_delay(tmp_path, web):
     assert notes.having("fault #2 reset: RST after 2000 bytes on tcp 127.0.0.1:")
 
     # Stall from the first byte: no reply head ever comes (error 10, response timeout).
+    http.response_timeout = 0.3
     await ctl(m, "fault.add", kind="stall", match=f"*:{web.port}", after=0, times=1)
     assert await m.cmd(get) == http_error(10)
     assert notes.having("fault #3 stall:")
     # Stall in mid-body: the head and what came before, then the receive timeout (4).
+    http.response_timeout, http.idle_timeout = 10.0, 0.3
     await ctl(m, "fault.add", kind="stall", match=f"*:{web.port}", after=1000, times=1)
     out = await m.cmd(f"AT+S.HTTPGET=127.0.0.1,/large?n=100000,{web.port}")
     assert out.startswith(status(200)) and out.endswith(http_error(4)), out[-80:]
 
     # A delay longer than the client waits: the head is late (10); a short one, with
     # jitter and a bandwidth cap, changes nothing in the bytes.
-    await ctl(m, "fault.add", kind="delay", match=f"*:{web.port}", ms=3000, times=1)
+    http.response_timeout, http.idle_timeout = 1.0, 10.0
+    await ctl(m, "fault.add", kind="delay", match=f"*:{web.port}", ms=5000, times=1)
     assert await m.cmd(get) == http_error(10)
+    http.response_timeout = 10.0
     await ctl(m, "fault.add", kind="delay", match=f"*:{web.port}", ms=2, jitter_ms=3, seed=5)
     await ctl(m, "fault.add", kind="bandwidth", match=f"*:{web.port}", bps=2_000_000)
-    http.response_timeout = http.idle_timeout = 10.0
     out = await m.cmd(f"AT+S.HTTPGET=127.0.0.1,/large?n=50000,{web.port}")
     assert out == status(200) + pattern(50000) + OK
     assert notes.having("delay: 2 ms") and notes.having("bandwidth: 2e+06 bytes/s")
@@ -287,7 +292,7 @@ async def send_mail(m, port: int, tls: str = "") -> bytes:
 
 
 async def test_smtp_faults(tmp_path, monkeypatch):
-    monkeypatch.setattr(smtp_commands, "TIMEOUT", 0.5)
+    monkeypatch.setattr(smtp_commands, "TIMEOUT", 10.0)
     m, notes = await boot(tmp_path)
     sink = Sink()
     srv, port = await smtp_server(sink)
@@ -300,11 +305,13 @@ async def test_smtp_faults(tmp_path, monkeypatch):
         assert await send_mail(m, port) == ERR111
         assert notes.having("fault #2 reset: RST after 8 bytes")
         # A stall, or a delay past the reply timeout: the server "stops answering" (111).
+        monkeypatch.setattr(smtp_commands, "TIMEOUT", 0.5)
         await ctl(m, "fault.add", kind="stall", match=f"*:{port}", after=0, times=1)
         assert await send_mail(m, port) == ERR111
-        await ctl(m, "fault.add", kind="delay", match=f"*:{port}", ms=3000, times=1)
+        await ctl(m, "fault.add", kind="delay", match=f"*:{port}", ms=5000, times=1)
         assert await send_mail(m, port) == ERR111
         assert not sink.mails
+        monkeypatch.setattr(smtp_commands, "TIMEOUT", 10.0)
         # A short delay and a bandwidth cap: the mail goes.
         await ctl(m, "fault.add", kind="delay", match=f"*:{port}", ms=1, times=1)
         await ctl(m, "fault.add", kind="bandwidth", match=f"*:{port}", bps=100000, times=1)
@@ -315,7 +322,7 @@ async def test_smtp_faults(tmp_path, monkeypatch):
 
 
 async def test_smtp_tls_faults(tmp_path, ca, monkeypatch):
-    monkeypatch.setattr(smtp_commands, "TIMEOUT", 5.0)
+    monkeypatch.setattr(smtp_commands, "TIMEOUT", 10.0)
     m, notes = await boot(tmp_path)
     await trust(m, ca)
     sink = Sink()
@@ -411,7 +418,7 @@ async def test_ntp_faults(tmp_path, monkeypatch):
             (
                 {"kind": "refuse"},
                 {"kind": "loss", "rate": 1},  # the answer is lost: no answer in time
-                {"kind": "delay", "ms": 2000},  # the answer comes too late
+                {"kind": "delay", "ms": 5000},  # the answer comes too late
             ),
             start=1,
         ):
@@ -421,7 +428,8 @@ async def test_ntp_faults(tmp_path, monkeypatch):
             assert notes.having(f"fault #{n} {rule['kind']}")
             # The clock is unset, as the host sees it.
             assert (await m.cmd("AT+S.TIME")).startswith(b"AT-S.Date:70.01.01:")
-        # No rule left: the time comes.
+        # No rule left: the time comes (a generous wait for a loaded machine).
+        monkeypatch.setattr(net_part, "NTP_TIMEOUT_S", 10.0)
         m.device.net.on_link_up()
         await m.read_until(re.compile(rb"\+WIND:84:NTP Server Delivery:[^\r]*\r\n"))
     finally:

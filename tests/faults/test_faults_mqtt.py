@@ -42,9 +42,9 @@ async def test_mqtt_refuse_reset_stall_delay(tmp_path, broker: Broker):
     await ctl(m, "fault.add", kind="stall", match=f"*:{port}", after=0, times=1)
     assert await m.cmd(conn()) == ERR111
     assert notes.having("fault #2 stall:")
-    await ctl(m, "fault.add", kind="delay", match=f"*:{port}", ms=3000, times=1)
+    await ctl(m, "fault.add", kind="delay", match=f"*:{port}", ms=5000, times=1)
     assert await m.cmd(conn()) == ERR111
-    assert notes.having("fault #3 delay: 3000 ms")
+    assert notes.having("fault #3 delay: 5000 ms")
 
     # RST in mid-stream: CONNACK (4 bytes) and SUBACK (5) come through, the reset falls
     # inside the broker's PUBLISH of the module's own message: WIND:87, connection level.
