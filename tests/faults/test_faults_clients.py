@@ -7,6 +7,8 @@ client words the failure as the manual's result for its command. MQTT: test_faul
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import ssl
 import time
 
@@ -318,6 +320,27 @@ async def test_smtp_faults(tmp_path, monkeypatch):
         assert await send_mail(m, port) == OK
         assert len(sink.mails) == 1
     assert await m.cmd("AT") == OK
+    await m.device.shutdown()
+
+
+async def test_smtp_relay_carries_a_long_mail_under_faults(tmp_path, ca, monkeypatch):
+    """aiosmtplib's socket is relayed over the faulted connection: a 64 KB body goes whole,
+    with STARTTLS, through a delay, jitter and a bandwidth cap on what the server sends."""
+    monkeypatch.setattr(smtp_commands, "TIMEOUT", 10.0)
+    m, _ = await boot(tmp_path)
+    await trust(m, ca)
+    sink = Sink()
+    srv, port = await smtp_server(sink, starttls=server_ctx(ca))
+    async with srv:
+        await ctl(m, "fault.add", kind="delay", match=f"*:{port}", ms=1, jitter_ms=2, seed=2)
+        await ctl(m, "fault.add", kind="bandwidth", match=f"*:{port}", bps=1_000_000)
+        body = bytes(range(32, 127)) * 689 + b"end"  # 65535 bytes, printable
+        line = f"AT+S.SMTP=localhost,{port},8,,,,mod@example.com,a@x.test,,,Big,,{len(body)}"
+        assert await m.cmd(line, body) == OK
+    (mail,) = sink.mails
+    assert mail.secure
+    msg = email.message_from_bytes(mail.content, policy=email.policy.default)
+    assert msg.get_payload(decode=True) == body + b"\r\n"  # the builder ends the body
     await m.device.shutdown()
 
 
