@@ -253,6 +253,30 @@ async def test_websocket_reset_mid_stream(tmp_path):
     await m.device.shutdown()
 
 
+async def test_websocket_fault_on_one_open_client(tmp_path):
+    from atwifi.control import ControlError
+
+    m, notes = await boot(tmp_path)
+    async with ws_server() as peer, ws_server() as other:
+        assert await m.cmd(f"AT+S.WSOCKON=127.0.0.1,{peer.port},/echo") == b"AT-S.On:0\r\n" + OK
+        assert await m.cmd(f"AT+S.WSOCKON=127.0.0.1,{other.port},/echo") == b"AT-S.On:1\r\n" + OK
+        # A delay on client 0 keeps its bytes; a reset on client 1 ends it at once.
+        await ctl(m, "fault.socket", client="websocket", id=0, kind="delay", ms=5)
+        rule = await ctl(m, "fault.socket", client="websocket", id=1, kind="reset", after=0)
+        assert rule["socket"] == 1 and rule["kind"] == "reset"
+        await m.read_until(b"+WIND:89:WebSocket Closed:1\r\n")
+        assert notes.having("fault #2 reset: RST after ")  # what the connection got so far
+        assert await m.cmd("AT+S.WSOCKW=0,0,0,0,2", b"ok") == OK
+        await m.read_until(b"+WIND:88:WebSocket Data:0:1:1:2:2\r\n")
+        assert notes.having("fault #1 delay: 5 ms")
+        for args in ({"id": 5}, {"id": 1, "kind": "loss"}, {"client": "nope"}):
+            with pytest.raises(ControlError):
+                await ctl(
+                    m, "fault.socket", **{"client": "websocket", "id": 0, "kind": "reset", **args}
+                )
+    await m.device.shutdown()
+
+
 async def _upgrade_answer_size(port: int) -> int:
     """The size of the server's answer to an upgrade like the module's (same headers)."""
     from wsproto import ConnectionType, WSConnection

@@ -92,3 +92,17 @@ async def test_mqtt_tls_and_websocket_faults(tmp_path, broker: Broker):
     )
     assert await m.cmd(f"AT+S.MQTTCONN=127.0.0.1,{ws},/mqtt,,,,w1,,,,,") == ON
     await m.device.shutdown()
+
+
+async def test_mqtt_fault_on_the_open_connection(tmp_path, broker: Broker):
+    from atwifi.control import ControlError
+
+    m, notes = await boot(tmp_path)
+    with pytest.raises(ControlError):  # no broker connected yet
+        await ctl(m, "fault.socket", client="mqtt", id=0, kind="reset")
+    for port, path in ((broker.ports["plain"], ""), (broker.ports["ws"], "/mqtt")):
+        assert await m.cmd(f"AT+S.MQTTCONN=127.0.0.1,{port},{path},,,,s{port},,,,,") == ON
+        await ctl(m, "fault.socket", client="mqtt", id=0, kind="reset", after=0)
+        await m.read_until(b"+WIND:87:MQTT Closed:0:0\r\n")
+    assert len(notes.having(" reset: RST after ")) == 2  # the bytes the connection got so far
+    await m.device.shutdown()

@@ -240,6 +240,12 @@ class Faults:
             return None
         return self.track(ConnFaults(rules, f"{proto} {where}", self.note))
 
+    def empty_plan(self, name: str, ip: str, port: int, proto: str) -> ConnFaults:
+        """A plan with no rule yet for a connection that may take per-connection faults later
+        (``fault.socket client=...``): the rules added to it act from then on."""
+        where = f"{name}:{port}" if name == ip else f"{name} ({ip}):{port}"
+        return self.track(ConnFaults([], f"{proto} {where}", self.note))
+
     def on_tls(self, name: str, ip: str, port: int) -> None:
         """Before a TLS handshake on a connection to ``ip:port``: at the connect for TLS from
         the start, or when a plain connection upgrades (SMTP's STARTTLS). Raises

@@ -161,6 +161,7 @@ async def open_link(
             tls_name=server_name if tls else None,
             handshake_timeout=timeout if tls else None,
             limit=READ_CHUNK,
+            faultable=True,  # fault.socket client=mqtt, while it is open
         )
     link = Link(reader, writer)
     try:

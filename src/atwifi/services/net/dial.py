@@ -142,6 +142,7 @@ class Dialer:
         wrap: bool = False,
         to: tuple[str, int] | None = None,
         verify: bool = True,
+        faultable: bool = False,
     ) -> tuple[Any, Any, ConnFaults | None]:
         """Connect a TCP (or, with ``tls_name``, TLS) stream to ``ip:port`` for the protocol
         ``factory`` makes. Returns (the transport as the protocol sees it, the protocol, the
@@ -153,7 +154,9 @@ class Dialer:
         (the socket service's buffers).
         ``to``: where to connect instead (a fleet's module), the policy not asked.
         ``proto``: the kind the fault rules see (default tcp, or tls with ``tls_name``).
-        With ``verify`` (default) a TLS server's certificate is checked before returning."""
+        With ``verify`` (default) a TLS server's certificate is checked before returning.
+        ``faultable``: a plan is put in front even when no rule matches now, so that faults
+        can be added to this one connection while it is open (``add_fault``)."""
         kind = proto or ("tls" if tls_name is not None else "tcp")
         ctx: ssl.SSLContext | None = None
         if tls_name is not None:
@@ -163,6 +166,9 @@ class Dialer:
         if plan is True:
             the_plan = self.prepare(host, ip, port, kind, check=to is None)
             wrap = True
+            faults = self.faults
+            if the_plan is None and faultable and faults is not None:
+                the_plan = faults.empty_plan(host, ip, port, kind)
         else:
             the_plan = plan or None
         if tls_name is not None:
@@ -222,6 +228,7 @@ class Dialer:
         handshake_timeout: float | None = None,
         limit: int = 2**16,
         verify: bool = True,
+        faultable: bool = False,
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """``asyncio.open_connection`` through this path: (reader, writer)."""
         loop = asyncio.get_running_loop()
@@ -235,6 +242,7 @@ class Dialer:
             tls_name=tls_name,
             handshake_timeout=handshake_timeout,
             verify=verify,
+            faultable=faultable,
         )
         writer = asyncio.StreamWriter(transport, protocol, reader, loop)
         return reader, writer
@@ -318,6 +326,13 @@ class Dialer:
         outer = made[-1]
         inner = outer.inner if wrap and the_plan is not None else outer
         return transport, inner, the_plan
+
+
+def plan_of(transport: Any) -> ConnFaults | None:
+    """The fault plan in front of a connection this path opened with ``faultable`` (the
+    transport as its protocol sees it), or None."""
+    owner = getattr(transport, "_owner", None)
+    return getattr(owner, "plan", None)
 
 
 class _Side(asyncio.Protocol):

@@ -315,6 +315,7 @@ class WebSockets:
                     port=port,
                     tls_name=host if use_tls else None,
                     handshake_timeout=self.connect_timeout,
+                    faultable=True,  # fault.socket client=websocket, while it is open
                 )
         except Blocked as e:
             raise ServiceError(WsFault.BLOCKED, f"{ip}:{port}: {e}") from None
