@@ -42,7 +42,7 @@ class _Proxy:
 
     def resume_reading(self) -> None:
         self._owner.inner_paused = False
-        self._owner.update_reading()
+        self._owner.inner_resumed()
 
     def is_reading(self) -> bool:
         return not self._owner.inner_paused
@@ -62,22 +62,6 @@ class _Proxy:
         return self._owner.inner
 
 
-def _feed(protocol: Any, data: bytes) -> None:
-    """Hand ``data`` to a protocol, buffered or not."""
-    if isinstance(protocol, asyncio.BufferedProtocol):
-        view = memoryview(data)
-        while view:
-            buf = protocol.get_buffer(len(view))
-            n = min(len(buf), len(view))
-            if n <= 0:
-                raise RuntimeError("get_buffer() returned an empty buffer")
-            buf[:n] = view[:n]
-            protocol.buffer_updated(n)
-            view = view[n:]
-    else:
-        protocol.data_received(data)
-
-
 class FaultyStream(asyncio.Protocol):
     """A TCP/TLS connection's protocol with a fault plan in front of ``inner``."""
 
@@ -95,10 +79,14 @@ class FaultyStream(asyncio.Protocol):
         self._end: Any = _NOTHING  # "eof" or the exception of connection_lost, held back
         self._finished = False
         self.by_inner = False  # the inner protocol closed: nothing waits for it
+        # Bytes due to the inner protocol that it has no room for yet: a buffered protocol
+        # takes what its get_buffer() sizes and pauses reading when full, as it would from
+        # the transport; the rest waits here, reading from the peer paused meanwhile.
+        self._pending = bytearray()
 
     # -- what the plan calls (its receiver) ----------------------------------------------
     def room(self) -> int:
-        return HOLD - self.plan.held
+        return HOLD - self.plan.held - len(self._pending)
 
     def _pause(self) -> None:
         self._paused = True
@@ -109,8 +97,43 @@ class FaultyStream(asyncio.Protocol):
         self.update_reading()
 
     def deliver(self, data: bytes | memoryview) -> None:
-        if not self._finished and not self.by_inner:
-            _feed(self.inner, bytes(data))
+        if self._finished or self.by_inner:
+            return
+        if self._pending or self.inner_paused:
+            self._pending += data  # in order, after what waits already
+            self.update_reading()
+            return
+        self._give(bytes(data))
+
+    def _give(self, data: bytes) -> None:
+        inner = self.inner
+        if not isinstance(inner, asyncio.BufferedProtocol):
+            inner.data_received(data)
+            return
+        view = memoryview(data)
+        while view and not self.inner_paused and not self._finished:
+            buf = inner.get_buffer(len(view))
+            n = min(len(buf), len(view))
+            if n <= 0:
+                raise RuntimeError("get_buffer() returned an empty buffer")
+            buf[:n] = view[:n]
+            inner.buffer_updated(n)
+            view = view[n:]
+        if view:
+            self._pending += view
+            self.update_reading()
+
+    def inner_resumed(self) -> None:
+        """The inner protocol has room again: what waits for it first, then the peer."""
+        while self._pending and not self.inner_paused and not self._finished:
+            data = bytes(self._pending)
+            self._pending.clear()
+            self._give(data)
+        if self._paused and self.room() > 0:
+            self._paused = False  # the plan's hold, counted with _pending, has room again
+        if not self._pending:
+            self._drained()
+        self.update_reading()
 
     def deliver_datagram(self, data: bytes, *extra: Any) -> None:  # pragma: no cover
         raise RuntimeError("a stream has no datagrams")
@@ -124,7 +147,7 @@ class FaultyStream(asyncio.Protocol):
         t = self.transport
         if t is None or t.is_closing():
             return
-        want = not (self.inner_paused or self._paused or self.plan.stalled)
+        want = not (self.inner_paused or self._paused or self.plan.stalled or self._pending)
         if want and not self._reading:
             self._reading = True
             t.resume_reading()
@@ -143,23 +166,25 @@ class FaultyStream(asyncio.Protocol):
         self.plan.stream(self, data)
 
     def eof_received(self) -> bool | None:
-        if self.plan.held or self.plan._queue:
-            self._end = "eof"  # after what the plan still holds
+        if self.plan.held or self.plan._queue or self._pending:
+            self._end = "eof"  # after what the plan and _pending still hold
             return True
         return self.inner.eof_received()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.reason is not None:
             exc = ConnectionResetError(104, "connection reset (fault)")
-        elif exc is None and self.plan._queue and not self.plan.stalled and not self.by_inner:
-            self._end = None  # after what the plan still holds
+        if not self.by_inner and (
+            self._pending or (exc is None and self.plan._queue and not self.plan.stalled)
+        ):
+            self._end = exc  # after what the plan and _pending still hold
             return
         self._finish(exc)
 
     def _drained(self) -> None:
-        end, self._end = self._end, _NOTHING
-        if end is _NOTHING:
+        if self._pending or self._end is _NOTHING:
             return
+        end, self._end = self._end, _NOTHING
         if end == "eof":
             keep = self.inner.eof_received()
             t = self.transport
