@@ -2,7 +2,7 @@
 
 Dialect-free: no Table 10 number, no dialect text. The services ask through small hooks:
 
-* every client connection (the socket service, HTTP, WebSocket, MQTT, SMTP, TFTP), through
+* every client connection (the socket service, HTTP, WebSocket, MQTT, SMTP, TFTP, NTP), through
   the one connection path (services/net/dial.py): ``Faults.on_connect(name, ip, port, proto)``
   before it connects:
   raises ``ConnectionRefusedError`` (refuse) or an ``ssl.SSLError`` (TLS handshake failure),

@@ -1,15 +1,17 @@
 """The one connection path: how every client of the module reaches a destination.
 
 The socket service (SOCKON), the HTTP client (HTTPGET, HTTPPOST, FSUPDATE, FWUPDATE), the
-WebSocket clients, MQTT (TCP, TLS), SMTP and the TFTP client all open their connections here,
-so the same rules apply to each of them, in the same order:
+WebSocket clients, MQTT (TCP, TLS), SMTP, the TFTP client and NTP all open their connections
+here, so the same rules apply to each of them, in the same order:
 
 1. the network policy (``check(ip, port)``): a refusal is ``Blocked`` (the policy's own
    trace note says why), before anything leaves;
 2. the fault rules (services/faults): ``refuse`` raises ``ConnectionRefusedError``,
    ``tls_fail`` an ``ssl.SSLError``; the rules that act on the received bytes (reset, stall,
    delay/jitter, bandwidth, loss) come back as a plan that sits in front of the client's own
-   protocol (services/faults/wrap.py) or, for the socket service, in its buffer;
+   protocol (services/faults/wrap.py) or, for the socket service, in its buffer; a
+   ``faultable`` connection (WebSocket, MQTT) always gets one, empty until a rule is added
+   to that connection (``plan_of``, the ``fault.socket client=...`` verb);
 3. the connection itself, TLS with the module's TLS service (its certificate store), the
    server's certificate then checked at the MODULE's clock (``verify_server``), a
    ``tls_cert`` fault showing it an unknown or expired certificate.
