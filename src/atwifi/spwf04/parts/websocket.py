@@ -78,6 +78,7 @@ class WebSocketPart:
             check=self._check,
             tls=d.tls,
             faults=lambda: getattr(d, "faults", None),
+            heap=d.heap,
         )
 
     async def after_boot(self) -> None:
