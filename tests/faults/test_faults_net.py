@@ -123,15 +123,7 @@ async def test_dns_faults(tmp_path):
     world = tmp_path / "world.toml"
     world.write_text('[[ap]]\nssid = "STTest"\n[hosts]\n"svc.test" = "127.0.0.1"\n')
     m, notes = await boot(tmp_path, world=world)
-    for _ in range(50):  # one port on two loopback addresses: the first free pair
-        b_srv, port, _ = await talker(b"B", host="127.0.0.2")
-        try:
-            a_srv, _, _ = await talker(b"A", host="127.0.0.1", port=port)
-            break
-        except OSError:
-            b_srv.close()
-    else:
-        raise AssertionError("no port free on both 127.0.0.1 and 127.0.0.2")
+    a_srv, b_srv, port = await _pair_of_talkers()
     async with a_srv, b_srv:
         await ctl(m, "fault.add", kind="dns_answer", match="svc.test", answer="127.0.0.2", times=1)
         assert await m.cmd(f"AT+S.SOCKON=svc.test,{port},,t") == (
@@ -145,6 +137,9 @@ async def test_dns_faults(tmp_path):
         assert await m.cmd(f"AT+S.SOCKON=svc.test,{port},,t") == (
             b"AT-S.On:127.0.0.1:1\r\nAT-S.OK\r\n"
         )
+        # Its greeting's WIND:55 comes when it comes: read it before the exact replies below.
+        await m.read_until(b"+WIND:55:Pending Data::1:")
+        await m.read_until(b"\r\n")
         await ctl(m, "fault.add", kind="dns_fail", match="svc.*", times=1)
         assert (await m.cmd(f"AT+S.SOCKON=svc.test,{port},,t")).endswith(DNS)
         await ctl(m, "fault.add", kind="dns_timeout", match="*", seconds=0.01, times=1)
@@ -154,6 +149,25 @@ async def test_dns_faults(tmp_path):
         await ctl(m, "fault.add", kind="dns_fail")
         assert (await m.cmd(f"AT+S.SOCKON=127.0.0.1,{port},,t")).endswith(b"AT-S.OK\r\n")
     await m.device.shutdown()
+
+
+async def _pair_of_talkers() -> tuple[asyncio.Server, asyncio.Server, int]:
+    """Talkers "A" on 127.0.0.1 and "B" on 127.0.0.2, on the same port (a DNS answer changes
+    the address only). The kernel picks a free port on one address; it may be taken on the
+    other (by a listener or a connection of a test running in parallel): try again, in
+    either order, with a new port each time."""
+    for i in range(200):
+        first, second = ("127.0.0.2", "127.0.0.1") if i % 2 == 0 else ("127.0.0.1", "127.0.0.2")
+        greeting = {"127.0.0.1": b"A", "127.0.0.2": b"B"}
+        one, port, _ = await talker(greeting[first], host=first)
+        try:
+            two, _, _ = await talker(greeting[second], host=second, port=port)
+        except OSError:
+            one.close()
+            await one.wait_closed()
+            continue
+        return (one, two, port) if first == "127.0.0.1" else (two, one, port)
+    raise AssertionError("no port free on both 127.0.0.1 and 127.0.0.2 in 200 tries")
 
 
 @pytest.fixture(scope="module")

@@ -141,7 +141,10 @@ class Broker:
             try:
                 return await self._start_once()
             except RuntimeError:
-                if not any("Address already in use" in line for line in self.log):
+                # mosquitto says "Address already in use" for a plain listener, only
+                # "Unable to create websockets listener" for a websockets one.
+                taken = ("Address already in use", "Unable to create websockets listener")
+                if not any(t in line for line in self.log for t in taken):
                     raise
                 self.log.clear()
         return await self._start_once()

@@ -68,18 +68,66 @@ def fault_clear(device: Any) -> int:
     return n
 
 
+def _client_transport(device: Any, client: str, id: Any) -> Any:
+    """The transport (as the client's protocol sees it) of an open WebSocket client (the
+    host's, WSOCKON id) or of MQTT's broker connection (id 0), or None."""
+    try:
+        n = int(id)
+    except (TypeError, ValueError):
+        return None
+    if client == "websocket":
+        ws = getattr(device, "websockets", None)
+        c = ws.clients.get(n) if ws is not None else None
+        return getattr(c, "_transport", None) if c is not None and c.connected else None
+    if client == "mqtt":
+        svc = getattr(device, "mqtt", None)
+        session = getattr(svc, "session", None)
+        if n != 0 or session is None or session.closed:
+            return None
+        link = session.link
+        link = getattr(link, "link", link)  # MQTT's own WebSocket link: its TCP/TLS link
+        writer = getattr(link, "writer", None)
+        if writer is not None:
+            return writer.transport
+        ws_client = getattr(link, "client", None)  # over the WebSocket service
+        return getattr(ws_client, "_transport", None)
+    raise ControlError(f"client must be websocket or mqtt, not {client!r}")
+
+
+def _fault_client(device: Any, f: Faults, client: str, id: Any, kind: str, args: Any) -> Any:
+    from atwifi.services.net.dial import plan_of
+
+    if kind == "loss":
+        raise ControlError("loss applies to UDP client sockets")
+    plan = plan_of(_client_transport(device, client, id))
+    if plan is None:
+        raise ControlError(f"no open {client} connection {id}")
+    try:
+        rule = make_rule(kind, **args)
+    except (FaultError, TypeError, ValueError) as e:
+        raise ControlError(str(e)) from None
+    rule.socket = int(id)
+    f.add(rule)
+    f.note(f"fault #{rule.id} {rule.kind} added on {client} {id} {rule.params}")
+    plan.add(rule)
+    return rule.to_dict()
+
+
 @verb(
     "fault.socket",
     "a fault on one open socket: id=N (a client socket; with server=S, client N of the "
-    "module's server S) kind=reset|stall|delay|bandwidth|loss [after=bytes] [ms=] "
+    "module's server S; with client=websocket, WebSocket client N; with client=mqtt, the "
+    "broker connection 0) kind=reset|stall|delay|bandwidth|loss [after=bytes] [ms=] "
     "[jitter_ms=] [bps=] [rate=] [seed=]",
 )
 def fault_socket(
-    device: Any, id: Any, kind: str, server: Any = None, **args: Any
+    device: Any, id: Any, kind: str, server: Any = None, client: Any = None, **args: Any
 ) -> dict[str, Any]:
     f = _faults(device)
     if kind not in SOCKET_KINDS:
         raise ControlError(f"kind must be one of {SOCKET_KINDS} on an open socket")
+    if client is not None:
+        return _fault_client(device, f, str(client), id, kind, args)  # type: ignore[no-any-return]
     sockets = getattr(device, "sockets", None)
     try:
         if sockets is None:
@@ -105,7 +153,7 @@ def fault_socket(
     if conn.faults is None:
         proto = {"t": "tcp", "u": "udp", "s": "tls"}.get(conn.kind, "tls")
         name = f"socket {id}" if server is None else f"server {server} client {id}"
-        plan = ConnFaults([], f"{proto} {name} ({conn.ip}:{conn.port})", f.note)
+        plan = f.track(ConnFaults([], f"{proto} {name} ({conn.ip}:{conn.port})", f.note))
         plan.conn = conn
         conn.faults = plan
     conn.faults.add(rule)

@@ -2,7 +2,9 @@
 
 Dialect-free: no Table 10 number, no dialect text. The services ask through small hooks:
 
-* sockets: ``Faults.on_connect(name, ip, port, proto)`` before a client socket connects:
+* every client connection (the socket service, HTTP, WebSocket, MQTT, SMTP, TFTP, NTP), through
+  the one connection path (services/net/dial.py): ``Faults.on_connect(name, ip, port, proto)``
+  before it connects:
   raises ``ConnectionRefusedError`` (refuse) or an ``ssl.SSLError`` (TLS handshake failure),
   else returns a ``ConnFaults`` plan (or None) that the socket's receive path runs its bytes
   through (reset after N bytes, stall, delay/jitter, bandwidth cap, UDP loss) and that says
@@ -21,6 +23,7 @@ import asyncio
 import fnmatch
 import itertools
 import random
+import weakref
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -159,6 +162,7 @@ class Faults:
 
         self.console = ConsoleFaults(note=lambda text: self.note(text))
         self.scenarios: set[asyncio.Task[Any]] = set()  # running scenarios (scenario.py)
+        self.plans: weakref.WeakSet[ConnFaults] = weakref.WeakSet()  # of open connections
 
     # -- rules ---------------------------------------------------------------------------
     def add(self, rule: Rule) -> Rule:
@@ -172,6 +176,7 @@ class Faults:
                 if r.id == rule_id:
                     rules.remove(r)
                     r.active = False
+                    self._retime()
                     return r
         raise FaultError(f"no fault rule {rule_id}")
 
@@ -182,7 +187,17 @@ class Faults:
         self.rules.clear()
         self.bound.clear()
         self.console.clear()
+        self._retime()
         return n
+
+    def track(self, plan: ConnFaults) -> ConnFaults:
+        """A plan of an open connection: told when rules go (``ConnFaults.rule_gone``)."""
+        self.plans.add(plan)
+        return plan
+
+    def _retime(self) -> None:
+        for plan in list(self.plans):
+            plan.rule_gone()
 
     def forget_socket(self, rule: Rule) -> None:
         """A socket's rule whose socket has gone."""
@@ -202,18 +217,18 @@ class Faults:
         return out
 
     # -- hooks ---------------------------------------------------------------------------
-    def on_connect(self, name: str, ip: str, port: int, proto: str) -> ConnFaults | None:
-        """Before a client socket connects to ``ip:port`` (``name`` as the host gave it)."""
+    def on_connect(
+        self, name: str, ip: str, port: int, proto: str, handshake: bool = True
+    ) -> ConnFaults | None:
+        """Before a client socket connects to ``ip:port`` (``name`` as the host gave it).
+        ``handshake`` False: a TLS connection whose handshake comes later (STARTTLS); its
+        ``tls_fail`` rules are asked then, through ``on_tls``."""
         where = f"{name}:{port}" if name == ip else f"{name} ({ip}):{port}"
         for r in self._fire(("refuse",), name, ip, port, proto):
             self.note(f"fault #{r.id} refuse: connection to {where} refused")
             raise ConnectionRefusedError(111, f"connection refused (fault #{r.id})")
-        if proto == "tls":
-            for r in self._fire(("tls_fail",), name, ip, port, proto):
-                import ssl
-
-                self.note(f"fault #{r.id} tls_fail: TLS handshake with {where} fails")
-                raise ssl.SSLError(1, f"TLS handshake failure (fault #{r.id})")
+        if proto == "tls" and handshake:
+            self.on_tls(name, ip, port)
         # Only the kinds that mean something on this socket fire (and count against `times`).
         kinds = {
             "tcp": ("reset", "stall", "delay", "bandwidth"),
@@ -223,7 +238,24 @@ class Faults:
         rules = self._fire(kinds, name, ip, port, proto)
         if not rules:
             return None
-        return ConnFaults(rules, f"{proto} {where}", self.note)
+        return self.track(ConnFaults(rules, f"{proto} {where}", self.note))
+
+    def empty_plan(self, name: str, ip: str, port: int, proto: str) -> ConnFaults:
+        """A plan with no rule yet for a connection that may take per-connection faults later
+        (``fault.socket client=...``): the rules added to it act from then on."""
+        where = f"{name}:{port}" if name == ip else f"{name} ({ip}):{port}"
+        return self.track(ConnFaults([], f"{proto} {where}", self.note))
+
+    def on_tls(self, name: str, ip: str, port: int) -> None:
+        """Before a TLS handshake on a connection to ``ip:port``: at the connect for TLS from
+        the start, or when a plain connection upgrades (SMTP's STARTTLS). Raises
+        ``ssl.SSLError`` for a ``tls_fail`` rule."""
+        where = f"{name}:{port}" if name == ip else f"{name} ({ip}):{port}"
+        for r in self._fire(("tls_fail",), name, ip, port, "tls"):
+            import ssl
+
+            self.note(f"fault #{r.id} tls_fail: TLS handshake with {where} fails")
+            raise ssl.SSLError(1, f"TLS handshake failure (fault #{r.id})")
 
     async def on_resolve(self, name: str) -> str | None:
         """Before a name is looked up: None (no fault), the wrong answer to return, or

@@ -1,9 +1,15 @@
 """The faults of one connected socket: what happens to the bytes its peer sends.
 
-A ``ConnFaults`` sits in the socket's receive path (services/sockets/conn.py): the protocol
-hands it each chunk instead of delivering it. Bytes it holds back (delay, bandwidth cap,
-stall) count against the socket's buffer (``held``), so the module still never holds more
-than its buffer's capacity: reading from the peer pauses as it would with a full buffer.
+A ``ConnFaults`` sits in a connection's receive path: the protocol hands it each chunk
+instead of delivering it. The socket service's ``Conn`` (services/sockets/conn.py) takes it in
+directly; every other client's protocol gets it through ``FaultyStream``/``FaultyDatagram``
+(services/faults/wrap.py), which the one connection path (services/net/dial.py) puts in
+front. Bytes it holds back (delay, bandwidth cap, stall) count against the receiver's room
+(``held``), so memory stays bounded: reading from the peer pauses as with a full buffer.
+
+What it calls on the receiver (``conn``): ``deliver(data)``, ``deliver_datagram(data,
+*extra)``, ``room()``, ``_pause()``/``_resume()``, ``_paused``, ``transport`` (the real one),
+``connected``, ``reason``, ``peer_gone(reason)``.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ class ConnFaults:
         self._stall_buf = bytearray()
         self._at: dict[int, int] = {}  # reset/stall rule id -> byte count where it acts
         self.conn: Any = None
+        self.drained: Callable[[], None] | None = None  # called when the queue empties
         for r in rules:
             self.add(r)
 
@@ -187,6 +194,8 @@ class ConnFaults:
         if conn.room() > 0:
             conn._resume()
         self._arm(conn)
+        if not self._queue and self.drained is not None:
+            self.drained()
 
     def _reset(self, conn: Any) -> None:
         self.finished = True
@@ -203,8 +212,22 @@ class ConnFaults:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             t.abort()
 
+    def rule_gone(self) -> None:
+        """A rule was removed: once no delay or bandwidth rule is left, what the plan holds
+        back is due now (in order), not at the time the removed rule gave it."""
+        if self.conn is None or not self._queue or self._of("delay") or self._of("bandwidth"):
+            return
+        now = asyncio.get_running_loop().time()
+        self._queue = deque((min(t, now), item) for t, item in self._queue)
+        self._last = min(self._last, now)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._arm(self.conn)
+
     # -- datagrams ---------------------------------------------------------------------------
-    def datagram(self, conn: Any, data: bytes) -> None:
+    def datagram(self, conn: Any, data: bytes, *extra: Any) -> None:
+        """A datagram from the peer; ``extra`` (e.g. its address) is handed on with it."""
         self.conn = conn
         for r in self._of("loss"):
             if self._rng[r.id].random() < r.params["rate"]:
@@ -215,9 +238,9 @@ class ConnFaults:
         if self._of("delay") or self._of("bandwidth"):
             when = self._release_time(len(data))
             self._last = max(self._last, when)
-            asyncio.get_running_loop().call_at(self._last, conn.deliver_datagram, data)
+            asyncio.get_running_loop().call_at(self._last, conn.deliver_datagram, data, *extra)
             return
-        conn.deliver_datagram(data)
+        conn.deliver_datagram(data, *extra)
 
     def close(self) -> None:
         if self._timer is not None:

@@ -1,8 +1,9 @@
 """One HTTP/1.1 request at a time, sans-I/O (h11) over the module's own asyncio streams.
 
-Connections go through the injected ``Network``: its resolver, its policy check and its TLS
-service (the certificate is checked against the module's clock after the handshake, as for
-sockets: ``TlsService.client_context`` + ``verify_server``). Nothing here knows a dialect:
+Names go through the injected ``Network``'s resolver; connections through the module's one
+connection path (``Dialer``, services/net/dial.py): the policy check, the fault rules and the
+TLS service (the certificate is checked against the module's clock after the handshake, as
+for sockets: ``TlsService.client_context`` + ``verify_server``). Nothing here knows a dialect:
 failures are ``ServiceError(HttpFault.<kind>, detail, **info)``.
 
 Bodies are never held whole: request bodies come from a ``BodySource`` in pieces, reply bodies
@@ -24,6 +25,7 @@ from urllib.parse import urljoin, urlsplit
 from atwifi.services.errors import ServiceError
 
 if TYPE_CHECKING:
+    from atwifi.services.net.dial import Dialer
     from atwifi.services.tls import TlsService
 
 READ_SIZE = 256 * 1024
@@ -150,8 +152,13 @@ class HttpClient:
         response_timeout: float = RESPONSE_TIMEOUT,
         idle_timeout: float = IDLE_TIMEOUT,
         note: Callable[[str], None] = lambda text: None,
+        dialer: Dialer | None = None,
     ) -> None:
+        from atwifi.services.net.dial import Dialer
+
         self.network = network
+        # The one connection path: policy, fault rules, TLS (services/net/dial.py).
+        self.dialer = dialer or Dialer(check=network.check, tls=lambda: network.tls)
         self.connect_timeout = connect_timeout
         self.response_timeout = response_timeout
         self.idle_timeout = idle_timeout
@@ -159,35 +166,31 @@ class HttpClient:
 
     # -- connecting ------------------------------------------------------------------------
     async def _connect(self, host: str, port: int, secure: bool) -> _Conn:
+        from atwifi.services.net.dial import Blocked
+        from atwifi.services.tls import CertError
+
         try:
             ip = await self.network.resolve(host)
         except ServiceError:
             raise
         except Exception as e:
             raise _fault(HttpFault.RESOLVE, f"{host}: {e}") from None
-        try:
-            self.network.check(ip, port)
-        except Exception as e:
-            raise _fault(HttpFault.CONNECT, f"{ip}:{port}: {e}") from None
-        ctx: ssl.SSLContext | None = None
-        if secure:
-            tls = self.network.tls
-            if tls is None:
-                raise _fault(HttpFault.TLS, "no TLS service")
-            ctx = await tls.client_context()
+        if secure and self.dialer.tls is None:
+            raise _fault(HttpFault.TLS, "no TLS service")
         try:
             async with asyncio.timeout(self.connect_timeout):
-                if ctx is None:
-                    reader, writer = await asyncio.open_connection(ip, port, limit=READ_SIZE)
-                else:
-                    reader, writer = await asyncio.open_connection(
-                        ip,
-                        port,
-                        ssl=ctx,
-                        server_hostname=host,
-                        ssl_handshake_timeout=self.connect_timeout,
-                        limit=READ_SIZE,
-                    )
+                reader, writer = await self.dialer.open_connection(
+                    host=host,
+                    ip=ip,
+                    port=port,
+                    tls_name=host if secure else None,
+                    handshake_timeout=self.connect_timeout,
+                    limit=READ_SIZE,
+                )
+        except Blocked as e:
+            raise _fault(HttpFault.CONNECT, f"{ip}:{port}: {e}") from None
+        except CertError as e:
+            raise _fault(HttpFault.CERTIFICATE, str(e), reason=e.reason) from None
         except TimeoutError:
             raise _fault(HttpFault.CONNECT_TIMEOUT, f"connect to {ip}:{port} timed out") from None
         except ConnectionRefusedError as e:
@@ -201,23 +204,7 @@ class HttpClient:
             raise _fault(kind, f"{ip}:{port}: {e!r}") from None
         except OSError as e:
             raise _fault(HttpFault.CONNECT, f"{ip}:{port}: {e}") from None
-        conn = _Conn(reader, writer, secure)
-        if secure:
-            await self._verify(conn, host)
-        return conn
-
-    async def _verify(self, conn: _Conn, host: str) -> None:
-        from atwifi.services.tls import CertError
-
-        tls = self.network.tls
-        assert tls is not None
-        ssl_object = conn.writer.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        try:
-            await tls.verify_server(der, host)
-        except CertError as e:
-            conn.close()
-            raise _fault(HttpFault.CERTIFICATE, str(e), reason=e.reason) from None
+        return _Conn(reader, writer, secure)
 
     async def _open(self, host: str, port: int | None, tls: int) -> _Conn:
         if tls == 0:

@@ -2,8 +2,9 @@
 
 Dialect-free: failures are ``ServiceError(MqttFault.X)``, indications go to ``MqttEvents``
 (message, closed, note). The connection is the module's own (``transport.open_link``): the
-broker is resolved by the caller's ``resolve`` and checked by its ``check`` (the network
-policy), and TLS brokers are checked by the TLS service at the MODULE's clock.
+broker is resolved by the caller's ``resolve``, then connected through the one connection
+path (services/net/dial.py: its ``check``, the network policy; the fault rules; TLS brokers
+checked by the TLS service at the MODULE's clock).
 Failures of those three come out as they are raised (the net and TLS services' own errors).
 """
 
@@ -22,8 +23,10 @@ from atwifi.services.mqtt import codec
 from atwifi.services.mqtt.codec import T, Will
 from atwifi.services.mqtt.faults import CloseReason, MqttEvents, MqttFault
 from atwifi.services.mqtt.transport import Link, UpgradeRefused, WsLink, open_link
+from atwifi.services.net.dial import Blocked
 
 if TYPE_CHECKING:
+    from atwifi.services.faults import Faults
     from atwifi.services.tls import TlsService
 
 CONNECT_TIMEOUT = 4.5  # TCP + TLS + upgrade + CONNACK; drivers give a connect 5 s (wire-notes)
@@ -277,7 +280,10 @@ class MqttService:
         tls: TlsService | None = None,
         websockets: Callable[[], Any] | None = None,
         connect_timeout: float = CONNECT_TIMEOUT,
+        faults: Faults | Callable[[], Faults | None] | None = None,
     ) -> None:
+        from atwifi.services.net.dial import Dialer
+
         self.events = events
         # The module's WebSocket service (services/websocket), looked up at each connect: a
         # broker takes one of its two slots, and MQTT over WebSocket runs on it.
@@ -286,6 +292,10 @@ class MqttService:
         self.check = check
         self.spawn = spawn
         self.tls = tls
+        # The one connection path (services/net/dial.py): policy, fault rules, TLS.
+        self.dialer = Dialer(
+            check=lambda ip, port: self.check(ip, port or 0), tls=lambda: self.tls, faults=faults
+        )
         self.connect_timeout = connect_timeout
         self.session: Session | None = None
 
@@ -308,7 +318,10 @@ class MqttService:
         if p.will is not None:
             check_topic(p.will.topic, filter=False)
         ip = await self.resolve(p.host)
-        self.check(ip, p.port)
+        try:
+            self.dialer.allow(ip, p.port)
+        except Blocked as e:
+            raise ServiceError(MqttFault.CONNECT_FAILED, f"{p.host} ({ip}:{p.port}): {e}") from None
         ws = self.websockets() if self.websockets is not None else None
         if ws is None:
             return await self._connect(p, ip, None, None)
@@ -324,9 +337,8 @@ class MqttService:
     async def _connect(
         self, p: ConnectParams, ip: str, ws: Any, slot: int | None
     ) -> tuple[int, bool]:
-        ctx: ssl.SSLContext | None = None
+        use_tls = False  # TLS asked for (and, after autodetect, still on)
         own: tuple[bytes, bytes] | None = None
-        verify = None
         if p.tls:
             if self.tls is None:
                 raise ServiceError(MqttFault.NO_TLS, "no TLS service")
@@ -336,27 +348,24 @@ class MqttService:
                 raise ServiceError(
                     MqttFault.KEY_MISMATCH, "the loaded key is not the device certificate's key"
                 )
-            ctx = await tls.client_context()
-
-            async def verify(der: bytes | None) -> None:
-                await tls.verify_server(der, p.host)
+            use_tls = True
 
         where = f"{p.host} ({ip}:{p.port}{'' if p.path is None else ' ws ' + p.path})"
         # One budget for TCP, TLS, the upgrade and CONNACK: drivers wait 5 s for the answer.
         deadline = asyncio.get_running_loop().time() + self.connect_timeout
         host_header = p.host if p.port in (80, 443) else f"{p.host}:{p.port}"
 
-        async def attempt(tls_ctx: ssl.SSLContext | None) -> Link | WsLink:
+        async def attempt(tls: bool) -> Link | WsLink:
             return await open_link(
+                self.dialer,
                 ip,
                 p.port,
-                tls=tls_ctx,
+                tls=tls,
                 server_name=p.host,
                 path=p.path,
                 host_header=host_header,
                 timeout=self.connect_timeout,
                 deadline=deadline,
-                verify=verify if tls_ctx is not None else None,
             )
 
         via_service = ws is not None and p.path is not None
@@ -365,16 +374,18 @@ class MqttService:
                 if via_service:
                     link = await self._open_ws(ws, slot, p, deadline)
                 else:
-                    link = await attempt(ctx)
+                    link = await attempt(use_tls)
             except (ssl.SSLError, ConnectionError) as e:
                 if via_service:
                     raise
-                if p.tls != TLS_AUTO or ctx is None or _cert_alert(e):
+                if p.tls != TLS_AUTO or not use_tls or _cert_alert(e):
                     raise
                 # Autodetect: the broker did not answer the TLS handshake as TLS.
                 self.events.note(f"MQTT: {where} does not speak TLS ({e}): plain MQTT")
-                own, ctx = None, None
-                link = await attempt(None)
+                own, use_tls = None, False
+                link = await attempt(False)
+        except Blocked as e:
+            raise ServiceError(MqttFault.CONNECT_FAILED, f"{where}: {e}") from None
         except TimeoutError:
             raise ServiceError(MqttFault.CONNECT_FAILED, f"{where}: timed out") from None
         except UpgradeRefused as e:
@@ -388,7 +399,7 @@ class MqttService:
         try:
             decoder = codec.Decoder()
             # Over the WebSocket service, TLS and its checks were the service's.
-            secure = ctx is not None and not via_service
+            secure = use_tls and not via_service
             session_present, early = await self._handshake(
                 link, secure, own, where, deadline, decoder, p
             )

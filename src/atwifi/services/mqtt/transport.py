@@ -1,7 +1,7 @@
 """The byte pipes MQTT runs on: TCP, TLS over TCP, and WebSocket (RFC 6455, wsproto) over
-either. The caller has resolved the broker and checked the address against the network policy;
-TLS runs without Python's verification and the caller checks the broker's certificate at the
-module's clock (``verify``), as services/tls does for sockets.
+either. The caller has resolved the broker; the connection goes through the module's one connection
+path (services/net/dial.py: the network policy, the fault rules, TLS without Python's
+verification and the broker's certificate checked at the module's clock, as for sockets).
 """
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from atwifi.services.net.dial import Dialer
 
 READ_CHUNK = 65536
-
-Verify = Callable[[bytes | None], Awaitable[None]]
 
 
 class UpgradeRefused(Exception):
@@ -135,35 +136,35 @@ class WsLink:
 
 
 async def open_link(
+    dialer: Dialer,
     ip: str,
     port: int,
     *,
-    tls: ssl.SSLContext | None,
+    tls: bool,
     server_name: str,
     path: str | None,
     host_header: str,
     timeout: float,
     deadline: float | None = None,
-    verify: Verify | None = None,
 ) -> Link | WsLink:
-    """Connect; with ``tls``, check the broker (``verify``) before anything is sent; with a
-    ``path``, upgrade to a WebSocket there. Raises OSError/ssl.SSLError/TimeoutError,
-    UpgradeRefused, or whatever ``verify`` raises."""
+    """Connect through the module's connection path (``dialer``: policy, fault rules, TLS
+    and the broker's certificate checked at the module's clock before anything is sent);
+    with a ``path``, upgrade to a WebSocket there. Raises OSError/ssl.SSLError/TimeoutError,
+    the dialer's ``Blocked``, UpgradeRefused, or the TLS service's certificate error."""
     if deadline is None:
         deadline = asyncio.get_running_loop().time() + timeout
     async with asyncio.timeout_at(deadline):
-        reader, writer = await asyncio.open_connection(
-            ip,
-            port,
-            ssl=tls,
-            server_hostname=server_name if tls is not None else None,
-            ssl_handshake_timeout=timeout if tls is not None else None,
+        reader, writer = await dialer.open_connection(
+            host=server_name,
+            ip=ip,
+            port=port,
+            tls_name=server_name if tls else None,
+            handshake_timeout=timeout if tls else None,
             limit=READ_CHUNK,
+            faultable=True,  # fault.socket client=mqtt, while it is open
         )
     link = Link(reader, writer)
     try:
-        if tls is not None and verify is not None:
-            await verify(link.peer_der)
         if path is None:
             return link
         ws = WsLink(link)

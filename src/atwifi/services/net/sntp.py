@@ -10,9 +10,13 @@ import asyncio
 import os
 import struct
 import time
+from typing import TYPE_CHECKING
 
 from atwifi.services.errors import ServiceError
 from atwifi.services.net.errors import NetFault
+
+if TYPE_CHECKING:
+    from atwifi.services.net.dial import Dialer
 
 NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900-01-01 (NTP era 0) to 1970-01-01
 PACKET = struct.Struct("!BBbbII4sQQQQ")  # 48 bytes: header, root delay/dispersion, ref id, 4 stamps
@@ -96,17 +100,31 @@ class _Client(asyncio.DatagramProtocol):
             self.done.set_exception(SntpError(f"network error: {exc}"))
 
 
-async def query(server_ip: str, port: int = 123, timeout_s: float = 5.0) -> float:
+async def query(
+    server_ip: str,
+    port: int = 123,
+    timeout_s: float = 5.0,
+    *,
+    dialer: Dialer | None = None,
+    host: str | None = None,
+) -> float:
     """Ask ``server_ip`` for the time; returns unix seconds at the moment the answer arrived.
 
-    The caller has checked the destination against the network policy."""
+    With ``dialer`` (the module's connection path, services/net/dial.py) the endpoint is its:
+    the policy, then the fault rules (refuse: OSError; loss, delay on the answer). Without,
+    the caller has checked the destination against the network policy."""
     loop = asyncio.get_running_loop()
     # The transmit field carries random bits rather than our clock: the module's clock may be
     # unset, and a random stamp makes forged or stray answers unmatchable (RFC 4330 sec. 6 allows it).
     sent = int.from_bytes(os.urandom(8), "big") | 1
-    transport, proto = await loop.create_datagram_endpoint(
-        lambda: _Client(sent), remote_addr=(server_ip, port)
-    )
+    if dialer is None:
+        transport, proto = await loop.create_datagram_endpoint(
+            lambda: _Client(sent), remote_addr=(server_ip, port)
+        )
+    else:
+        transport, proto, _ = await dialer.datagram(
+            lambda: _Client(sent), host=host or server_ip, ip=server_ip, port=port
+        )
     try:
         t1 = time.monotonic()
         transport.sendto(request(sent))

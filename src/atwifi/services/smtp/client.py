@@ -1,8 +1,9 @@
 """Deliver one mail with aiosmtplib, secured as ``Security`` says.
 
-The caller resolves the server's name and checks the network policy; this module connects a
-socket to that address itself and hands it to aiosmtplib (so nothing else resolves names),
-with the server's *name* for TLS (SNI, certificate check). TLS runs without Python's own
+The caller resolves the server's name; this module connects to that address through the
+module's one connection path (services/net/dial.py: the network policy, the fault rules) and
+hands aiosmtplib a socket relayed to it (so nothing else resolves names), with the server's
+*name* for TLS (SNI, certificate check). TLS runs without Python's own
 verification; the certificate is checked afterwards against the module's clock by the TLS
 service (``verify_server``), as for the module's TLS sockets.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -28,8 +30,8 @@ from atwifi.services.errors import ServiceError
 from atwifi.services.smtp.kinds import Security, SmtpFault
 
 if TYPE_CHECKING:
-    import ssl
-
+    from atwifi.services.faults.conn import ConnFaults
+    from atwifi.services.net.dial import Dialer
     from atwifi.services.smtp.message import Mail
 
 TIMEOUT = 30.0  # seconds for the connection and for each SMTP reply
@@ -64,26 +66,35 @@ class _NotTls(Exception):
 Note = Callable[[str], None]
 
 
-async def _socket(ip: str, port: int, timeout: float) -> socket.socket:
-    loop = asyncio.get_running_loop()
-    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setblocking(False)
+async def _socket(
+    dialer: Dialer, server: Server, timeout: float, implicit: bool
+) -> tuple[socket.socket, ConnFaults | None]:
+    """A socket connected to the server through the module's connection path (policy, fault
+    rules); aiosmtplib runs SMTP and TLS on it."""
+    from atwifi.services.net.dial import Blocked
+
+    secure = server.security is not Security.PLAIN
+    where = f"{server.ip}:{server.port}"
     try:
         async with asyncio.timeout(timeout):
-            await loop.sock_connect(sock, (ip, port))
+            return await dialer.connected_socket(
+                host=server.name,
+                ip=server.ip,
+                port=server.port,
+                proto="tls" if secure else "tcp",
+                handshake=implicit,  # STARTTLS: the handshake comes later
+            )
+    except Blocked as e:
+        raise ServiceError(SmtpFault.CONNECT, f"{where}: {e}") from None
     except TimeoutError:
-        sock.close()
-        raise ServiceError(SmtpFault.CONNECT, f"{ip}:{port}: connect timed out") from None
+        raise ServiceError(SmtpFault.CONNECT, f"{where}: connect timed out") from None
+    except ssl.SSLError as e:  # a tls_fail fault on implicit TLS: as a peer without SMTPS
+        raise _NotTls(str(e)) from None
     except OSError as e:
-        sock.close()
-        raise ServiceError(SmtpFault.CONNECT, f"{ip}:{port}: {e}") from None
-    return sock
+        raise ServiceError(SmtpFault.CONNECT, f"{where}: {e}") from None
 
 
 def _ssl_cause(exc: BaseException) -> BaseException | None:
-    import ssl
-
     seen = 0
     while exc is not None and seen < 8:
         if isinstance(exc, ssl.SSLError | ConnectionResetError | EOFError):
@@ -100,21 +111,29 @@ async def send(
     *,
     timeout: float = TIMEOUT,
     note: Note = lambda text: None,
+    dialer: Dialer | None = None,
 ) -> Result:
+    """Deliver ``mail``. The connection goes through ``dialer`` (the module's one connection
+    path: policy, fault rules); without one, a path with no policy and no faults."""
+    if dialer is None:
+        from atwifi.services.net.dial import Dialer
+
+        dialer = Dialer(tls=tls)  # type: ignore[arg-type]
     if server.security is not Security.PLAIN and tls is None:
         raise ServiceError(SmtpFault.NO_TLS, "no TLS service")
     if server.security in (Security.BEST_EFFORT, Security.TLS_REQUIRED):
         try:
-            return await _session(server, mail, tls, timeout, note, implicit=True)
+            return await _session(server, mail, tls, dialer, timeout, note, implicit=True)
         except _NotTls as e:
             note(f"SMTP: no SMTPS on {server.ip}:{server.port} ({e}); trying STARTTLS")
-    return await _session(server, mail, tls, timeout, note, implicit=False)
+    return await _session(server, mail, tls, dialer, timeout, note, implicit=False)
 
 
 async def _session(
     server: Server,
     mail: Mail,
     tls: Tls | None,
+    dialer: Dialer,
     timeout: float,
     note: Note,
     *,
@@ -127,7 +146,7 @@ async def _session(
         if tls is not None and server.security is not Security.PLAIN
         else None
     )
-    sock = await _socket(server.ip, server.port, timeout)
+    sock, plan = await _socket(dialer, server, timeout, implicit)
     try:
         smtp = aiosmtplib.SMTP(
             hostname=server.name,
@@ -151,7 +170,7 @@ async def _session(
                 raise _NotTls(str(e)) from None
             raise
         if implicit:
-            await _verify(smtp, tls, server.name)
+            await _verify(smtp, dialer, server.name, plan)
             secured = "smtps"
         await _hello(smtp)
         if not implicit and server.security is not Security.PLAIN:
@@ -159,17 +178,20 @@ async def _session(
             if smtp.supports_extension("starttls"):
                 assert ctx is not None
                 try:
+                    dialer.tls_handshake(server.name, server.ip, server.port)  # tls_fail
                     await smtp.starttls(
                         server_hostname=server.name, validate_certs=False, tls_context=ctx
                     )
                 except aiosmtplib.SMTPResponseException as e:  # e.g. 454: still plain
                     refused = f"{e.code} {e.message}"
+                except ssl.SSLError as e:
+                    raise ServiceError(SmtpFault.TLS, f"STARTTLS: {e}") from None
                 except aiosmtplib.SMTPException as e:
                     if _ssl_cause(e) is not None:
                         raise ServiceError(SmtpFault.TLS, f"STARTTLS: {e}") from None
                     raise
                 if refused is None:
-                    await _verify(smtp, tls, server.name)
+                    await _verify(smtp, dialer, server.name, plan)
                     secured = "starttls"
                     await _hello(smtp)
             if secured == "plain":
@@ -221,13 +243,10 @@ async def _hello(smtp: Any) -> None:
         await smtp.helo()
 
 
-async def _verify(smtp: Any, tls: Tls | None, name: str) -> None:
+async def _verify(smtp: Any, dialer: Dialer, name: str, plan: ConnFaults | None) -> None:
     from atwifi.services.tls import CertError
 
-    assert tls is not None
-    obj = smtp.transport.get_extra_info("ssl_object") if smtp.transport is not None else None
-    der = obj.getpeercert(binary_form=True) if obj is not None else None
     try:
-        await tls.verify_server(der, name)
+        await dialer.verify(smtp.transport, name, plan)
     except CertError as e:
         raise ServiceError(SmtpFault.CERT, str(e), reason=e.reason) from None

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from atwifi.services.errors import ServiceError
+from atwifi.services.net.dial import Blocked, Dialer
 from atwifi.services.sockets.conn import Conn, DatagramProtocol, Events, StreamProtocol
 from atwifi.services.sockets.errors import SockFault
 from atwifi.services.sockets.server import Server
@@ -86,6 +87,12 @@ class Sockets:
         self.port_map = port_map if port_map is not None else {}
         self.connect_timeout = connect_timeout
         self.faults = faults  # faults on demand: consulted before each connect
+        # The one connection path: policy, fault rules, TLS, certificate checks.
+        self.dialer = Dialer(
+            check=lambda ip, port: self.check(ip, port or 0),
+            tls=lambda: self.tls,
+            faults=lambda: self.faults,
+        )
         self.clients: dict[int, Conn] = {}
         self.servers: dict[int, Server] = {}
 
@@ -110,35 +117,42 @@ class Sockets:
         ip = await self.resolve(host)
         routed = self.route(ip, port, k) if self.route is not None else None
         if routed is None:
-            self.check(ip, port)
+            try:
+                self.dialer.allow(ip, port)  # the policy (its trace note says why)
+            except Blocked as e:
+                raise ServiceError(SockFault.OPEN_FAILED, f"{ip}:{port}: {e}") from None
         cid = next(i for i in range(MAX_CLIENTS) if i not in self.clients)
         conn = Conn(self.events, None, cid, k, self.capacity(), self.threshold)
         conn.ip, conn.port = ip, port
         if not conn.reserve_heap(self.heap, tls_name is not None):
             raise ServiceError(SockFault.NO_MEMORY, f"no heap for socket {cid}'s buffers")
-        loop = asyncio.get_running_loop()
-        to_ip, to_port = routed if routed is not None else (ip, port)
+        proto = {"t": "tcp", "u": "udp", "s": "tls"}[k]
         try:
             async with asyncio.timeout(self.connect_timeout):
-                if self.faults is not None:  # may refuse (OSError) or fail TLS (SSLError)
-                    proto = {"t": "tcp", "u": "udp", "s": "tls"}[k]
-                    conn.faults = self.faults.on_connect(host, ip, port, proto)
+                # The one connection path (services/net/dial.py): the fault rules (may refuse,
+                # OSError, or fail TLS, SSLError), then the connection; the plan runs in the
+                # socket's own buffer (Conn.faults), so held bytes count against its room.
+                conn.faults = self.dialer.prepare(host, ip, port, proto, check=False)
                 if k == "u":
-                    await loop.create_datagram_endpoint(
-                        lambda: DatagramProtocol(conn), remote_addr=(to_ip, to_port)
+                    await self.dialer.datagram(
+                        lambda: DatagramProtocol(conn),
+                        host=host,
+                        ip=ip,
+                        port=port,
+                        plan=conn.faults,
+                        to=routed,
                     )
-                elif k == "t":
-                    await loop.create_connection(lambda: StreamProtocol(conn), to_ip, to_port)
                 else:
-                    assert self.tls is not None and tls_name is not None
-                    ctx = await self.tls.client_context()
-                    await loop.create_connection(
+                    await self.dialer.stream(
                         lambda: StreamProtocol(conn),
-                        to_ip,
-                        to_port,
-                        ssl=ctx,
-                        server_hostname=tls_name,
-                        ssl_handshake_timeout=self.connect_timeout,
+                        host=host,
+                        ip=ip,
+                        port=port,
+                        tls_name=tls_name,
+                        handshake_timeout=self.connect_timeout,
+                        plan=conn.faults,
+                        to=routed,
+                        verify=False,
                     )
         except TimeoutError:
             conn.close(abort=True)
@@ -147,30 +161,16 @@ class Sockets:
             conn.close(abort=True)
             raise ServiceError(SockFault.OPEN_FAILED, f"connect to {ip}:{port}: {e}") from None
         if tls_name is not None:
-            await self._verify(conn, tls_name)
+            try:
+                await self.dialer.verify(conn.transport, tls_name, conn.faults)
+            except BaseException:
+                conn.close(abort=True)
+                raise
         if conn.faults is not None:
             conn.faults.attach(conn)
         self.clients[cid] = conn
         conn.go_live()
         return ip, cid
-
-    async def _verify(self, conn: Conn, name: str) -> None:
-        from atwifi.services.tls import CertError
-
-        assert self.tls is not None and conn.transport is not None
-        ssl_object = conn.transport.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        when = None
-        bad = conn.faults.cert if conn.faults is not None else None
-        if bad is not None:  # a fault: the verification sees an unknown or expired cert
-            from atwifi.services.faults.tls import bad_view
-
-            der, when = await bad_view(bad, der, name, self.tls.module_time(), conn.faults.note)
-        try:
-            await self.tls.verify_server(der, name, when)
-        except CertError:
-            conn.close(abort=True)
-            raise
 
     def client(self, cid: int) -> Conn:
         conn = self.clients.get(cid)

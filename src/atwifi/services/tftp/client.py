@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from enum import Enum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from atwifi.services.errors import ServiceError
 from atwifi.services.tftp import packet as P
 from atwifi.services.tftp.udp import Addr, Endpoint, open_endpoint, wildcard_for
+
+if TYPE_CHECKING:
+    from atwifi.services.net.dial import Dialer
 
 ROOM_EVERY = 64  # a download asks ``room`` whether it still fits every 64 blocks (32 KiB)
 
@@ -29,6 +32,7 @@ class TftpFault(Enum):
     TIMEOUT = "no answer"  # nothing came back after every retransmission
     PROTOCOL = "protocol error"  # the peer sent something that is not the next step
     TOO_BIG = "file too big for TFTP"  # more than 65535 blocks
+    CONNECT = "cannot reach the server"  # the network policy forbids it, or it was refused
 
 
 _FAULT_OF_CODE = {
@@ -47,6 +51,30 @@ class Timing(NamedTuple):
 
 
 DEFAULT = Timing()
+
+
+async def _endpoint(dialer: Dialer | None, host: str | None, ip: str, port: int) -> Endpoint:
+    """The transfer's UDP endpoint: through the module's connection path (``dialer``: the
+    network policy, the fault rules: refuse, and loss/delay/bandwidth on what the server
+    sends) when one is given."""
+    if dialer is None:
+        return await open_endpoint(wildcard_for(ip))
+    from atwifi.services.net.dial import Blocked
+
+    try:
+        _, ep, _ = await dialer.datagram(
+            Endpoint,
+            host=host or ip,
+            ip=ip,
+            port=port,
+            connect=False,
+            local_addr=(wildcard_for(ip), 0),
+        )
+    except Blocked as e:
+        raise ServiceError(TftpFault.CONNECT, f"{ip}:{port}: {e}") from None
+    except OSError as e:  # refused (a fault), or no socket
+        raise ServiceError(TftpFault.CONNECT, f"{ip}:{port}: {e}") from None
+    return ep  # type: ignore[no-any-return]
 
 
 def remote_error(pkt: P.Error) -> ServiceError:
@@ -125,11 +153,13 @@ async def get(
     *,
     room: Callable[[int], Awaitable[None]] | None = None,
     timing: Timing = DEFAULT,
+    dialer: Dialer | None = None,
+    host: str | None = None,
 ) -> bytes:
     """Download ``filename`` (octet mode). ``room(size)`` is awaited as the file grows and may
     raise to stop the transfer (the server then gets ERROR 3, disk full); its exception
-    propagates unchanged."""
-    ep = await open_endpoint(wildcard_for(ip))
+    propagates unchanged. ``dialer``/``host``: the connection path, the name as given."""
+    ep = await _endpoint(dialer, host, ip, port)
     try:
         t = _Transfer(ep, ip, port, timing)
         t.send(P.request(P.Op.RRQ, filename))
@@ -165,13 +195,20 @@ async def get(
 
 
 async def put(
-    ip: str, port: int, filename: str, payload: bytes, *, timing: Timing = DEFAULT
+    ip: str,
+    port: int,
+    filename: str,
+    payload: bytes,
+    *,
+    timing: Timing = DEFAULT,
+    dialer: Dialer | None = None,
+    host: str | None = None,
 ) -> None:
     """Upload ``payload`` as ``filename`` (octet mode)."""
     blocks = len(payload) // P.BLOCK + 1  # the last block is short, maybe empty
     if blocks > P.MAX_BLOCKS:
         raise ServiceError(TftpFault.TOO_BIG, f"{len(payload)} bytes: more than 65535 blocks")
-    ep = await open_endpoint(wildcard_for(ip))
+    ep = await _endpoint(dialer, host, ip, port)
     try:
         t = _Transfer(ep, ip, port, timing)
         t.send(P.request(P.Op.WRQ, filename))

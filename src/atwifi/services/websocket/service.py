@@ -13,6 +13,7 @@ from atwifi.services.websocket.client import WsClient, make_extensions
 from atwifi.services.websocket.faults import Events, WsFault
 
 if TYPE_CHECKING:
+    from atwifi.services.faults import Faults
     from atwifi.services.tls import TlsService
 
 SLOTS = 2
@@ -90,8 +91,11 @@ class WebSockets:
         tls: TlsService | None = None,
         connect_timeout: float = CONNECT_TIMEOUT,
         handshake_timeout: float = HANDSHAKE_TIMEOUT,
+        faults: Faults | Callable[[], Faults | None] | None = None,
         heap: Any = None,
     ) -> None:
+        from atwifi.services.net.dial import Dialer
+
         self.events: Events = events if events is not None else _Quiet()
         # The module's heap (atwifi.runtime.heap): each slot in use, the host's WebSocket or
         # MQTT's link, is charged LINK bytes while taken.
@@ -101,6 +105,8 @@ class WebSockets:
         self.resolve = resolve  # raises ServiceError(RESOLVE) (or any ServiceError)
         self.check = check  # raises ServiceError(BLOCKED) when the address is not allowed
         self.tls = tls
+        # The one connection path (services/net/dial.py): policy, fault rules, TLS.
+        self.dialer = Dialer(check=self._check, tls=lambda: self.tls, faults=faults)
         self.connect_timeout = connect_timeout
         self.handshake_timeout = handshake_timeout
         self.clients: dict[int, WsClient] = {}  # the host's clients (WSOCK commands)
@@ -108,6 +114,9 @@ class WebSockets:
         self._others: dict[int, WsClient] = {}  # connections opened on a reserved slot
         self._opening: dict[int, tuple[str, int]] = {}  # slot -> address being opened
         self._servers: dict[int, tuple[str, int]] = {}  # reserved slot -> its owner's server
+
+    def _check(self, ip: str, port: int | None) -> None:
+        self.check(ip, port or 0)
 
     # -- slots ---------------------------------------------------------------------------
     def free_slots(self) -> int:
@@ -226,7 +235,10 @@ class WebSockets:
         if not path.startswith("/"):
             path = "/" + path
         ip = await self.resolve(host)
-        self.check(ip, port)
+        try:
+            self.dialer.allow(ip, port)
+        except Exception as e:
+            raise ServiceError(WsFault.BLOCKED, f"{ip}:{port}: {e}") from None
         if self._in_use(ip, port) or (ip, port) in self._opening.values():
             raise ServiceError(WsFault.SAME_SERVER, f"already connected to {ip}:{port}")
         exts = make_extensions(extensions)  # validates before connecting
@@ -302,25 +314,24 @@ class WebSockets:
         client = WsClient(
             cid, events, self.capacity(), threshold, host=host, ip=ip, port=port, path=path
         )
-        loop = asyncio.get_running_loop()
-        ctx: ssl.SSLContext | None = None
-        if use_tls:
-            if self.tls is None:
-                raise ServiceError(WsFault.TLS, "no TLS service")
-            ctx = await self.tls.client_context()
+        from atwifi.services.net.dial import Blocked
+
+        if use_tls and self.dialer.tls is None:
+            raise ServiceError(WsFault.TLS, "no TLS service")
         try:
             async with asyncio.timeout(self.connect_timeout):
-                if ctx is None:
-                    transport, _ = await loop.create_connection(client.protocol, ip, port)
-                else:
-                    transport, _ = await loop.create_connection(
-                        client.protocol,
-                        ip,
-                        port,
-                        ssl=ctx,
-                        server_hostname=host,
-                        ssl_handshake_timeout=self.connect_timeout,
-                    )
+                # Policy, fault rules, TLS and the certificate check at the module's clock.
+                transport, _, _ = await self.dialer.stream(
+                    client.protocol,
+                    host=host,
+                    ip=ip,
+                    port=port,
+                    tls_name=host if use_tls else None,
+                    handshake_timeout=self.connect_timeout,
+                    faultable=True,  # fault.socket client=websocket, while it is open
+                )
+        except Blocked as e:
+            raise ServiceError(WsFault.BLOCKED, f"{ip}:{port}: {e}") from None
         except TimeoutError:
             client.abort()
             raise ServiceError(WsFault.TCP, f"connect to {ip}:{port} timed out") from None
@@ -336,9 +347,10 @@ class WebSockets:
             if isinstance(e, OSError) and e.errno == errno.ECONNREFUSED:
                 raise ServiceError(WsFault.REFUSED, f"connect to {ip}:{port}: {e}") from None
             raise ServiceError(WsFault.TCP, f"connect to {ip}:{port}: {e}") from None
+        except BaseException:  # the certificate check failed (its own error), or cancelled
+            client.abort()
+            raise
         client.tls = use_tls
-        if use_tls:
-            await self._verify(client, transport, host)  # aborts the client if it fails
         default = 443 if use_tls else 80
         host_header = host if port == default else f"{host}:{port}"
         if ":" in host and not host.startswith("["):  # an IPv6 literal
@@ -366,18 +378,6 @@ class WebSockets:
             client.abort()
             raise
         return client
-
-    async def _verify(self, client: WsClient, transport: asyncio.BaseTransport, name: str) -> None:
-        """The server's certificate, checked by the TLS service at the module's time. Its
-        failure (the TLS service's own exception) propagates unchanged."""
-        assert self.tls is not None
-        obj = transport.get_extra_info("ssl_object")
-        der = obj.getpeercert(binary_form=True) if obj is not None else None
-        try:
-            await self.tls.verify_server(der, name)
-        except BaseException:
-            client.abort()
-            raise
 
     # -- the host's clients --------------------------------------------------------------
     def client(self, cid: int) -> WsClient:

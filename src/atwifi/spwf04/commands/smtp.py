@@ -92,7 +92,6 @@ async def smtp(
     if not _link_up(ctx):
         raise AtError(60, "no link")
     ip = await net.resolve(hostname)  # 65
-    net.check(ip, port)  # 74 (also: never the module's own console port)
     server = Server(
         name=hostname[1:-1] if hostname.startswith("[") and hostname.endswith("]") else hostname,
         ip=ip,
@@ -102,7 +101,18 @@ async def smtp(
         password=passwd or "",
         helo=helo,
     )
-    result = await send(server, mail, ctx.device.tls, timeout=TIMEOUT, note=ctx.device.trace_note)
+    from atwifi.spwf04.parts.net import dialer_for
+
+    # The connection: the network policy (74, also never the module's own console port), the
+    # fault rules, TLS (services/net/dial.py).
+    result = await send(
+        server,
+        mail,
+        ctx.device.tls,
+        timeout=TIMEOUT,
+        note=ctx.device.trace_note,
+        dialer=dialer_for(ctx.device),
+    )
     ctx.device.trace_note(f"SMTP: sent to {ip}:{port} ({result.secured})")
     for rcpt, why in result.refused.items():
         ctx.device.trace_note(f"SMTP: recipient {rcpt} refused: {why}")

@@ -6,6 +6,8 @@ policy and the SPWF04's words for the failures (choices in docs/behaviour.md, "T
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from atwifi.errors import AtError
 from atwifi.services import tftp as tftp_service
 from atwifi.services.errors import ServiceError
@@ -16,6 +18,9 @@ from atwifi.spwf04 import wording
 from atwifi.spwf04.commands import handler
 from atwifi.spwf04.commands.net import _link_up
 from atwifi.spwf04.context import Context
+
+if TYPE_CHECKING:
+    from atwifi.services.net.dial import Dialer
 
 # Table 10 has no TFTP rows: the nearest texts. Local failures keep the file system's own
 # numbers (51 for a missing or unwritable local file, a full or read-only volume).
@@ -28,6 +33,7 @@ wording.register(
         TftpFault.TIMEOUT: 111,  # no answer after every retransmission (or nobody there)
         TftpFault.PROTOCOL: 111,
         TftpFault.TOO_BIG: 111,  # more than 65535 blocks of 512 bytes
+        TftpFault.CONNECT: 74,  # "Failed to open socket": the policy forbids it, or refused
     }
 )
 
@@ -50,9 +56,15 @@ async def _server(ctx: Context, hostname: str) -> str:
         raise AtError(1, "IP services not available")
     if not _link_up(ctx):
         raise AtError(60, "no link")
-    ip = await net.resolve(hostname)  # 65 "DNS address failure"
-    net.check(ip)  # 74 "Failed to open socket" when the policy forbids it
-    return ip
+    return str(await net.resolve(hostname))  # 65 "DNS address failure"
+
+
+def _dialer(ctx: Context) -> Dialer:
+    """The connection path: the network policy (74 "Failed to open socket" when it forbids
+    the server), the fault rules (services/net/dial.py)."""
+    from atwifi.spwf04.parts.net import dialer_for
+
+    return dialer_for(ctx.device)
 
 
 def _fs(ctx: Context):  # noqa: ANN202
@@ -81,7 +93,9 @@ async def tftpget(
         if not await fs.fits(local, size):
             raise AtError(51, f"{local}: {size} bytes do not fit")
 
-    content = await tftp_service.get(ip, port, filename, room=room, timing=_timing(ctx))
+    content = await tftp_service.get(
+        ip, port, filename, room=room, timing=_timing(ctx), dialer=_dialer(ctx), host=hostname
+    )
     await fs.write(local, content)  # whole or nothing (51 if it no longer fits)
     ctx.device.trace_note(f"TFTP: {filename} from {ip}:{port} -> {local} ({len(content)} bytes)")
 
@@ -94,7 +108,9 @@ async def tftpput(ctx: Context, hostname: str, port: int = 69, local_filename: s
         raise ServiceError(TftpFault.TOO_BIG, f"{local_filename}: more than 65535 blocks")
     content = await fs.read(local_filename, console=True)
     ip = await _server(ctx, hostname)
-    await tftp_service.put(ip, port, remote, content, timing=_timing(ctx))
+    await tftp_service.put(
+        ip, port, remote, content, timing=_timing(ctx), dialer=_dialer(ctx), host=hostname
+    )
     ctx.device.trace_note(
         f"TFTP: {local_filename} -> {remote} on {ip}:{port} ({len(content)} bytes)"
     )

@@ -61,7 +61,9 @@ class HttpPart:
     async def start(self) -> None:
         d = self.device
         await asyncio.to_thread(_clean, spool_dir(d))
-        d.http = HttpClient(DeviceNetwork(d), note=d.trace_note)
+        from atwifi.spwf04.parts.net import dialer_for
+
+        d.http = HttpClient(DeviceNetwork(d), note=d.trace_note, dialer=dialer_for(d))
 
     async def after_boot(self) -> None:
         return None

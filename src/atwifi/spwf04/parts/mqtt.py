@@ -76,6 +76,7 @@ class MqttPart:
             spawn=d.spawn,
             tls=d.tls,
             websockets=lambda: getattr(d, "websockets", None),
+            faults=lambda: getattr(d, "faults", None),
         )
 
     async def after_boot(self) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from atwifi.errors import AtError
 from atwifi.services.net import ping as ping_service
 from atwifi.services.net import sntp
+from atwifi.services.net.dial import Dialer
 from atwifi.services.net.policy import NetworkPolicy
 from atwifi.services.net.resolver import SYSTEM_HOSTS, ResolveError, Resolver, ip_literal
 from atwifi.services.supervise import restarting
@@ -225,7 +226,10 @@ class Net:
                 self.device.trace_note(f"NTP: blocked by network policy: {ip} ({server})")
                 continue
             try:
-                t = await sntp.query(ip, port, timeout_s=NTP_TIMEOUT_S)
+                # Through the connection path: the fault rules act on NTP as on any client
+                # (the policy was asked just above, with NTP's own note).
+                dialer = Dialer(faults=lambda: getattr(self.device, "faults", None))
+                t = await sntp.query(ip, port, timeout_s=NTP_TIMEOUT_S, dialer=dialer, host=host)
             except (sntp.SntpError, OSError) as e:
                 self.device.trace_note(f"NTP: {server} ({ip}:{port}): {e}")
                 continue
@@ -285,7 +289,24 @@ class NetPart:
             net.stop_ntp()
 
 
-__all__ = ["Net", "NetPart", "policy_for", "split_server", "wind84_fields"]
+__all__ = ["Net", "NetPart", "dialer_for", "policy_for", "split_server", "wind84_fields"]
+
+
+def dialer_for(device: Device) -> Dialer:
+    """The device's one connection path (services/net/dial.py): its network policy
+    (``device.net.check``, which notes a refusal in the trace), its TLS service and its fault
+    rules, looked up at each connection (parts restart at every boot)."""
+
+    def check(ip: str, port: int | None) -> None:
+        net = device.net
+        if net is not None:
+            net.check(ip, port)
+
+    return Dialer(
+        check=check,
+        tls=lambda: device.tls,
+        faults=lambda: getattr(device, "faults", None),
+    )
 
 
 def is_own_endpoint(ip: str, port: int, endpoints: list[tuple[str, int]]) -> bool:

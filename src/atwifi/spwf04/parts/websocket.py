@@ -77,6 +77,7 @@ class WebSocketPart:
             resolve=self._resolve,
             check=self._check,
             tls=d.tls,
+            faults=lambda: getattr(d, "faults", None),
             heap=d.heap,
         )
 
