@@ -250,8 +250,12 @@ class Fleet:
                 port_map=ports,
                 bind_host=spec.host,
                 timing=spec.timing,
+                lazy_state=True,
             )
             device = Device(options)
+            # Its own MAC from its index, as its factory value: in RAM, nothing written; a
+            # saved configuration (AT+S.WCFG) keeps it even if the file's order changes.
+            device.config.set_factory("nv_wifi_macaddr", fleet_mac(i))
             device.world = self.world
             device.fleet = self
             device.fleet_name = m.name
@@ -291,8 +295,6 @@ class Fleet:
             )
         for i in range(0, len(members), BOOT_BATCH):
             batch = members[i : i + BOOT_BATCH]
-            # One thread hop for the whole batch's MACs, not one per module.
-            await asyncio.to_thread(_own_macs, [(m.device, fleet_mac(m.index)) for m in batch])
             await asyncio.gather(*(self._start_one(m) for m in batch))
 
     async def _start_one(self, m: Member) -> None:
@@ -329,17 +331,6 @@ def fleet_mac(index: int) -> str:
     Modules with one MAC would share DHCP leases and peer tables."""
     low = (index + 1) & 0xFFFFFF
     return f"00:80:E1:{low >> 16:02X}:{(low >> 8) & 0xFF:02X}:{low & 0xFF:02X}"
-
-
-def _own_macs(pairs: list[tuple[Any, str]]) -> None:
-    """At a module's first boot (its flash still holds the factory MAC), give it its own.
-    Saved like AT+S.SCFG + AT+S.WCFG would: later boots keep it. Runs in a thread (flash I/O)."""
-    for device, mac in pairs:
-        config = device.config
-        config.load()
-        if config.text("nv_wifi_macaddr").upper() == FACTORY_MAC:
-            config.set("nv_wifi_macaddr", mac)
-            config.save()
 
 
 def _fleet_part(device: Any) -> FleetPart | None:

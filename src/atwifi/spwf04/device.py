@@ -85,6 +85,9 @@ class Options:
     timing: str | None = None  # radio timing profile ("fast", "real"); None: the world's
     # Where this module's console listens on the host: its sockets may not connect there.
     own_endpoints: list[tuple[str, int]] = field(default_factory=list)
+    # Lazy state (a fleet's modules): nothing is made on disk until the module stores
+    # something; a module whose state folder does not exist boots with no I/O at all.
+    lazy_state: bool = False
     straps: dict[int, int] = field(default_factory=dict)  # GPIO -> level held at power-on
 
 
@@ -112,9 +115,16 @@ class Device:
     ) -> None:
         self.options = options
         self.state_dir = options.state_dir
-        private_folder(self.state_dir)
-        self.flash = Flash(self.state_dir / "flash")
+        lazy = options.lazy_state
+        if not lazy:
+            private_folder(self.state_dir)
+        # Lazy: nothing is made on disk until the module stores something; a module whose
+        # state folder does not exist yet boots on factory values with no I/O at all.
+        self.flash = Flash(self.state_dir / "flash", lazy=lazy)
         self.config = Config(self.flash)
+        # Whether the state folder was absent at this boot's start: parts then skip their
+        # loads (no configuration, volumes, certificates, spool to read). Set by prepare().
+        self.fresh = False
         self.status = Status()
         self.clock = ModuleClock()
         self.trace = trace
@@ -159,6 +169,9 @@ class Device:
     async def shutdown(self) -> None:
         """Power-off: stop the console and every part."""
         await self.runtime.shutdown()
+        if self.flash.deferred:
+            # A fresh module that stored something elsewhere (a file) since: its counters too.
+            await asyncio.to_thread(self.flash.flush_deferred, False)
 
     async def reboot(self, reason: int = SOFT_RESET) -> None:
         """AT+S.RESET (or another reset: ``reason`` as reset_reason prints it): volatile
@@ -224,11 +237,26 @@ class Device:
         code = _REASONS[reason]
         self.reset_reason = code
         self.status.clear()
-        self._config_ok = self.config.load()
+        # One stat: a state folder that does not exist yet holds nothing to read.
+        self.fresh = not self.state_dir.is_dir()
+        if self.fresh:
+            self.flash.absent = True
+            self._load_flash(code)  # factory values; no system call
+        else:
+            # Reads and two fsyncs: not for the event loop (a slow disk would stall every
+            # socket). One thread hop for the whole of the boot's flash work.
+            await asyncio.to_thread(self._load_flash, code)
         for hook in list(self.boot_hooks):
             hook(code)
-        # Two fsyncs: not for the event loop (a slow disk would stall every socket).
-        await asyncio.to_thread(self._count_boot, code)
+
+    def _load_flash(self, code: int) -> None:
+        """The boot's flash work: the configuration, the boot counters (blocking unless the
+        state folder is absent). A fresh module's counters wait in RAM for its first write."""
+        if not self.fresh:
+            private_folder(self.state_dir)  # an existing state folder is made 0700
+            self.flash.probe()
+        self._config_ok = self.config.load()
+        self._count_boot(code)
 
     async def start(self) -> None:
         self.wind(1, await firmware.boot_loader(self))  # WIND:17 when an update waits
@@ -270,7 +298,13 @@ class Device:
             value = counters.get(key, 0)
             self._counters[key] = value if isinstance(value, int) else 0
         self._counters["power_cycles" if reason == POWER_ON else "reset_cycles"] += 1
-        self.flash.write("counters", json.dumps(self._counters).encode())
+        blob = json.dumps(self._counters).encode()
+        if self.fresh:
+            # No state folder: kept in RAM, written with the module's first flash write, or
+            # at power-off if by then the state folder exists (docs/behaviour.md, "Fleet").
+            self.flash.defer("counters", blob)
+        else:
+            self.flash.write("counters", blob)
 
     def _provide_live_status(self) -> None:
         st = self.status

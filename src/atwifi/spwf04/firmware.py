@@ -100,7 +100,11 @@ def _apply(device: Device) -> tuple[list[str], tuple[str, str], list[str]]:
 async def boot_loader(device: Device) -> str:
     """Run at every boot before +WIND:1: apply a pending update, publish fw_version and
     build in STS, return the build for +WIND:1."""
-    lines, (version, build), notes = await asyncio.to_thread(_apply, device)
+    if getattr(device, "fresh", False):
+        # No state folder: no update can wait, the factory firmware runs (no thread hop).
+        lines, (version, build), notes = [], (FACTORY_VERSION, FACTORY_BUILD), []
+    else:
+        lines, (version, build), notes = await asyncio.to_thread(_apply, device)
     for note in notes:
         device.trace_note(note)
     for line in lines:

@@ -115,11 +115,19 @@ class FileSystem:
 
     # --- mount state -------------------------------------------------------------------
 
-    async def mount_all(self) -> None:
-        """Mount every volume that can be; one that cannot stays unmounted (status 0)."""
+    async def mount_all(self, fresh: bool = False) -> None:
+        """Mount every volume that can be; one that cannot stays unmounted (status 0).
+        ``fresh``: the caller knows the state folder does not exist yet, so the volumes kept
+        in it mount empty (or as shipped) with no I/O; the others load as usual."""
         for vid in sorted(self.volumes):
+            vol = self.volumes[vid]
+            if fresh and vid not in self.mounted and vol.load_fresh():
+                self.mounted.add(vid)
+                continue
             with contextlib.suppress(ServiceError):
                 await self.mount(vid)
+        if fresh:
+            self._changed()
 
     async def mount(self, vid: int) -> None:
         async with self._lock:

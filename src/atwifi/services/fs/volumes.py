@@ -57,6 +57,11 @@ class Volume(ABC):
         """Get ready to mount (read an image, clear stale temporary files). Raises OSError or
         image.ImageError when the volume cannot be mounted."""
 
+    def load_fresh(self) -> bool:
+        """Get ready to mount a volume whose storage is known not to exist yet (a module with
+        no state folder) without I/O; False when that cannot be done (load() then)."""
+        return False
+
     def fits(self, sizes: Iterable[int]) -> bool:
         """Whether files of these sizes fit in the volume (sizes of every file after a change)."""
         sizes = list(sizes)
@@ -245,9 +250,13 @@ class ImageVolume(MemoryVolume):
         files = await asyncio.to_thread(read)
         self.files = dict(self.factory or {}) if files is None else files
 
+    def load_fresh(self) -> bool:
+        self.files = dict(self.factory or {})  # the shared factory bytes, not copies
+        return True
+
     async def _commit(self, files: dict[str, bytes]) -> None:
         def save() -> None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)  # our own state folder
+            private_folder(self.path.parent)  # our own state folder, perhaps not made yet
             atomic_write(self.path.parent, self.path.name, [image.pack(files)])
 
         await asyncio.to_thread(save)  # megabytes to pack, checksum and fsync
@@ -321,6 +330,17 @@ class FolderVolume(Volume):
 
         await asyncio.to_thread(prepare)
 
+    def load_fresh(self) -> bool:
+        # The module's own folder, not made yet: made at the first write. A user's folder
+        # (--ext-folder) must exist: load() checks it.
+        return self.create
+
+    def _ensure(self) -> None:
+        """Before a write: the module's own folder exists (made lazily)."""
+        if self.create and not self.root.is_dir():
+            private_folder(self.root)
+            self.root = self.root.resolve()
+
     def size(self, name: str) -> int | None:
         try:
             st = os.lstat(self._path(name))
@@ -330,6 +350,8 @@ class FolderVolume(Volume):
 
     def _list(self) -> dict[str, int]:
         out: dict[str, int] = {}
+        if self.create and not self.root.is_dir():
+            return out  # the module's own folder, not made yet: no file
         with os.scandir(self.root) as it:
             for e in it:
                 if valid_name(e.name) and e.is_file(follow_symlinks=False):
@@ -377,6 +399,7 @@ class FolderVolume(Volume):
         return await asyncio.to_thread(self._hash, name, algo)
 
     def _write(self, name: str, data: bytes, append: bool) -> None:
+        self._ensure()
         path = self._path(name)
         with contextlib.suppress(FileNotFoundError):
             if not stat.S_ISREG(os.lstat(path).st_mode):
@@ -402,6 +425,7 @@ class FolderVolume(Volume):
         await asyncio.to_thread(self._write, name, bytes(data), append)
 
     def _write_from(self, name: str, source: Path) -> None:
+        self._ensure()
         path = self._path(name)
         with contextlib.suppress(FileNotFoundError):
             if not stat.S_ISREG(os.lstat(path).st_mode):

@@ -28,6 +28,7 @@ from atwifi.spwf04.commands import handler
 from atwifi.spwf04.commands.tls import certificate_line
 from atwifi.spwf04.context import Context
 from atwifi.spwf04.parts.http import spool_dir
+from atwifi.statedir import private_folder
 
 PIECE = 64 * 1024  # files are read and spooled in pieces of this size
 SPOOL_BUFFER = 256 * 1024  # bytes gathered before one write to the spool file (one thread hop)
@@ -115,7 +116,7 @@ class Spool:
 
     async def open(self) -> None:
         def make() -> tuple[Any, Path]:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_folder(self.folder)  # the state folder may not exist yet (lazy flash)
             fd, name = tempfile.mkstemp(prefix=".dl-", dir=self.folder)
             return os.fdopen(fd, "wb"), Path(name)
 

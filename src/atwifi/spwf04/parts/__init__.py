@@ -51,9 +51,16 @@ PARTS: tuple[str, ...] = (
 )
 
 
+_LOADED: dict[str, type] = {}
+
+
 def load_parts() -> list[type]:
+    """The part classes of PARTS (imported once per process: a fleet makes 10,000 devices)."""
     out = []
     for ref in PARTS:
-        mod, _, cls = ref.partition(":")
-        out.append(getattr(importlib.import_module(mod), cls))
+        cls = _LOADED.get(ref)
+        if cls is None:
+            mod, _, name = ref.partition(":")
+            cls = _LOADED[ref] = getattr(importlib.import_module(mod), name)
+        out.append(cls)
     return out

@@ -31,7 +31,8 @@ class FilesPart:
         fs.on_change = self._publish
         self.fs = fs
         dev.fs = fs
-        await fs.mount_all()
+        # No state folder: the volumes kept in it are factory-new, nothing to read.
+        await fs.mount_all(fresh=dev.fresh)
         self._publish()
 
     def _publish(self) -> None:

@@ -60,7 +60,8 @@ class HttpPart:
 
     async def start(self) -> None:
         d = self.device
-        await asyncio.to_thread(_clean, spool_dir(d))
+        if not d.fresh:  # no state folder: no spool to clean
+            await asyncio.to_thread(_clean, spool_dir(d))
         d.http = HttpClient(DeviceNetwork(d), note=d.trace_note)
 
     async def after_boot(self) -> None:

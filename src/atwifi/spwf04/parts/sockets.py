@@ -99,7 +99,10 @@ class SocketsPart:
 
     async def start(self) -> None:
         d = self.device
-        await asyncio.to_thread(self.tls.load_saved)
+        if d.fresh:
+            self.tls.load_saved()  # no state folder: one failed stat, no thread hop
+        else:
+            await asyncio.to_thread(self.tls.load_saved)
         d.tls = self.tls
         d.sockets = Sockets(
             WindEvents(d),
