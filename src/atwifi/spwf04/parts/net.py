@@ -76,8 +76,8 @@ class Net:
         self.device = device
         self._world: object | None = None
         self._world_seen = False
-        self.policy = NetworkPolicy()
-        self.resolver = Resolver({}, self.policy)
+        self.policy: NetworkPolicy
+        self.resolver: Resolver
         self._ntp_task: asyncio.Task[Any] | None = None
         self.last_sync: float | None = None  # module time of the last NTP delivery
         self._refresh()
