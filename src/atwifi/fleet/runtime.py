@@ -21,11 +21,13 @@ import contextlib
 import ipaddress
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from atwifi.fleet.spec import FleetSpec, ModuleSpec
 from atwifi.services.radio import Ev, Event
 from atwifi.services.radio.world import AccessPoint, World
+
+if TYPE_CHECKING:  # every module's parts import this file: the TOML spec only for a fleet
+    from atwifi.fleet.spec import FleetSpec, ModuleSpec
 
 log = logging.getLogger("atwifi.fleet")
 

@@ -103,11 +103,9 @@ class Flash:
     def deferred(self) -> bool:
         return bool(self._deferred)
 
-    def flush_deferred(self, make: bool = True) -> None:
-        """Write the deferred blobs (blocking). ``make=False``: only if the folder exists."""
+    def flush_deferred(self) -> None:
+        """Write the deferred blobs (blocking), making the folder."""
         if not self._deferred:
-            return
-        if not make and not self.folder.is_dir():
             return
         self._make()
         pending, self._deferred = self._deferred, {}

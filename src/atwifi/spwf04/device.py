@@ -13,7 +13,6 @@ import asyncio
 import json
 import logging
 import os
-import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,7 +170,11 @@ class Device:
         await self.runtime.shutdown()
         if self.flash.deferred:
             # A fresh module that stored something elsewhere (a file) since: its counters too.
-            await asyncio.to_thread(self.flash.flush_deferred, False)
+            await asyncio.to_thread(self._flush_if_stored)
+
+    def _flush_if_stored(self) -> None:
+        if self.state_dir.is_dir():
+            self.flash.flush_deferred()
 
     async def reboot(self, reason: int = SOFT_RESET) -> None:
         """AT+S.RESET (or another reset: ``reason`` as reset_reason prints it): volatile
@@ -322,6 +325,8 @@ class Device:
         return 55200 - 512 * len(self.runtime.tasks)
 
     def random(self) -> int:
+        import secrets  # at first use (random imports hashlib and more), not at boot
+
         value = secrets.randbits(32)
         self.status.set("random_number", value)
         return value

@@ -14,7 +14,6 @@ import contextlib
 import errno
 import functools
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
@@ -61,7 +60,8 @@ def factory_app_files() -> dict[str, bytes]:
 @functools.cache
 def _factory_app_files() -> dict[str, bytes]:
     # Read once per process: every boot would otherwise read the package files again.
-    root = resources.files("atwifi.services.fs") / "appflash"
+    # The package's own folder (importlib.resources costs milliseconds to import at boot).
+    root = Path(__file__).parent / "appflash"
     return {
         p.name: p.read_bytes()
         for p in sorted(root.iterdir(), key=lambda p: p.name)

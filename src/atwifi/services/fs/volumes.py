@@ -19,9 +19,7 @@ import contextlib
 import errno
 import hashlib
 import os
-import shutil
 import stat
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
@@ -275,6 +273,8 @@ def fsync_dir(folder: Path) -> None:
 def atomic_write(folder: Path, name: str, chunks: Iterable[bytes]) -> None:
     """Write ``folder/name`` so that a crash at any point leaves the old file or the new one:
     a temporary file in the same folder, fsync, rename over the old name, fsync the folder."""
+    import tempfile  # at the first write, not at boot
+
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -407,6 +407,8 @@ class FolderVolume(Volume):
                 raise IsADirectoryError(errno.EISDIR, "not a regular file", name)
         if self.capacity is None:
             need = len(data) + ((self.size(name) or 0) if append else 0)
+            import shutil  # at the first write, not at boot
+
             if shutil.disk_usage(self.root).free < need:
                 raise OSError(28, "No space left on device")
         if append and self.size(name) is not None:
@@ -430,6 +432,8 @@ class FolderVolume(Volume):
         with contextlib.suppress(FileNotFoundError):
             if not stat.S_ISREG(os.lstat(path).st_mode):
                 raise IsADirectoryError(errno.EISDIR, "not a regular file", name)
+        import shutil  # at the first write, not at boot
+
         if self.capacity is None and shutil.disk_usage(self.root).free < source.stat().st_size:
             raise OSError(28, "No space left on device")
         with open(source, "rb") as f:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -117,6 +116,8 @@ class Spool:
     async def open(self) -> None:
         def make() -> tuple[Any, Path]:
             private_folder(self.folder)  # the state folder may not exist yet (lazy flash)
+            import tempfile  # at first use, not at boot
+
             fd, name = tempfile.mkstemp(prefix=".dl-", dir=self.folder)
             return os.fdopen(fd, "wb"), Path(name)
 
