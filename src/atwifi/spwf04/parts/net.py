@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atwifi.errors import AtError
-from atwifi.services.net import ping as ping_service
 from atwifi.services.net import sntp
 from atwifi.services.net.policy import NetworkPolicy
 from atwifi.services.net.resolver import SYSTEM_HOSTS, ResolveError, Resolver, ip_literal
 from atwifi.services.supervise import restarting
 
 if TYPE_CHECKING:
+    from atwifi.services.net import ping as ping_service
     from atwifi.spwf04.device import Device
 
 NTP_PORT = 123
@@ -148,6 +148,8 @@ class Net:
         """Resolve ``host`` (AtError(65) on failure) and send real echo requests;
         ``on_reply(ip, reply)`` is awaited per reply. A blocked destination behaves as an
         unreachable one: no reply, nothing sent."""
+        from atwifi.services.net import ping as ping_service  # at the first PING, not at boot
+
         ip = await self.resolve(host)
         target = ip
         if ip in self._own_addresses():
