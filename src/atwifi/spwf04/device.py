@@ -240,10 +240,9 @@ class Device:
         code = _REASONS[reason]
         self.reset_reason = code
         self.status.clear()
-        # One stat: a state folder that does not exist yet holds nothing to read.
-        self.fresh = not self.state_dir.is_dir()
-        if self.fresh:
-            self.flash.absent = True
+        if self._preloaded == code:
+            self._preloaded = None  # the fleet did this boot's flash work in its batch
+        elif self._probe():
             self._load_flash(code)  # factory values; no system call
         else:
             # Reads and two fsyncs: not for the event loop (a slow disk would stall every
@@ -252,14 +251,34 @@ class Device:
         for hook in list(self.boot_hooks):
             hook(code)
 
-    def _load_flash(self, code: int) -> None:
+    _preloaded: int | None = None
+
+    def _probe(self) -> bool:
+        """One stat: a state folder that does not exist yet holds nothing to read. True when
+        the module is fresh (the flash then answers reads without a system call)."""
+        self.fresh = not self.state_dir.is_dir()
+        if self.fresh:
+            self.flash.absent = True
+        return self.fresh
+
+    def preload(self, reason: int = POWER_ON) -> bool:
+        """The flash work of the next boot (reset_reason ``reason``), done now by the caller
+        in a thread of its own (a fleet: one thread hop for a batch of modules). The boot
+        counters are written without fsync: the caller calls ``syncfs`` once for the batch
+        before the boots go on. Returns whether anything was written."""
+        fresh = self._probe()
+        self._load_flash(reason, sync=False)
+        self._preloaded = reason
+        return not fresh
+
+    def _load_flash(self, code: int, sync: bool = True) -> None:
         """The boot's flash work: the configuration, the boot counters (blocking unless the
         state folder is absent). A fresh module's counters wait in RAM for its first write."""
         if not self.fresh:
             private_folder(self.state_dir)  # an existing state folder is made 0700
             self.flash.probe()
         self._config_ok = self.config.load()
-        self._count_boot(code)
+        self._count_boot(code, sync)
 
     async def start(self) -> None:
         self.wind(1, await firmware.boot_loader(self))  # WIND:17 when an update waits
@@ -289,7 +308,7 @@ class Device:
 
     _config_ok = True
 
-    def _count_boot(self, reason: int) -> None:
+    def _count_boot(self, reason: int, sync: bool = True) -> None:
         try:
             blob = self.flash.read("counters")
             counters = json.loads(blob) if blob else {}
@@ -307,7 +326,7 @@ class Device:
             # at power-off if by then the state folder exists (docs/behaviour.md, "Fleet").
             self.flash.defer("counters", blob)
         else:
-            self.flash.write("counters", blob)
+            self.flash.write("counters", blob, sync=sync)
 
     def _provide_live_status(self) -> None:
         st = self.status
