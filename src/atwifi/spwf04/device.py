@@ -246,8 +246,8 @@ class Device:
             self._load_flash(code)  # factory values; no system call
         else:
             # Reads and two fsyncs: not for the event loop (a slow disk would stall every
-            # socket). One thread hop for the whole of the boot's flash work.
-            await asyncio.to_thread(self._load_flash, code)
+            # socket). One thread hop for the whole of the boot's disk work.
+            await asyncio.to_thread(self._load_boot, code)
         for hook in list(self.boot_hooks):
             hook(code)
 
@@ -267,9 +267,22 @@ class Device:
         counters are written without fsync: the caller calls ``syncfs`` once for the batch
         before the boots go on. Returns whether anything was written."""
         fresh = self._probe()
-        self._load_flash(reason, sync=False)
+        if fresh:
+            self._load_flash(reason)  # factory values; no system call
+        else:
+            self._load_boot(reason, sync=False)
         self._preloaded = reason
         return not fresh
+
+    def _load_boot(self, code: int, sync: bool = True) -> None:
+        """Blocking: every disk read and write of a boot of a module with a state folder
+        (configuration, counters, pending firmware, volumes, certificates, spool)."""
+        self._load_flash(code, sync)
+        firmware.apply_blocking(self)
+        for part in self._parts:
+            fn = getattr(part, "preload", None)
+            if fn is not None:
+                fn()
 
     def _load_flash(self, code: int, sync: bool = True) -> None:
         """The boot's flash work: the configuration, the boot counters (blocking unless the
@@ -307,6 +320,7 @@ class Device:
                 log.exception("part %s failed to stop", type(part).__name__)
 
     _config_ok = True
+    boot_loader_done: Any = None  # firmware.apply_blocking's result for this boot
 
     def _count_boot(self, reason: int, sync: bool = True) -> None:
         try:

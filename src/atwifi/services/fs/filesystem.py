@@ -129,6 +129,14 @@ class FileSystem:
         if fresh:
             self._changed()
 
+    def mount_all_blocking(self) -> None:
+        """mount_all() for a caller in a thread (no event loop, no lock: nothing else can
+        reach this file system yet). Call before it is published."""
+        for vid in sorted(self.volumes):
+            with contextlib.suppress(OSError, image.ImageError):
+                self.volumes[vid].load_blocking()
+                self.mounted.add(vid)
+
     async def mount(self, vid: int) -> None:
         async with self._lock:
             vol = self.volumes.get(vid)

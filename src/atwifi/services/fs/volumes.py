@@ -51,9 +51,16 @@ class Volume(ABC):
     def used(self, sizes: Iterable[int]) -> int:
         return sum(self.blocks(s) for s in sizes)
 
-    async def load(self) -> None:  # noqa: B027 (most volumes have nothing to load)
+    async def load(self) -> None:
         """Get ready to mount (read an image, clear stale temporary files). Raises OSError or
         image.ImageError when the volume cannot be mounted."""
+        if self.loads_from_disk:
+            await asyncio.to_thread(self.load_blocking)
+
+    loads_from_disk = False  # whether load() does I/O (then in a thread: load_blocking)
+
+    def load_blocking(self) -> None:  # noqa: B027 (most volumes have nothing to load)
+        """load(), blocking: for a caller already in a thread (a boot's one thread hop)."""
 
     def load_fresh(self) -> bool:
         """Get ready to mount a volume whose storage is known not to exist yet (a module with
@@ -238,14 +245,13 @@ class ImageVolume(MemoryVolume):
         self.path = path
         self.factory = factory
 
-    async def load(self) -> None:
-        def read() -> dict[str, bytes] | None:
-            try:
-                return image.unpack(self.path.read_bytes())
-            except FileNotFoundError:
-                return None
+    loads_from_disk = True
 
-        files = await asyncio.to_thread(read)
+    def load_blocking(self) -> None:
+        try:
+            files: dict[str, bytes] | None = image.unpack(self.path.read_bytes())
+        except FileNotFoundError:
+            files = None
         self.files = dict(self.factory or {}) if files is None else files
 
     def load_fresh(self) -> bool:
@@ -314,21 +320,20 @@ class FolderVolume(Volume):
             raise FileNotFoundError(name)
         return os.path.join(self.root, name)
 
-    async def load(self) -> None:
-        def prepare() -> None:
-            if self.create:  # only the module's own folders (never a user's --ext-folder)
-                private_folder(self.root)
-            if not self.root.is_dir():
-                raise NotADirectoryError(str(self.root))
-            self.root = self.root.resolve()
-            # Temporary files of writes a crash interrupted: the old files are intact.
-            with os.scandir(self.root) as it:
-                for e in it:
-                    if e.name.startswith(TEMP_PREFIX) and e.is_file(follow_symlinks=False):
-                        with contextlib.suppress(OSError):
-                            os.unlink(e.path)
+    loads_from_disk = True
 
-        await asyncio.to_thread(prepare)
+    def load_blocking(self) -> None:
+        if self.create:  # only the module's own folders (never a user's --ext-folder)
+            private_folder(self.root)
+        if not self.root.is_dir():
+            raise NotADirectoryError(str(self.root))
+        self.root = self.root.resolve()
+        # Temporary files of writes a crash interrupted: the old files are intact.
+        with os.scandir(self.root) as it:
+            for e in it:
+                if e.name.startswith(TEMP_PREFIX) and e.is_file(follow_symlinks=False):
+                    with contextlib.suppress(OSError):
+                        os.unlink(e.path)
 
     def load_fresh(self) -> bool:
         # The module's own folder, not made yet: made at the first write. A user's folder
