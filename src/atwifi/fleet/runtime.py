@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from atwifi.services.flash import syncfs
 from atwifi.services.radio import Ev, Event
 from atwifi.services.radio.world import AccessPoint, World
 
@@ -34,6 +35,7 @@ log = logging.getLogger("atwifi.fleet")
 PRIV = {0: "open", 1: "wep", 2: "wpa2"}  # wifi_priv_mode -> how the world calls it
 BOOT_BATCH = 256  # modules booting at once: bounds the threads and sockets in flight
 IO_THREADS = 16  # threads for the modules' flash I/O while a big fleet boots
+PRELOAD_CHUNK = 32  # modules per thread for a batch's disk work (8 threads per batch)
 
 
 class FreePorts(dict):  # type: ignore[type-arg]
@@ -299,8 +301,13 @@ class Fleet:
             self._ports = PortPicker(*await asyncio.to_thread(ephemeral_range))
         for i in range(0, len(members), BOOT_BATCH):
             batch = members[i : i + BOOT_BATCH]
-            # The batch's flash work in one thread hop, made durable by one syncfs.
-            await asyncio.to_thread(_preload, [m.device for m in batch], self.spec.state)
+            # The batch's disk work in a few threads (the disk's waits overlap), its boot
+            # counters made durable by one syncfs.
+            devices = [m.device for m in batch]
+            chunks = [devices[j : j + PRELOAD_CHUNK] for j in range(0, len(devices), PRELOAD_CHUNK)]
+            wrote = await asyncio.gather(*(asyncio.to_thread(_preload, c) for c in chunks))
+            if any(wrote):
+                await asyncio.to_thread(syncfs, self.spec.state)
             await asyncio.gather(*(self._start_one(m) for m in batch))
 
     _ports: PortPicker | None = None
@@ -338,17 +345,15 @@ class Fleet:
 FACTORY_MAC = "00:80:E1:FA:12:34"
 
 
-def _preload(devices: list[Any], state: Any) -> None:
-    """Blocking: the power-on flash work of ``devices`` (configuration, boot counters). A
-    module with no state folder costs one stat; the counters of the others are written
-    without fsync, then one syncfs makes them all durable before any of them boots on."""
+def _preload(devices: list[Any]) -> bool:
+    """Blocking: the power-on disk work of ``devices`` (configuration, boot counters, volumes,
+    certificates...). A module with no state folder costs one stat; the counters of the others
+    are written without fsync (the caller's one syncfs makes them durable before any of them
+    boots on). Returns whether anything was written."""
     wrote = False
     for device in devices:
         wrote = device.preload() or wrote
-    if wrote:
-        from atwifi.services.flash import syncfs
-
-        syncfs(state)
+    return wrote
 
 
 def _free_tcp(transport: Any) -> bool:

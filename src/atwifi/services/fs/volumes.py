@@ -323,8 +323,8 @@ class FolderVolume(Volume):
     loads_from_disk = True
 
     def load_blocking(self) -> None:
-        if self.create:  # only the module's own folders (never a user's --ext-folder)
-            private_folder(self.root)
+        if self.create and not self.root.is_dir():
+            return  # the module's own folder, not made yet: made at the first write (_ensure)
         if not self.root.is_dir():
             raise NotADirectoryError(str(self.root))
         self.root = self.root.resolve()
