@@ -49,6 +49,9 @@ class FilesPart:
             key, fs = self._make()  # the configuration changed since (a GPIO0 strap)
             loaded = None
         fs.on_change = self._publish
+        ram = fs.volumes.get(RAM)
+        if ram is not None:
+            ram.heap = dev.heap  # type: ignore[attr-defined]  # RAM disk files are heap
         self.fs = fs
         dev.fs = fs
         if loaded is None:
