@@ -21,17 +21,21 @@ import contextlib
 import ipaddress
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from atwifi.fleet.spec import FleetSpec, ModuleSpec
+from atwifi.services.flash import syncfs
 from atwifi.services.radio import Ev, Event
 from atwifi.services.radio.world import AccessPoint, World
+
+if TYPE_CHECKING:  # every module's parts import this file: the TOML spec only for a fleet
+    from atwifi.fleet.spec import FleetSpec, ModuleSpec
 
 log = logging.getLogger("atwifi.fleet")
 
 PRIV = {0: "open", 1: "wep", 2: "wpa2"}  # wifi_priv_mode -> how the world calls it
 BOOT_BATCH = 256  # modules booting at once: bounds the threads and sockets in flight
 IO_THREADS = 16  # threads for the modules' flash I/O while a big fleet boots
+PRELOAD_CHUNK = 32  # modules per thread for a batch's disk work (8 threads per batch)
 
 
 class FreePorts(dict):  # type: ignore[type-arg]
@@ -250,8 +254,12 @@ class Fleet:
                 port_map=ports,
                 bind_host=spec.host,
                 timing=spec.timing,
+                lazy_state=True,
             )
             device = Device(options)
+            # Its own MAC from its index, as its factory value: in RAM, nothing written; a
+            # saved configuration (AT+S.WCFG) keeps it even if the file's order changes.
+            device.config.set_factory("nv_wifi_macaddr", fleet_mac(i))
             device.world = self.world
             device.fleet = self
             device.fleet_name = m.name
@@ -289,15 +297,28 @@ class Fleet:
             asyncio.get_running_loop().set_default_executor(
                 ThreadPoolExecutor(IO_THREADS, thread_name_prefix="fleet-io")
             )
+        if not self.spec.base_port and any(_free_tcp(m.transport) for m in members):
+            self._ports = PortPicker(*await asyncio.to_thread(ephemeral_range))
         for i in range(0, len(members), BOOT_BATCH):
             batch = members[i : i + BOOT_BATCH]
-            # One thread hop for the whole batch's MACs, not one per module.
-            await asyncio.to_thread(_own_macs, [(m.device, fleet_mac(m.index)) for m in batch])
+            # The batch's disk work in a few threads (the disk's waits overlap), its boot
+            # counters made durable by one syncfs.
+            devices = [m.device for m in batch]
+            chunks = [devices[j : j + PRELOAD_CHUNK] for j in range(0, len(devices), PRELOAD_CHUNK)]
+            wrote = await asyncio.gather(*(asyncio.to_thread(_preload, c) for c in chunks))
+            if any(wrote):
+                await asyncio.to_thread(syncfs, self.spec.state)
             await asyncio.gather(*(self._start_one(m) for m in batch))
 
+    _ports: PortPicker | None = None
+
     async def _start_one(self, m: Member) -> None:
-        await m.transport.start(m.device.feed)
-        m.device.options.own_endpoints.extend(m.transport.endpoints())
+        t = m.transport
+        if self._ports is not None and _free_tcp(t):
+            await self._ports.start(t, m.device.feed)
+        else:
+            await t.start(m.device.feed)
+        m.device.options.own_endpoints.extend(t.endpoints())
         await m.device.power_on()
 
     async def stop(self) -> None:
@@ -324,22 +345,74 @@ class Fleet:
 FACTORY_MAC = "00:80:E1:FA:12:34"
 
 
+def _preload(devices: list[Any]) -> bool:
+    """Blocking: the power-on disk work of ``devices`` (configuration, boot counters, volumes,
+    certificates...). A module with no state folder costs one stat; the counters of the others
+    are written without fsync (the caller's one syncfs makes them durable before any of them
+    boots on). Returns whether anything was written."""
+    wrote = False
+    for device in devices:
+        wrote = device.preload() or wrote
+    return wrote
+
+
+def _free_tcp(transport: Any) -> bool:
+    """A TCP console that is to listen on any free port."""
+    return getattr(transport, "kind", None) == "tcp" and getattr(transport, "port", None) == 0
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for port 0 (Linux: /proc/sys/net/ipv4/ip_local_port_range)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as f:
+            lo, hi = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        return 32768, 60999
+    return (lo, hi) if 1024 <= lo < hi <= 65535 else (32768, 60999)
+
+
+class PortPicker:
+    """Free ports for thousands of console listeners. ``bind(port 0)`` makes the kernel search
+    its range for a free port, and with some 7,000 ports of the range taken that search costs
+    milliseconds per bind (3-6 ms measured here: 10,000 consoles took 20 s of binds alone).
+    So the fleet names the ports itself, in turn through the same range from a point of its
+    own (another process's ports are skipped: their bind fails, the next one is tried). A
+    port the kernel would hand out, never a well-known one a service may want later."""
+
+    TRIES = 256
+
+    def __init__(self, lo: int, hi: int) -> None:
+        import os
+
+        self.lo, self.span = lo, hi - lo + 1
+        self.next = (os.getpid() * 7919) % self.span  # two fleets start apart
+
+    def take(self) -> int:
+        port = self.lo + self.next
+        self.next = (self.next + 1) % self.span
+        return port
+
+    async def start(self, transport: Any, feed: Any) -> None:
+        import errno
+
+        for _ in range(self.TRIES):
+            transport.port = self.take()
+            try:
+                await transport.start(feed)
+                return
+            except OSError as e:
+                if e.errno not in (errno.EADDRINUSE, errno.EACCES):
+                    transport.port = 0
+                    raise
+        transport.port = 0  # a crowded range: let the kernel search after all
+        await transport.start(feed)
+
+
 def fleet_mac(index: int) -> str:
     """Module ``index``'s MAC address: ST's OUI (00:80:E1), index + 1 in the low 24 bits.
     Modules with one MAC would share DHCP leases and peer tables."""
     low = (index + 1) & 0xFFFFFF
     return f"00:80:E1:{low >> 16:02X}:{(low >> 8) & 0xFF:02X}:{low & 0xFF:02X}"
-
-
-def _own_macs(pairs: list[tuple[Any, str]]) -> None:
-    """At a module's first boot (its flash still holds the factory MAC), give it its own.
-    Saved like AT+S.SCFG + AT+S.WCFG would: later boots keep it. Runs in a thread (flash I/O)."""
-    for device, mac in pairs:
-        config = device.config
-        config.load()
-        if config.text("nv_wifi_macaddr").upper() == FACTORY_MAC:
-            config.set("nv_wifi_macaddr", mac)
-            config.save()
 
 
 def _fleet_part(device: Any) -> FleetPart | None:

@@ -114,7 +114,24 @@ class Config:
 
     def __init__(self, flash: Flash) -> None:
         self._flash = flash
+        # This module's own factory values where they differ from every module's (a fleet
+        # module's MAC address): what load() and FCFG start from.
+        self._own: dict[str, Any] = {}
         self._values: dict[str, Any] = _factory()
+
+    def set_factory(self, name: str, text: str) -> None:
+        """Make ``text`` this module's factory value of ``name`` (and its value now, unless a
+        saved configuration says otherwise at the next load)."""
+        var = _var(name)
+        value = parse_value(var, text)
+        self._own[var.name] = value
+        self._values[var.name] = value
+
+    def _fresh(self) -> dict[str, Any]:
+        values = _factory()
+        if self._own:
+            values.update(self._own)
+        return values
 
     # -- typed access for code ---------------------------------------------------------
     def get(self, name: str) -> Any:
@@ -143,7 +160,7 @@ class Config:
     def load(self) -> bool:
         """Load the saved configuration. Returns False when the flash copy was corrupt (the
         factory values are then in force and the flash is rewritten with them)."""
-        self._values = _factory()
+        self._values = self._fresh()
         try:
             blob = self._flash.read(FLASH_NAME)
         except CorruptBlob:
@@ -164,7 +181,7 @@ class Config:
             var = CONFIG_BY_NAME.get(name)
             if var is None or not isinstance(text, str):
                 continue  # a variable an older atwifi knew; not ours any more
-            if _FACTORY_TEXT.get(name) == text:
+            if _FACTORY_TEXT.get(name) == text and name not in self._own:
                 continue  # the factory value, already in place (and shared)
             try:
                 self._values[name] = parse_value(var, text)
@@ -176,7 +193,7 @@ class Config:
         self._flash.write(FLASH_NAME, json.dumps(dict(self.items())).encode())
 
     def factory(self) -> None:
-        self._values = _factory()
+        self._values = self._fresh()
         self._flash.erase(FLASH_NAME)
 
 

@@ -13,7 +13,6 @@ import asyncio
 import json
 import logging
 import os
-import secrets
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +90,9 @@ class Options:
     timing: str | None = None  # radio timing profile ("fast", "real"); None: the world's
     # Where this module's console listens on the host: its sockets may not connect there.
     own_endpoints: list[tuple[str, int]] = field(default_factory=list)
+    # Lazy state (a fleet's modules): nothing is made on disk until the module stores
+    # something; a module whose state folder does not exist boots with no I/O at all.
+    lazy_state: bool = False
     straps: dict[int, int] = field(default_factory=dict)  # GPIO -> level held at power-on
 
 
@@ -118,9 +120,16 @@ class Device:
     ) -> None:
         self.options = options
         self.state_dir = options.state_dir
-        private_folder(self.state_dir)
-        self.flash = Flash(self.state_dir / "flash")
+        lazy = options.lazy_state
+        if not lazy:
+            private_folder(self.state_dir)
+        # Lazy: nothing is made on disk until the module stores something; a module whose
+        # state folder does not exist yet boots on factory values with no I/O at all.
+        self.flash = Flash(self.state_dir / "flash", lazy=lazy)
         self.config = Config(self.flash)
+        # Whether the state folder was absent at this boot's start: parts then skip their
+        # loads (no configuration, volumes, certificates, spool to read). Set by prepare().
+        self.fresh = False
         self.status = Status()
         self.clock = ModuleClock()
         self.trace = trace
@@ -174,6 +183,13 @@ class Device:
     async def shutdown(self) -> None:
         """Power-off: stop the console and every part."""
         await self.runtime.shutdown()
+        if self.flash.deferred:
+            # A fresh module that stored something elsewhere (a file) since: its counters too.
+            await asyncio.to_thread(self._flush_if_stored)
+
+    def _flush_if_stored(self) -> None:
+        if self.state_dir.is_dir():
+            self.flash.flush_deferred()
 
     async def reboot(self, reason: int = SOFT_RESET) -> None:
         """AT+S.RESET (or another reset: ``reason`` as reset_reason prints it): volatile
@@ -240,11 +256,58 @@ class Device:
         self.reset_reason = code
         self.status.clear()
         self.heap.boot()
-        self._config_ok = self.config.load()
+        if self._preloaded == code:
+            self._preloaded = None  # the fleet did this boot's flash work in its batch
+        elif self._probe():
+            self._load_flash(code)  # factory values; no system call
+        else:
+            # Reads and two fsyncs: not for the event loop (a slow disk would stall every
+            # socket). One thread hop for the whole of the boot's disk work.
+            await asyncio.to_thread(self._load_boot, code)
         for hook in list(self.boot_hooks):
             hook(code)
-        # Two fsyncs: not for the event loop (a slow disk would stall every socket).
-        await asyncio.to_thread(self._count_boot, code)
+
+    _preloaded: int | None = None
+
+    def _probe(self) -> bool:
+        """One stat: a state folder that does not exist yet holds nothing to read. True when
+        the module is fresh (the flash then answers reads without a system call)."""
+        self.fresh = not self.state_dir.is_dir()
+        if self.fresh:
+            self.flash.absent = True
+        return self.fresh
+
+    def preload(self, reason: int = POWER_ON) -> bool:
+        """The flash work of the next boot (reset_reason ``reason``), done now by the caller
+        in a thread of its own (a fleet: one thread hop for a batch of modules). The boot
+        counters are written without fsync: the caller calls ``syncfs`` once for the batch
+        before the boots go on. Returns whether anything was written."""
+        fresh = self._probe()
+        if fresh:
+            self._load_flash(reason)  # factory values; no system call
+        else:
+            self._load_boot(reason, sync=False)
+        self._preloaded = reason
+        return not fresh
+
+    def _load_boot(self, code: int, sync: bool = True) -> None:
+        """Blocking: every disk read and write of a boot of a module with a state folder
+        (configuration, counters, pending firmware, volumes, certificates, spool)."""
+        self._load_flash(code, sync)
+        firmware.apply_blocking(self)
+        for part in self._parts:
+            fn = getattr(part, "preload", None)
+            if fn is not None:
+                fn()
+
+    def _load_flash(self, code: int, sync: bool = True) -> None:
+        """The boot's flash work: the configuration, the boot counters (blocking unless the
+        state folder is absent). A fresh module's counters wait in RAM for its first write."""
+        if not self.fresh:
+            private_folder(self.state_dir)  # an existing state folder is made 0700
+            self.flash.probe()
+        self._config_ok = self.config.load()
+        self._count_boot(code, sync)
 
     async def start(self) -> None:
         self.wind(1, await firmware.boot_loader(self))  # WIND:17 when an update waits
@@ -273,8 +336,9 @@ class Device:
                 log.exception("part %s failed to stop", type(part).__name__)
 
     _config_ok = True
+    boot_loader_done: Any = None  # firmware.apply_blocking's result for this boot
 
-    def _count_boot(self, reason: int) -> None:
+    def _count_boot(self, reason: int, sync: bool = True) -> None:
         try:
             blob = self.flash.read("counters")
             counters = json.loads(blob) if blob else {}
@@ -286,7 +350,13 @@ class Device:
             value = counters.get(key, 0)
             self._counters[key] = value if isinstance(value, int) else 0
         self._counters["power_cycles" if reason == POWER_ON else "reset_cycles"] += 1
-        self.flash.write("counters", json.dumps(self._counters).encode())
+        blob = json.dumps(self._counters).encode()
+        if self.fresh:
+            # No state folder: kept in RAM, written with the module's first flash write, or
+            # at power-off if by then the state folder exists (docs/behaviour.md, "Fleet").
+            self.flash.defer("counters", blob)
+        else:
+            self.flash.write("counters", blob, sync=sync)
 
     def _provide_live_status(self) -> None:
         st = self.status
@@ -310,6 +380,8 @@ class Device:
         self.wind(4)
 
     def random(self) -> int:
+        import secrets  # at first use (random imports hashlib and more), not at boot
+
         value = secrets.randbits(32)
         self.status.set("random_number", value)
         return value

@@ -97,10 +97,23 @@ def _apply(device: Device) -> tuple[list[str], tuple[str, str], list[str]]:
     return lines, running, notes
 
 
+def apply_blocking(device: Device) -> None:
+    """The boot loader's disk work, for a caller in a thread: boot_loader() then uses it."""
+    device.boot_loader_done = _apply(device)
+
+
 async def boot_loader(device: Device) -> str:
     """Run at every boot before +WIND:1: apply a pending update, publish fw_version and
     build in STS, return the build for +WIND:1."""
-    lines, (version, build), notes = await asyncio.to_thread(_apply, device)
+    done = getattr(device, "boot_loader_done", None)
+    if done is not None:
+        device.boot_loader_done = None  # done in the boot's one thread hop (apply_blocking)
+        lines, (version, build), notes = done
+    elif getattr(device, "fresh", False):
+        # No state folder: no update can wait, the factory firmware runs (no thread hop).
+        lines, (version, build), notes = [], (FACTORY_VERSION, FACTORY_BUILD), []
+    else:
+        lines, (version, build), notes = await asyncio.to_thread(_apply, device)
     for note in notes:
         device.trace_note(note)
     for line in lines:

@@ -14,7 +14,6 @@ import contextlib
 import errno
 import functools
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
@@ -61,7 +60,8 @@ def factory_app_files() -> dict[str, bytes]:
 @functools.cache
 def _factory_app_files() -> dict[str, bytes]:
     # Read once per process: every boot would otherwise read the package files again.
-    root = resources.files("atwifi.services.fs") / "appflash"
+    # The package's own folder (importlib.resources costs milliseconds to import at boot).
+    root = Path(__file__).parent / "appflash"
     return {
         p.name: p.read_bytes()
         for p in sorted(root.iterdir(), key=lambda p: p.name)
@@ -115,11 +115,27 @@ class FileSystem:
 
     # --- mount state -------------------------------------------------------------------
 
-    async def mount_all(self) -> None:
-        """Mount every volume that can be; one that cannot stays unmounted (status 0)."""
+    async def mount_all(self, fresh: bool = False) -> None:
+        """Mount every volume that can be; one that cannot stays unmounted (status 0).
+        ``fresh``: the caller knows the state folder does not exist yet, so the volumes kept
+        in it mount empty (or as shipped) with no I/O; the others load as usual."""
         for vid in sorted(self.volumes):
+            vol = self.volumes[vid]
+            if fresh and vid not in self.mounted and vol.load_fresh():
+                self.mounted.add(vid)
+                continue
             with contextlib.suppress(ServiceError):
                 await self.mount(vid)
+        if fresh:
+            self._changed()
+
+    def mount_all_blocking(self) -> None:
+        """mount_all() for a caller in a thread (no event loop, no lock: nothing else can
+        reach this file system yet). Call before it is published."""
+        for vid in sorted(self.volumes):
+            with contextlib.suppress(OSError, image.ImageError):
+                self.volumes[vid].load_blocking()
+                self.mounted.add(vid)
 
     async def mount(self, vid: int) -> None:
         async with self._lock:

@@ -19,9 +19,7 @@ import contextlib
 import errno
 import hashlib
 import os
-import shutil
 import stat
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
@@ -54,9 +52,21 @@ class Volume(ABC):
     def used(self, sizes: Iterable[int]) -> int:
         return sum(self.blocks(s) for s in sizes)
 
-    async def load(self) -> None:  # noqa: B027 (most volumes have nothing to load)
+    async def load(self) -> None:
         """Get ready to mount (read an image, clear stale temporary files). Raises OSError or
         image.ImageError when the volume cannot be mounted."""
+        if self.loads_from_disk:
+            await asyncio.to_thread(self.load_blocking)
+
+    loads_from_disk = False  # whether load() does I/O (then in a thread: load_blocking)
+
+    def load_blocking(self) -> None:  # noqa: B027 (most volumes have nothing to load)
+        """load(), blocking: for a caller already in a thread (a boot's one thread hop)."""
+
+    def load_fresh(self) -> bool:
+        """Get ready to mount a volume whose storage is known not to exist yet (a module with
+        no state folder) without I/O; False when that cannot be done (load() then)."""
+        return False
 
     def fits(self, sizes: Iterable[int]) -> bool:
         """Whether files of these sizes fit in the volume (sizes of every file after a change)."""
@@ -252,19 +262,22 @@ class ImageVolume(MemoryVolume):
         self.path = path
         self.factory = factory
 
-    async def load(self) -> None:
-        def read() -> dict[str, bytes] | None:
-            try:
-                return image.unpack(self.path.read_bytes())
-            except FileNotFoundError:
-                return None
+    loads_from_disk = True
 
-        files = await asyncio.to_thread(read)
+    def load_blocking(self) -> None:
+        try:
+            files: dict[str, bytes] | None = image.unpack(self.path.read_bytes())
+        except FileNotFoundError:
+            files = None
         self.files = dict(self.factory or {}) if files is None else files
+
+    def load_fresh(self) -> bool:
+        self.files = dict(self.factory or {})  # the shared factory bytes, not copies
+        return True
 
     async def _commit(self, files: dict[str, bytes]) -> None:
         def save() -> None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)  # our own state folder
+            private_folder(self.path.parent)  # our own state folder, perhaps not made yet
             atomic_write(self.path.parent, self.path.name, [image.pack(files)])
 
         await asyncio.to_thread(save)  # megabytes to pack, checksum and fsync
@@ -283,6 +296,8 @@ def fsync_dir(folder: Path) -> None:
 def atomic_write(folder: Path, name: str, chunks: Iterable[bytes]) -> None:
     """Write ``folder/name`` so that a crash at any point leaves the old file or the new one:
     a temporary file in the same folder, fsync, rename over the old name, fsync the folder."""
+    import tempfile  # at the first write, not at boot
+
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -322,21 +337,31 @@ class FolderVolume(Volume):
             raise FileNotFoundError(name)
         return os.path.join(self.root, name)
 
-    async def load(self) -> None:
-        def prepare() -> None:
-            if self.create:  # only the module's own folders (never a user's --ext-folder)
-                private_folder(self.root)
-            if not self.root.is_dir():
-                raise NotADirectoryError(str(self.root))
-            self.root = self.root.resolve()
-            # Temporary files of writes a crash interrupted: the old files are intact.
-            with os.scandir(self.root) as it:
-                for e in it:
-                    if e.name.startswith(TEMP_PREFIX) and e.is_file(follow_symlinks=False):
-                        with contextlib.suppress(OSError):
-                            os.unlink(e.path)
+    loads_from_disk = True
 
-        await asyncio.to_thread(prepare)
+    def load_blocking(self) -> None:
+        if self.create and not self.root.is_dir():
+            return  # the module's own folder, not made yet: made at the first write (_ensure)
+        if not self.root.is_dir():
+            raise NotADirectoryError(str(self.root))
+        self.root = self.root.resolve()
+        # Temporary files of writes a crash interrupted: the old files are intact.
+        with os.scandir(self.root) as it:
+            for e in it:
+                if e.name.startswith(TEMP_PREFIX) and e.is_file(follow_symlinks=False):
+                    with contextlib.suppress(OSError):
+                        os.unlink(e.path)
+
+    def load_fresh(self) -> bool:
+        # The module's own folder, not made yet: made at the first write. A user's folder
+        # (--ext-folder) must exist: load() checks it.
+        return self.create
+
+    def _ensure(self) -> None:
+        """Before a write: the module's own folder exists (made lazily)."""
+        if self.create and not self.root.is_dir():
+            private_folder(self.root)
+            self.root = self.root.resolve()
 
     def size(self, name: str) -> int | None:
         try:
@@ -347,6 +372,8 @@ class FolderVolume(Volume):
 
     def _list(self) -> dict[str, int]:
         out: dict[str, int] = {}
+        if self.create and not self.root.is_dir():
+            return out  # the module's own folder, not made yet: no file
         with os.scandir(self.root) as it:
             for e in it:
                 if valid_name(e.name) and e.is_file(follow_symlinks=False):
@@ -394,6 +421,7 @@ class FolderVolume(Volume):
         return await asyncio.to_thread(self._hash, name, algo)
 
     def _write(self, name: str, data: bytes, append: bool) -> None:
+        self._ensure()
         path = self._path(name)
         with contextlib.suppress(FileNotFoundError):
             if not stat.S_ISREG(os.lstat(path).st_mode):
@@ -401,6 +429,8 @@ class FolderVolume(Volume):
                 raise IsADirectoryError(errno.EISDIR, "not a regular file", name)
         if self.capacity is None:
             need = len(data) + ((self.size(name) or 0) if append else 0)
+            import shutil  # at the first write, not at boot
+
             if shutil.disk_usage(self.root).free < need:
                 raise OSError(28, "No space left on device")
         if append and self.size(name) is not None:
@@ -419,10 +449,13 @@ class FolderVolume(Volume):
         await asyncio.to_thread(self._write, name, bytes(data), append)
 
     def _write_from(self, name: str, source: Path) -> None:
+        self._ensure()
         path = self._path(name)
         with contextlib.suppress(FileNotFoundError):
             if not stat.S_ISREG(os.lstat(path).st_mode):
                 raise IsADirectoryError(errno.EISDIR, "not a regular file", name)
+        import shutil  # at the first write, not at boot
+
         if self.capacity is None and shutil.disk_usage(self.root).free < source.stat().st_size:
             raise OSError(28, "No space left on device")
         with open(source, "rb") as f:

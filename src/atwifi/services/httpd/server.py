@@ -21,7 +21,6 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
@@ -450,6 +449,8 @@ class WebServer:
         if cached is None:
             if len(self._dates) > 8:
                 self._dates.clear()
+            from email.utils import formatdate  # at the first answer, not at boot
+
             cached = self._dates[t] = formatdate(t, usegmt=True).encode("ascii")
         return cached
 

@@ -19,15 +19,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from atwifi.services.errors import ServiceError
-from atwifi.services.mqtt import codec
-from atwifi.services.mqtt.codec import T, Will
 from atwifi.services.mqtt.faults import CloseReason, MqttEvents, MqttFault
 from atwifi.services.mqtt.transport import Link, UpgradeRefused, WsLink, open_link
 from atwifi.services.net.dial import Blocked
 
 if TYPE_CHECKING:
     from atwifi.services.faults import Faults
+    from atwifi.services.mqtt import codec
+    from atwifi.services.mqtt.codec import T, Will
     from atwifi.services.tls import TlsService
+
+# The packet codec is imported at first use (a connect), not when the module boots: its
+# dataclasses cost milliseconds to make and most modules never speak MQTT.
 
 CONNECT_TIMEOUT = 4.5  # TCP + TLS + upgrade + CONNACK; drivers give a connect 5 s (wire-notes)
 MAX_TOPIC = 65535
@@ -107,6 +110,8 @@ class Session:
         decoder: codec.Decoder | None = None,
         release: Callable[[], None] | None = None,
     ) -> None:
+        from atwifi.services.mqtt import codec  # at first use: not at boot
+
         self.release = release  # gives the WebSocket slot back when the session ends
         self.service = service
         self.link = link
@@ -169,6 +174,8 @@ class Session:
 
     # -- receiving -----------------------------------------------------------------------
     async def _read(self, early: list[codec.Packet]) -> None:
+        from atwifi.services.mqtt import codec  # at first use: not at boot
+
         try:
             for pkt in early:
                 await self.handle(pkt)
@@ -192,6 +199,9 @@ class Session:
             self.lost(CloseReason.CONNECTION, f"connection error: {e}")
 
     async def handle(self, pkt: codec.Packet) -> None:
+        from atwifi.services.mqtt import codec  # at first use: not at boot
+
+        T = codec.T
         ev = self.service.events
         if isinstance(pkt, codec.Publish):
             if pkt.qos == 2 and pkt.packet_id is not None:
@@ -227,6 +237,9 @@ class Session:
             self.service.events.note(f"MQTT: {kind.name} for unknown packet {pid} ignored")
 
     async def _keepalive(self) -> None:
+        from atwifi.services.mqtt import codec  # at first use: not at boot
+
+        T = codec.T
         ka = self.params.keep_alive
         while not self.closed:
             wait = self.last_sent + ka - self.loop.time()
@@ -396,6 +409,8 @@ class MqttService:
             raise self._tls_failure(e, own, where) from None
         except OSError as e:
             raise ServiceError(MqttFault.CONNECT_FAILED, f"{where}: {e}") from None
+        from atwifi.services.mqtt import codec  # at first use: not at boot
+
         try:
             decoder = codec.Decoder()
             # Over the WebSocket service, TLS and its checks were the service's.
@@ -443,6 +458,8 @@ class MqttService:
         decoder: codec.Decoder,
         p: ConnectParams,
     ) -> tuple[bool, list[codec.Packet]]:
+        from atwifi.services.mqtt import codec  # at first use: not at boot
+
         # MQTT 3.1.1 3.1.3.1: an empty client id is only allowed with a clean session.
         clean = p.clean_session or not p.client_id
         data = codec.encode_connect(
@@ -534,6 +551,9 @@ class MqttService:
     async def publish(
         self, cid: int, topic: bytes, payload: bytes, qos: int = 0, retain: bool = False
     ) -> None:
+        from atwifi.services.mqtt import codec  # at first use: not at boot
+
+        T = codec.T
         s = self._session(cid)
         check_topic(topic, filter=False)
         if qos == 0:
@@ -551,6 +571,9 @@ class MqttService:
 
     async def subscribe(self, cid: int, topic: bytes, qos: int = 0) -> int:
         """Returns the QoS the broker granted."""
+        from atwifi.services.mqtt import codec  # at first use: not at boot
+
+        T = codec.T
         s = self._session(cid)
         check_topic(topic, filter=True)
         pid = s.packet_id()
@@ -562,6 +585,9 @@ class MqttService:
         return code
 
     async def unsubscribe(self, cid: int, topic: bytes) -> None:
+        from atwifi.services.mqtt import codec  # at first use: not at boot
+
+        T = codec.T
         s = self._session(cid)
         check_topic(topic, filter=True)
         pid = s.packet_id()
@@ -570,6 +596,9 @@ class MqttService:
 
     async def disconnect(self, cid: int) -> None:
         """DISCONNECT, then close: the broker drops the will. No closed() event."""
+        from atwifi.services.mqtt import codec  # at first use: not at boot
+
+        T = codec.T
         s = self._session(cid)
         with contextlib.suppress(ServiceError):
             await s.send(codec.encode_bare(T.DISCONNECT))

@@ -7,6 +7,7 @@ here. The default is loopback only: nothing leaves the machine unless the user o
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 
@@ -41,7 +42,18 @@ class NetworkPolicy:
     @classmethod
     def from_spec(cls, spec: str | Iterable[str] | None) -> NetworkPolicy:
         """``"loopback"`` (or None/empty), ``"any"``, a comma-separated list of CIDRs, or a
-        list of CIDRs; list items may themselves be ``"loopback"`` or ``"any"``."""
+        list of CIDRs; list items may themselves be ``"loopback"`` or ``"any"``. A policy
+        never changes once made, so one spec gives one shared object (a fleet's modules)."""
+        key = spec if spec is None or isinstance(spec, str) else tuple(str(i) for i in spec)
+        if cls is NetworkPolicy:
+            cached = _BY_SPEC.get(key)
+            if cached is None:
+                cached = _BY_SPEC[key] = cls._from_spec(spec)
+            return cached
+        return cls._from_spec(spec)
+
+    @classmethod
+    def _from_spec(cls, spec: str | Iterable[str] | None) -> NetworkPolicy:
         if spec is None:
             return cls(LOOPBACK)
         items = spec.split(",") if isinstance(spec, str) else list(spec)
@@ -66,7 +78,7 @@ class NetworkPolicy:
             return False
         return any(addr.version == n.version and addr in n for n in self.networks)
 
-    @property
+    @functools.cached_property
     def loopback_only(self) -> bool:
         """True when every allowed network lies inside loopback: then no packet may leave the
         machine, DNS queries included."""
@@ -77,3 +89,6 @@ class NetworkPolicy:
 
     def __repr__(self) -> str:
         return f"NetworkPolicy({[str(n) for n in self.networks]!r})"
+
+
+_BY_SPEC: dict[object, NetworkPolicy] = {}

@@ -75,6 +75,46 @@ def _read_small(path: Path) -> str:
         return ""
 
 
+# hosts file -> the read in progress. Lookups made while one is under way share it (a fleet's
+# modules all look up their NTP servers as they join): one thread hop and one parse for all.
+_READING: dict[tuple[int, Path], asyncio.Future[dict[str, list[str]]]] = {}
+# hosts file -> ((mtime_ns, size, inode), names): parsed again only when the file changed.
+_PARSED: dict[Path, tuple[tuple[int, int, int], dict[str, list[str]]]] = {}
+
+
+def _load_hosts(path: Path) -> dict[str, list[str]]:
+    """Blocking: the names of hosts file ``path`` (empty when unreadable)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return {}
+    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    cached = _PARSED.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    names = parse_hosts(_read_small(path))
+    _PARSED[path] = (stamp, names)
+    return names
+
+
+async def hosts_file_names(path: Path) -> dict[str, list[str]]:
+    """The names in hosts file ``path``, read off the event loop (it is disk I/O, however
+    small), the file looked at again for every lookup that does not overlap one in progress."""
+    loop = asyncio.get_running_loop()
+    key = (id(loop), path)
+    fut = _READING.get(key)
+    if fut is None:
+        fut = loop.run_in_executor(None, _load_hosts, path)
+        _READING[key] = fut
+
+        def done(_: object, key: tuple[int, Path] = key, fut: object = fut) -> None:
+            if _READING.get(key) is fut:
+                del _READING[key]
+
+        fut.add_done_callback(done)
+    return await asyncio.shield(fut)
+
+
 class Resolver:
     def __init__(
         self,
@@ -114,9 +154,7 @@ class Resolver:
         if key in self.hosts:
             return self.hosts[key]
         if self.hosts_file is not None:
-            # hosts files are tiny, but this is still disk I/O: keep it off the event loop.
-            text = await asyncio.to_thread(_read_small, self.hosts_file)
-            found = parse_hosts(text).get(key)
+            found = (await hosts_file_names(self.hosts_file)).get(key)
             if found:
                 return _prefer_v4(found)
         if self.policy.loopback_only:

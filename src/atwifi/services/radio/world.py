@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,6 +188,8 @@ class World:
 
     @classmethod
     def load(cls, path: Path, net: str | None = None) -> World:
+        import tomllib  # only a world file needs it (not the default world, not a boot)
+
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as e:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
-import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -180,6 +179,7 @@ def _load_chain(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
     """ssl loads a certificate and key only from files: write them to a private temporary
     folder, load, delete (runs in a thread)."""
     import ssl as _ssl
+    import tempfile  # at first use, not at boot
 
     with tempfile.TemporaryDirectory(prefix="atwifi-tls-") as d:
         cpath, kpath = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from atwifi.spwf04.commands import handler
 from atwifi.spwf04.commands.tls import certificate_line
 from atwifi.spwf04.context import Context
 from atwifi.spwf04.parts.http import spool_dir
+from atwifi.statedir import private_folder
 
 PIECE = 64 * 1024  # files are read and spooled in pieces of this size
 SPOOL_BUFFER = 256 * 1024  # bytes gathered before one write to the spool file (one thread hop)
@@ -115,7 +115,9 @@ class Spool:
 
     async def open(self) -> None:
         def make() -> tuple[Any, Path]:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_folder(self.folder)  # the state folder may not exist yet (lazy flash)
+            import tempfile  # at first use, not at boot
+
             fd, name = tempfile.mkstemp(prefix=".dl-", dir=self.folder)
             return os.fdopen(fd, "wb"), Path(name)
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from atwifi.errors import AtError, AtResultLine
 from atwifi.services.errors import ServiceError
-from atwifi.services.mqtt import ConnectParams, MqttFault, Will
+from atwifi.services.mqtt import ConnectParams, MqttFault
 from atwifi.spwf04 import wording
 from atwifi.spwf04.commands import handler
 from atwifi.spwf04.commands.tls import certificate_line
@@ -87,6 +87,8 @@ async def mqttconn(
         raise AtError(8, "a last-will message needs a last-will topic")
     will = None
     if last_will_topic:
+        from atwifi.services.mqtt.codec import Will  # at first use, not at boot
+
         will = Will(_b(last_will_topic) or b"", _b(last_will_message) or b"", last_will_qos)
     client_id = _b(user_id) if user_id else str(d.config.get("nv_model")).encode("latin-1")
     params = ConnectParams(

@@ -3,7 +3,6 @@ PEERS with the status commands)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 
 from atwifi.errors import AtError
@@ -104,6 +103,8 @@ async def wps(ctx: Context, mode: int) -> None:
             raise AtError(39, f"wifi_wps_pin={factory}")
         pin = wps_pin8(factory)
     elif mode == 2:
+        import secrets  # at first use, not at boot
+
         pin = wps_pin8(secrets.randbelow(10_000_000))
     try:
         radio.wps(mode, pin)

@@ -57,10 +57,19 @@ class HttpPart:
 
     def __init__(self, device: Device) -> None:
         self.device = device
+        self._preloaded = False
+
+    def preload(self) -> None:
+        """Blocking, in the boot's one thread hop: downloads a reset or a kill cut."""
+        _clean(spool_dir(self.device))
+        self._preloaded = True
 
     async def start(self) -> None:
         d = self.device
-        await asyncio.to_thread(_clean, spool_dir(d))
+        if self._preloaded:
+            self._preloaded = False  # cleaned in the boot's one thread hop
+        elif not d.fresh:  # no state folder: no spool to clean
+            await asyncio.to_thread(_clean, spool_dir(d))
         from atwifi.spwf04.parts.net import dialer_for
 
         d.http = HttpClient(DeviceNetwork(d), note=d.trace_note, dialer=dialer_for(d))

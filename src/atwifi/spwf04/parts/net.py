@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atwifi.errors import AtError
-from atwifi.services.net import ping as ping_service
 from atwifi.services.net import sntp
 from atwifi.services.net.dial import Dialer
 from atwifi.services.net.policy import NetworkPolicy
@@ -23,6 +22,7 @@ from atwifi.services.net.resolver import SYSTEM_HOSTS, ResolveError, Resolver, i
 from atwifi.services.supervise import restarting
 
 if TYPE_CHECKING:
+    from atwifi.services.net import ping as ping_service
     from atwifi.spwf04.device import Device
 
 NTP_PORT = 123
@@ -77,8 +77,8 @@ class Net:
         self.device = device
         self._world: object | None = None
         self._world_seen = False
-        self.policy = NetworkPolicy()
-        self.resolver = Resolver({}, self.policy)
+        self.policy: NetworkPolicy
+        self.resolver: Resolver
         self._ntp_task: asyncio.Task[Any] | None = None
         self.last_sync: float | None = None  # module time of the last NTP delivery
         self._refresh()
@@ -149,6 +149,8 @@ class Net:
         """Resolve ``host`` (AtError(65) on failure) and send real echo requests;
         ``on_reply(ip, reply)`` is awaited per reply. A blocked destination behaves as an
         unreachable one: no reply, nothing sent."""
+        from atwifi.services.net import ping as ping_service  # at the first PING, not at boot
+
         ip = await self.resolve(host)
         target = ip
         if ip in self._own_addresses():

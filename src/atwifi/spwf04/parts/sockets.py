@@ -69,6 +69,13 @@ class SocketsPart:
             device.state_dir / "certs", now=device.clock.now, read_file=self._read_file
         )
 
+    _preloaded = False
+
+    def preload(self) -> None:
+        """Blocking, in the boot's one thread hop: the saved certificates."""
+        self.tls.load_saved()
+        self._preloaded = True
+
     async def _read_file(self, name: str) -> bytes:
         fs = self.device.fs
         if fs is None:  # no file system service: no fallback (manual 6.32)
@@ -99,7 +106,12 @@ class SocketsPart:
 
     async def start(self) -> None:
         d = self.device
-        await asyncio.to_thread(self.tls.load_saved)
+        if self._preloaded:
+            self._preloaded = False  # read in the boot's one thread hop
+        elif d.fresh:
+            self.tls.load_saved()  # no state folder: one failed stat, no thread hop
+        else:
+            await asyncio.to_thread(self.tls.load_saved)
         d.tls = self.tls
         d.sockets = Sockets(
             WindEvents(d),
