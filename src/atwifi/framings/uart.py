@@ -281,6 +281,11 @@ class UartFraming:
             request.data = bytes(buf[:data_len])
             del buf[:data_len]
             return request
+        return self._take_block(request, data_len)
+
+    def _take_block(self, request: Request, data_len: int) -> Request | None:
+        """The command's {data} through the decoder: whole, or ``request`` waits for it."""
+        dec = self.decoder
         dec.expect_data(data_len)
         block = dec.next_event()
         if block is None:
@@ -314,14 +319,7 @@ class UartFraming:
                 request, data_len = self._command(event.text)  # type: ignore[union-attr]
                 if data_len is None:
                     return request
-                dec.expect_data(data_len)
-                block = dec.next_event()
-                if block is None:
-                    self._head = request
-                    self.awaiting_data = True
-                    return None
-                request.data = block.data  # type: ignore[union-attr]
-                return request
+                return self._take_block(request, data_len)
             if kind is LineTooLong:
                 n = event.length  # type: ignore[union-attr]
                 return Request(
