@@ -65,6 +65,36 @@ def read_until(s: socket.socket, marker: bytes) -> bytes:
     return buf
 
 
+def send_until_refused(s: socket.socket, data: bytes) -> int:
+    """Send without reading until the module stops taking bytes (no progress for a while:
+    that is what the assertions are about, not a duration); how many bytes went."""
+    sent, idle = 0, 0
+    while sent < len(data) and idle < 60:
+        try:
+            sent += s.send(data[sent : sent + 65536])
+            idle = 0
+        except BlockingIOError:
+            idle += 1
+            time.sleep(0.02)
+    return sent
+
+
+def exchange(s: socket.socket, data: bytes, sent: int) -> tuple[int, bytes]:
+    """The host reads again: it sends what is left as the module takes it, and returns that
+    count with the next bytes that came back."""
+    while True:
+        if sent < len(data):
+            with contextlib.suppress(BlockingIOError):
+                sent += s.send(data[sent : sent + 65536])
+        try:
+            chunk = s.recv(1 << 20)
+        except BlockingIOError:
+            time.sleep(0.001)
+            continue
+        assert chunk
+        return sent, chunk
+
+
 @pytest.mark.parametrize("kind", ["tcp", "rfc2217"])
 def test_host_that_does_not_read(tmp_path, kind):
     proc, port = serve(tmp_path / "state", kind)
@@ -82,31 +112,14 @@ def test_host_that_does_not_read(tmp_path, kind):
         base = rss(proc.pid)
         data = b"AT\r" * COMMANDS
         s.setblocking(False)
-        sent, idle = 0, 0
-        # Send without reading until the module stops taking bytes (no progress for a while:
-        # that is what the assertion below is about, not a duration).
-        while sent < len(data) and idle < 60:
-            try:
-                sent += s.send(data[sent : sent + 65536])
-                idle = 0
-            except BlockingIOError:
-                idle += 1
-                time.sleep(0.02)
+        sent = send_until_refused(s, data)
         grown = rss(proc.pid) - base
         assert sent < len(data), "the module took the whole flood without being read"
         assert grown < RSS_BOUND, f"grew by {grown} bytes"
         # The host reads again: every reply, in order, nothing lost.
         out = bytearray()
         while sent < len(data) or len(out) < 13 * COMMANDS:
-            if sent < len(data):
-                with contextlib.suppress(BlockingIOError):
-                    sent += s.send(data[sent : sent + 65536])
-            try:
-                chunk = s.recv(1 << 20)
-            except BlockingIOError:
-                time.sleep(0.001)
-                continue
-            assert chunk
+            sent, chunk = exchange(s, data, sent)
             out += chunk
             if len(out) > 13 * COMMANDS:
                 out = bytearray(_WIND.sub(b"", bytes(out)))  # the radio's WINDs, if any
@@ -139,28 +152,13 @@ def test_host_that_floods_a_busy_console(tmp_path):
         data = b"x" * (LONG - 1) + b"\r"
         data *= LINES
         s.setblocking(False)
-        sent, idle = 0, 0
-        while sent < len(data) and idle < 60:
-            try:
-                sent += s.send(data[sent : sent + 65536])
-                idle = 0
-            except BlockingIOError:
-                idle += 1
-                time.sleep(0.02)
+        sent = send_until_refused(s, data)
         grown = rss(proc.pid) - base
         assert sent < len(data), "the module took the whole flood while busy"
         assert grown < RSS_BOUND, f"grew by {grown} bytes"
         out = bytearray()
         while sent < len(data) or out.count(b"AT-S.ERROR") < LINES + 1:
-            if sent < len(data):
-                with contextlib.suppress(BlockingIOError):
-                    sent += s.send(data[sent : sent + 65536])
-            try:
-                chunk = s.recv(1 << 20)
-            except BlockingIOError:
-                time.sleep(0.001)
-                continue
-            assert chunk
+            sent, chunk = exchange(s, data, sent)
             out += chunk
         body = _WIND.sub(b"", bytes(out))
         head = b"AT+S.SOCKON=127.0.0.1,%d,,s\r\nAT-S.ERROR:74:Failed to open socket\r\n"
