@@ -41,6 +41,7 @@ MODULES = (
     "smtp",
     "websocket",
     "mqtt",
+    "python",
 )
 
 

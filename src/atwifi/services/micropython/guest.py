@@ -1,0 +1,378 @@
+"""The MicroPython side: the driver the WASI interpreter runs (as ``micropython -c``).
+
+It asks the host what to run (``host.call("boot")``): a script's source, or the REPL. The
+REPL is MicroPython's, rebuilt in MicroPython because the WASI build has only ``_start``:
+pyexec's friendly REPL (banner, ``>>> `` / ``... `` prompts, echo, paste mode), its raw REPL
+(Ctrl-A; ``OK<stdout>\\x04<stderr>\\x04>``; Ctrl-B leaves; Ctrl-D on an empty line soft-resets)
+and raw-paste mode (Ctrl-A Ctrl-E: ``R\\x01``, a 256-byte window, ``\\x01`` per window),
+byte for byte as shared/runtime/pyexec.c sends them, so mpremote and pyboard.py work.
+
+Every traceback is MicroPython's own (``sys.print_exception``), less the driver's frames.
+A dialect adds its module(s) with ``boot["prelude"]``: MicroPython source run first.
+"""
+
+DRIVER_BODY = r"""
+import sys, host, json, gc, io, builtins
+gc.disable()  # see session.py: a collection in this build frees live objects
+
+class _Gc:
+    pass
+
+_gc = _Gc()
+for _n in dir(gc):
+    if not _n.startswith("__"):
+        setattr(_gc, _n, getattr(gc, _n))
+_gc.collect = lambda: 0
+_gc.enable = lambda: None
+_gc.__name__ = "gc"
+sys.modules["gc"] = _gc
+
+_loads = json.loads
+_dumps = json.dumps
+_hcall = host.call
+_EXC = {"OSError": OSError, "ValueError": ValueError, "TypeError": TypeError,
+        "MemoryError": MemoryError, "RuntimeError": RuntimeError}
+
+def _call(name, *args):
+    r = _loads(_hcall(name, _dumps(args)))
+    if "k" in r:
+        raise KeyboardInterrupt
+    x = r.get("x")
+    if x:
+        n = r.get("n")
+        cls = _EXC.get(x)
+        if cls is None:
+            cls = _ERRORS.get(x, OSError)
+        if n is not None:
+            raise cls(n, r.get("m"))
+        raise cls(r.get("m"))
+    return r.get("v")
+
+_ERRORS = {}
+_BOOT = _call("boot")
+_w = sys.stdout.write
+
+def _print(*args, sep=" ", end="\n", file=None):
+    s = sep.join([a if type(a) is str else str(a) for a in args]) + end
+    if file is not None:
+        file.write(s)
+    else:
+        _call("out", s)
+
+def _tb(e, out=None):
+    try:
+        s = io.StringIO()
+        sys.print_exception(e, s)
+        text = s.getvalue()
+    except MemoryError:
+        sys.print_exception(e)  # no room to trim the driver's frame: printed as it is
+        return
+    i = text.find("\n  File ")
+    if i >= 0:  # the first entry is the driver's frame that caught it
+        j = text.find("\n", i + 1)
+        text = text[:i] + text[j:]
+    if "in _call\n" in text or "in _print\n" in text:
+        # The bridge's frames: a Ctrl-C (or a module error) shows where the script was.
+        kbd = isinstance(e, KeyboardInterrupt)
+        text = "\n".join([l for l in text.split("\n") if not l.endswith(", in _call")
+                          and not l.endswith(", in _print")
+                          and not (kbd and l.startswith('  File "spwf04"'))])
+    if out is None:
+        _w(text)
+    else:
+        out.append(text)
+
+def _fresh():
+    return {"__name__": "__main__"}
+
+if _BOOT.get("prelude"):
+    exec(compile(_BOOT["prelude"], "spwf04", "exec"), {"_call": _call, "_ERRORS": _ERRORS,
+         "__name__": "spwf04_prelude"})
+builtins.print = _print
+
+def _run_source(src, name, g, mode="exec"):
+    try:
+        exec(compile(src, name, mode), g)
+        return 0
+    except SystemExit:
+        return 0
+    except BaseException as e:
+        _tb(e)
+        return 1
+
+# -- console input ----------------------------------------------------------------------
+_inbuf = [""]
+
+def _getc():
+    b = _inbuf[0]
+    while not b:
+        b = _call("read", 256)
+    _inbuf[0] = b[1:]
+    return b[0]
+
+# -- the friendly REPL --------------------------------------------------------------------
+_KW = ("if ", "while ", "for ", "def ", "class ", "try", "with ", "@", "async ", "elif ",
+       "else", "except", "finally", "match ")
+
+def _continues(src):
+    depth = 0
+    q = None
+    i = 0
+    n = len(src)
+    while i < n:
+        c = src[i]
+        if q:
+            if c == "\\":
+                i += 2
+                continue
+            if src[i:i + len(q)] == q:
+                i += len(q)
+                q = None
+                continue
+            if len(q) == 1 and c == "\n":
+                q = None
+            i += 1
+            continue
+        if c == "#":
+            j = src.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if c == "'" or c == '"':
+            if src[i:i + 3] == c * 3:
+                q = c * 3
+                i += 3
+            else:
+                q = c
+                i += 1
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        i += 1
+    if q is not None and len(q) == 3:
+        return True
+    if depth > 0 or src.endswith("\\"):
+        return True
+    lines = src.split("\n")
+    first = lines[0].lstrip()
+    compound = first.rstrip().endswith(":") or any(first.startswith(k) for k in _KW)
+    if len(lines) == 1:
+        return compound and first.rstrip().endswith(":")
+    return compound and lines[-1].strip() != ""
+
+def _banner():
+    v = sys.version.split("; ", 1)[-1]
+    _w("MicroPython %s; SPWF04Sx with WASI (atwifi)\r\nType \"help()\" for more information.\r\n" % v)
+
+def _readline(prompt):
+    # pyexec's readline: echo, backspace, Ctrl-A/B/C/D/E on their own.
+    _w(prompt)
+    buf = []
+    esc = 0
+    while True:
+        c = _getc()
+        o = ord(c)
+        if esc:
+            esc = esc + 1 if (esc == 1 and c == "[") else 0
+            if esc == 2:
+                esc = 1 if c == "[" else 0
+            continue
+        if c == "\r":
+            _w("\r\n")
+            return "".join(buf)
+        if c == "\n":
+            continue
+        if o == 27:
+            esc = 1
+            continue
+        if o == 3:
+            return 3
+        if o in (1, 2, 4, 5):
+            if not buf:
+                return o
+            continue  # only at the start of a line, as pyexec's readline
+        if o in (8, 127):
+            if buf:
+                buf.pop()
+                _w("\x08 \x08")
+            continue
+        if o >= 32 or c == "\t":
+            buf.append(c)
+            _w(c)
+
+def _friendly(g):
+    # returns "exit" (Ctrl-D: back to the AT console) or "raw"
+    while True:
+        line = _readline(">>> ")
+        if line is None:
+            continue
+        if line == 1:
+            return "raw"
+        if line == 2:
+            _w("\r\n")
+            _banner()
+            continue
+        if line == 3:
+            _w("\r\n")
+            continue
+        if line == 4:
+            _w("\r\n")
+            return "exit"
+        if line == 5:
+            _paste(g)
+            continue
+        if not line.strip():
+            continue
+        src = line
+        cancelled = False
+        while _continues(src):
+            more = _readline("... ")
+            if more == 3:
+                _w("\r\n")
+                cancelled = True
+                break
+            if more == 4:
+                _w("\r\n")
+                break
+            if not isinstance(more, str):
+                continue
+            src += "\n" + more
+            if more.strip() == "" and not _continues(src):
+                break
+        if cancelled:
+            continue
+        _run_source(src, "<stdin>", g, "single")
+
+def _paste(g):
+    _w("\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== ")
+    buf = []
+    while True:
+        c = _getc()
+        if c == "\x03":
+            _w("\r\n")
+            return
+        if c == "\x04":
+            _w("\r\n")
+            break
+        buf.append(c)
+        if c == "\r":
+            _w("\r\n=== ")
+        elif c != "\n":
+            _w(c)
+    src = "".join(buf).replace("\r\n", "\n").replace("\r", "\n")
+    _run_source(src, "<stdin>", g)
+
+# -- the raw REPL -------------------------------------------------------------------------
+def _exec_eof(src, g):
+    try:
+        exec(compile(src, "<stdin>", "exec"), g)
+        _w("\x04")
+    except SystemExit:
+        _w("\x04")
+    except BaseException as e:
+        _w("\x04")
+        _tb(e)
+    _w("\x04")
+
+def _raw_paste(g):
+    _w("R\x01\x00\x01")  # supported; window 256 bytes (little endian)
+    window = 256
+    left = window
+    buf = []
+    while True:
+        c = _getc()
+        if c == "\x04" or c == "\x03":
+            _w("\x04")
+            if c == "\x03":
+                _w("\x04")
+                try:
+                    raise KeyboardInterrupt
+                except KeyboardInterrupt as e:
+                    _tb(e)
+                _w("\x04")
+                return
+            break
+        buf.append(c)
+        left -= 1
+        if left == 0:
+            _w("\x01")
+            left = window
+    _exec_eof("".join(buf), g)
+
+def _raw(g):
+    # returns ("friendly", g) on Ctrl-B
+    _w("raw REPL; CTRL-B to exit\r\n")
+    while True:
+        _w(">")
+        buf = []
+        while True:
+            c = _getc()
+            if c == "\x01":
+                if len(buf) == 2 and buf[0] == "\x05":
+                    if buf[1] == "A":
+                        _raw_paste(g)
+                    else:
+                        _w("R\x00")
+                    buf = None
+                    break
+                _w("\r\nraw REPL; CTRL-B to exit\r\n")
+                buf = None
+                break
+            if c == "\x02":
+                _w("\r\n")
+                return g
+            if c == "\x03":
+                buf = []
+                continue
+            if c == "\x04":
+                break
+            buf.append(c)
+        if buf is None:
+            continue
+        _w("OK")
+        if not buf:
+            # A soft reset: the host starts a fresh instance (a new heap) in the raw REPL.
+            _w("\r\nMPY: soft reboot\r\n")
+            return None
+        _exec_eof("".join(buf), g)
+
+SOFT_REBOOT = 100
+
+def _repl():
+    g = _fresh()
+    if not _BOOT.get("quiet"):
+        _banner()
+    mode = "raw" if _BOOT.get("raw") else "friendly"
+    while True:
+        if mode == "friendly":
+            mode = _friendly(g)
+            if mode == "exit":
+                return 0
+        else:
+            g = _raw(g)
+            if g is None:
+                return SOFT_REBOOT
+            _banner()
+            mode = "friendly"
+
+def _main():
+    if _BOOT.get("mode") == "repl":
+        return _repl()
+    parts = []
+    while True:
+        piece = _call("source", len(parts))
+        if not piece:
+            break
+        parts.append(piece)
+    src = "".join(parts)
+    parts = None
+    code = _run_source(src, _BOOT["name"], _fresh())
+    return code
+
+if _BOOT.get("memory"):
+    _w("driver heap %d\n" % gc.mem_alloc())
+_call("done", _main())
+"""
+
+DRIVER = DRIVER_BODY
