@@ -50,7 +50,34 @@ def _call(name, *args):
 
 _ERRORS = {}
 _BOOT = _call("boot")
-_w = sys.stdout.write
+
+def _w(s):
+    # All output goes through the bridge, none through WASI's stdout: writing there starts
+    # wasmtime's tokio threads, which abort the host process at its exit.
+    _hcall("w", _dumps((s,)))
+
+def _repl_print(obj):
+    if obj is not None:
+        _w(repr(obj) + "\n")
+
+builtins.__repl_print__ = _repl_print
+
+def _help(obj=None):
+    if obj is None:
+        _w("Welcome to MicroPython on the SPWF04Sx (atwifi)!\n\n"
+           "The module's own calls: import spwf04; help(spwf04)\n"
+           "Control commands:\n  CTRL-A on a blank line, enter raw REPL mode\n"
+           "  CTRL-B on a blank line, enter normal REPL mode\n"
+           "  CTRL-C interrupt a running program\n"
+           "  CTRL-D on a blank line, leave the REPL (back to the AT console)\n"
+           "  CTRL-E on a blank line, enter paste mode\n")
+        return
+    _w("object %r is of type %s\n" % (obj, type(obj).__name__))
+    for n in dir(obj):
+        if not n.startswith("_"):
+            _w("  %s -- %r\n" % (n, getattr(obj, n)))
+
+builtins.help = _help
 
 def _print(*args, sep=" ", end="\n", file=None):
     s = sep.join([a if type(a) is str else str(a) for a in args]) + end
@@ -65,7 +92,7 @@ def _tb(e, out=None):
         sys.print_exception(e, s)
         text = s.getvalue()
     except MemoryError:
-        sys.print_exception(e)  # no room to trim the driver's frame: printed as it is
+        _w("MemoryError: no memory left for the traceback\n")
         return
     i = text.find("\n  File ")
     if i >= 0:  # the first entry is the driver's frame that caught it
@@ -85,8 +112,16 @@ def _tb(e, out=None):
 def _fresh():
     return {"__name__": "__main__"}
 
+def _fetch(what):
+    parts = []
+    while True:
+        piece = _call(what, len(parts))
+        if not piece:
+            return "".join(parts)
+        parts.append(piece)
+
 if _BOOT.get("prelude"):
-    exec(compile(_BOOT["prelude"], "spwf04", "exec"), {"_call": _call, "_ERRORS": _ERRORS,
+    exec(compile(_fetch("prelude"), "spwf04", "exec"), {"_call": _call, "_ERRORS": _ERRORS,
          "__name__": "spwf04_prelude"})
 builtins.print = _print
 
@@ -101,14 +136,33 @@ def _run_source(src, name, g, mode="exec"):
         return 1
 
 # -- console input ----------------------------------------------------------------------
-_inbuf = [""]
+# No collector runs (session.py), so input is not sliced per character: a chunk and an index.
+_inbuf = ["", 0]
+
+def _fill():
+    while _inbuf[1] >= len(_inbuf[0]):
+        _inbuf[0] = _call("read", 256)
+        _inbuf[1] = 0
 
 def _getc():
+    _fill()
+    i = _inbuf[1]
+    _inbuf[1] = i + 1
+    return _inbuf[0][i]
+
+def _take_text(limit):
+    # The plain text (no control character but CR/LF/TAB) waiting in the chunk, at most limit.
+    _fill()
     b = _inbuf[0]
-    while not b:
-        b = _call("read", 256)
-    _inbuf[0] = b[1:]
-    return b[0]
+    i = j = _inbuf[1]
+    n = min(len(b), i + limit)
+    while j < n:
+        o = ord(b[j])
+        if o < 32 and o not in (9, 10, 13):
+            break
+        j += 1
+    _inbuf[1] = j
+    return b[i:j]
 
 # -- the friendly REPL --------------------------------------------------------------------
 _KW = ("if ", "while ", "for ", "def ", "class ", "try", "with ", "@", "async ", "elif ",
@@ -157,13 +211,12 @@ def _continues(src):
     lines = src.split("\n")
     first = lines[0].lstrip()
     compound = first.rstrip().endswith(":") or any(first.startswith(k) for k in _KW)
-    if len(lines) == 1:
-        return compound and first.rstrip().endswith(":")
+    # as mp_repl_continue_with_input: a compound statement goes on until an empty line
     return compound and lines[-1].strip() != ""
 
 def _banner():
     v = sys.version.split("; ", 1)[-1]
-    _w("MicroPython %s; SPWF04Sx with WASI (atwifi)\r\nType \"help()\" for more information.\r\n" % v)
+    _w("%s; SPWF04Sx with WASI (atwifi)\r\nType \"help()\" for more information.\r\n" % v)
 
 def _readline(prompt):
     # pyexec's readline: echo, backspace, Ctrl-A/B/C/D/E on their own.
@@ -208,6 +261,7 @@ def _friendly(g):
         if line is None:
             continue
         if line == 1:
+            _w("\r\n")
             return "raw"
         if line == 2:
             _w("\r\n")
@@ -281,6 +335,14 @@ def _raw_paste(g):
     left = window
     buf = []
     while True:
+        t = _take_text(left)
+        if t:
+            buf.append(t)
+            left -= len(t)
+            if left == 0:
+                _w("\x01")
+                left = window
+            continue
         c = _getc()
         if c == "\x04" or c == "\x03":
             _w("\x04")
@@ -307,10 +369,15 @@ def _raw(g):
         _w(">")
         buf = []
         while True:
+            t = _take_text(4096)
+            if t:
+                buf.append(t)
+                continue
             c = _getc()
             if c == "\x01":
-                if len(buf) == 2 and buf[0] == "\x05":
-                    if buf[1] == "A":
+                line = "".join(buf)
+                if len(line) == 2 and line[0] == "\x05":
+                    if line[1] == "A":
                         _raw_paste(g)
                     else:
                         _w("R\x00")
@@ -359,20 +426,16 @@ def _repl():
 def _main():
     if _BOOT.get("mode") == "repl":
         return _repl()
-    parts = []
-    while True:
-        piece = _call("source", len(parts))
-        if not piece:
-            break
-        parts.append(piece)
-    src = "".join(parts)
-    parts = None
-    code = _run_source(src, _BOOT["name"], _fresh())
+    code = _run_source(_fetch("source"), _BOOT["name"], _fresh())
     return code
 
 if _BOOT.get("memory"):
     _w("driver heap %d\n" % gc.mem_alloc())
-_call("done", _main())
+try:
+    _code = _main()
+except BaseException:
+    _code = 1
+_call("done", _code)
 """
 
 DRIVER = DRIVER_BODY

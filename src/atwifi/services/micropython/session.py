@@ -21,6 +21,7 @@ the guest (every print, sleep and module call is a host call); a guest that make
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections.abc import Awaitable, Callable
@@ -63,12 +64,14 @@ class Session:
         heap_bytes: int,
         boot: dict[str, Any],
         source: str = "",
+        prelude: str = "",
         functions: dict[str, HostFn],
         on_note: Callable[[str], None] | None = None,
     ) -> None:
         self.heap_bytes = heap_bytes
         self.boot = boot
         self.source = source
+        self.prelude = prelude
         self.functions = functions
         self.on_note = on_note or (lambda text: None)
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -140,9 +143,16 @@ class Session:
                 self.outcome = outcome
             self._stopping = True
             self._cond.notify_all()
-            eng = self._engine
-        if eng is not None:
-            eng.increment_epoch()
+            # Under the lock: the worker frees the engine under it too (no use after free).
+            if self._engine is not None:
+                self._engine.increment_epoch()
+
+    async def close(self) -> None:
+        """Stop, and wait for the worker thread to be out of the instance."""
+        self.stop()
+        t = self._thread
+        if t is not None and t.is_alive():
+            await asyncio.to_thread(t.join, 5.0)
 
     async def read(self) -> bytes:
         """The guest's next output; b"" once it has ended and all was read."""
@@ -248,15 +258,24 @@ class Session:
             if self._stopping:
                 return
             self._engine = eng
-        instance = linker.instantiate(store, module)
-        start = instance.exports(store)["_start"]
         try:
+            instance = linker.instantiate(store, module)
+            start = instance.exports(store)["_start"]
             start(store)  # type: ignore[operator]
         except wasmtime.ExitTrap as e:
             if e.code not in (0, None):
                 with self._cond:
                     if self.outcome is None:
                         self.outcome = f"exit {e.code}"
+        finally:
+            # Everything wasmtime made is freed here, in this thread: nothing of it is left
+            # for the interpreter's exit to tear down (wasmtime's runtime aborts then).
+            with self._cond:
+                self._engine = None
+            del linker, wasi
+            for thing in (store, module, eng):
+                with contextlib.suppress(Exception):
+                    thing.close()
 
     def _host_call(self, caller: Any, np: int, nl: int, pp: int, pl: int, rp: int, rc: int) -> int:
         memory = caller.get("memory")
@@ -284,11 +303,15 @@ class Session:
             return {"v": self._read_input(*args)}
         if name == "boot":
             return {"v": self.boot}
-        if name == "source":
+        if name in ("source", "prelude"):
+            text = self.source if name == "source" else self.prelude
             i = int(args[0]) * SOURCE_PIECE
-            return {"v": self.source[i : i + SOURCE_PIECE]}
+            return {"v": text[i : i + SOURCE_PIECE]}
         if name == "done":
             self.exit_code = int(args[0]) if args and isinstance(args[0], int) else 0
+            return {"v": None}
+        if name == "w":  # the driver's own output (prompts, echo, tracebacks)
+            self._write(str(args[0]).encode("utf-8", "replace"))
             return {"v": None}
         if self._take_kbd():
             return {"k": 1}

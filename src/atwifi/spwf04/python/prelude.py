@@ -243,4 +243,5 @@ _t.sleep_us = lambda us: sleep(us / 1000000)
 _t.time = lambda: int(time())
 _t.__name__ = "time"
 sys.modules["time"] = _t
+sys.modules["utime"] = _t
 """
