@@ -256,7 +256,7 @@ class PythonPart:
 
 async def _strap_runner(device: Device, script: str) -> None:
     part = getattr(device, "python", None)
-    if isinstance(part, PythonPart):
+    if isinstance(part, PythonPart) and part.console != PYTHON_ONLY:  # 3 runs it anyway
         await part.run_default(script)
 
 
