@@ -194,3 +194,16 @@ async def test_a_script_cannot_start_another(quiet_module):
         "except spwf04.ATError as e:\n    print(e.args[0])\n",
     )
     assert await m.cmd("AT+S.PYTHON=/nest.py") == b"16\r\n" + OK
+
+
+async def test_the_watchdog_stops_a_runaway_script(tmp_path):
+    from harness import InProcessModule
+
+    m = InProcessModule(tmp_path / "state", python_watchdog=0.2)
+    await m.boot()
+    try:
+        await put(m, "/spin.py", "while True:\n    pass\n")
+        assert (await m.cmd("AT+S.PYTHON=/spin.py")).endswith(OK)
+        assert (await m.cmd("AT")).endswith(OK)
+    finally:
+        await m.device.shutdown()
