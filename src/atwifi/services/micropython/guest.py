@@ -8,6 +8,8 @@ and raw-paste mode (Ctrl-A Ctrl-E: ``R\\x01``, a 256-byte window, ``\\x01`` per 
 byte for byte as shared/runtime/pyexec.c sends them, so mpremote and pyboard.py work.
 
 Every traceback is MicroPython's own (``sys.print_exception``), less the driver's frames.
+(The driver runs as ``-c``, not compiled from a string under a name of its own: exec of
+compiled code nested in ``-c`` hits "FATAL: uncaught NLR" in this build.)
 A dialect adds its module(s) with ``boot["prelude"]``: MicroPython source run first.
 """
 
@@ -52,8 +54,7 @@ _ERRORS = {}
 _BOOT = _call("boot")
 
 def _w(s):
-    # All output goes through the bridge, none through WASI's stdout: writing there starts
-    # wasmtime's tokio threads, which abort the host process at its exit.
+    # All output goes through the bridge: the host gives the guest no stdout (session.py).
     _hcall("w", _dumps((s,)))
 
 def _repl_print(obj):
@@ -80,11 +81,16 @@ def _help(obj=None):
 builtins.help = _help
 
 def _print(*args, sep=" ", end="\n", file=None):
-    s = sep.join([a if type(a) is str else str(a) for a in args]) + end
+    parts = []  # no comprehension: its frame would be "<listcomp>" in a traceback
+    for a in args:
+        parts.append(a if type(a) is str else str(a))
+    s = sep.join(parts) + end
     if file is not None:
         file.write(s)
     else:
         _call("out", s)
+
+_OURS = ("_run_source", "_exec_eof", "_print", "_call", "_w")
 
 def _tb(e, out=None):
     try:
@@ -94,16 +100,18 @@ def _tb(e, out=None):
     except MemoryError:
         _w("MemoryError: no memory left for the traceback\n")
         return
-    i = text.find("\n  File ")
-    if i >= 0:  # the first entry is the driver's frame that caught it
-        j = text.find("\n", i + 1)
-        text = text[:i] + text[j:]
-    if "in _call\n" in text or "in _print\n" in text:
-        # The bridge's frames: a Ctrl-C (or a module error) shows where the script was.
+    if "<stdin>" in text or '  File "spwf04"' in text:
+        # The driver's frames go (it runs as -c, "<stdin>" too: known by function name);
+        # the spwf04 module's too for a Ctrl-C (the script's line is where it was).
         kbd = isinstance(e, KeyboardInterrupt)
-        text = "\n".join([l for l in text.split("\n") if not l.endswith(", in _call")
-                          and not l.endswith(", in _print")
-                          and not (kbd and l.startswith('  File "spwf04"'))])
+        keep = []
+        for l in text.split("\n"):
+            if l.startswith('  File "<stdin>"') and l[l.rfind(" ") + 1 :] in _OURS:
+                continue
+            if kbd and l.startswith('  File "spwf04"'):
+                continue
+            keep.append(l)
+        text = "\n".join(keep)
     if out is None:
         _w(text)
     else:
@@ -125,6 +133,19 @@ if _BOOT.get("prelude"):
          "__name__": "spwf04_prelude"})
 builtins.print = _print
 
+# Room for the traceback and the answer after a MemoryError. No collector runs, but a list
+# that shrinks gives its tail back to the heap (list.clear: m_renew, gc_realloc frees it).
+_reserve = [None] * 2048
+
+def _spare():
+    _reserve.clear()
+
+def _rearm():
+    try:
+        _reserve.extend([None] * 2048) if not _reserve else None
+    except MemoryError:
+        pass
+
 def _run_source(src, name, g, mode="exec"):
     try:
         exec(compile(src, name, mode), g)
@@ -132,7 +153,10 @@ def _run_source(src, name, g, mode="exec"):
     except SystemExit:
         return 0
     except BaseException as e:
+        if isinstance(e, MemoryError):
+            _spare()
         _tb(e)
+        _rearm()
         return 1
 
 # -- console input ----------------------------------------------------------------------
@@ -210,7 +234,10 @@ def _continues(src):
         return True
     lines = src.split("\n")
     first = lines[0].lstrip()
-    compound = first.rstrip().endswith(":") or any(first.startswith(k) for k in _KW)
+    compound = first.rstrip().endswith(":")
+    for k in _KW:
+        if first.startswith(k):
+            compound = True
     # as mp_repl_continue_with_input: a compound statement goes on until an empty line
     return compound and lines[-1].strip() != ""
 
@@ -325,8 +352,11 @@ def _exec_eof(src, g):
     except SystemExit:
         _w("\x04")
     except BaseException as e:
+        if isinstance(e, MemoryError):
+            _spare()
         _w("\x04")
         _tb(e)
+        _rearm()
     _w("\x04")
 
 def _raw_paste(g):
@@ -434,8 +464,12 @@ if _BOOT.get("memory"):
 try:
     _code = _main()
 except BaseException:
+    _spare()
     _code = 1
-_call("done", _code)
+try:
+    _call("done", _code)
+except BaseException:
+    pass  # nothing may reach WASI's stderr (session.py): the host sees the end anyway
 """
 
-DRIVER = DRIVER_BODY
+DRIVER = DRIVER_BODY  # run as micropython -c

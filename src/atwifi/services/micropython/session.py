@@ -9,8 +9,8 @@ sees no host file, socket or process (WASI gives it nothing else to reach).
 
 Threads: wasmtime releases the GIL while the guest runs, so the instance runs in a worker
 thread; a host call hops to the event loop (``run_coroutine_threadsafe``) and waits there.
-Output (the guest's stdout and stderr, one console) is handed to the loop through a bounded
-buffer: a guest printing faster than the host reads waits.
+Output (the driver's ``w`` and ``out`` calls: the guest has no WASI stdout) is handed to the
+loop through a bounded buffer: a guest printing faster than the host reads waits.
 
 Stopping: ``interrupt()`` (Ctrl-C) makes the next host call raise ``KeyboardInterrupt`` in
 the guest (every print, sleep and module call is a host call); a guest that makes none for
@@ -34,9 +34,9 @@ HARD_STOP_AFTER = 1.0  # s after Ctrl-C with no host call: the instance is ended
 OUTPUT_LIMIT = 64 * 1024  # guest output buffered before the guest waits for the host
 # Largest host-call answer (bytes of JSON). The guest allocates this much on its heap for
 # every call, so it is small: sources and data come in pieces (SOURCE_PIECE, DATA_PIECE).
-RESULT_CAP = 8 * 1024
-SOURCE_PIECE = 2048  # characters of a script's source per host call
-DATA_PIECE = 2048  # bytes (base64 in the answer) of file or socket data per host call
+RESULT_CAP = 2 * 1024
+SOURCE_PIECE = 1024  # characters of a script's source per host call
+# The spwf04 module reads files and sockets 1024 bytes a call (base64 in the answer).
 MEMORY_SLACK = 8 * 1024 * 1024  # linear memory beyond the heap: stacks, data, code tables
 
 HostFn = Callable[..., Awaitable[Any]]
@@ -236,8 +236,9 @@ class Session:
         wasi = WasiConfig()
         wasi.argv = ["micropython", "-X", f"heapsize={self.heap_bytes}", "-c", DRIVER]
         wasi.env = []
-        wasi.stdout_custom = self._write
-        wasi.stderr_custom = self._write
+        # No stdout_custom / stderr_custom: everything the guest says comes through host
+        # calls (on this thread). wasmtime calls a custom stream's Python callback from its
+        # tokio threads, and one of those at the interpreter's exit aborts the process.
         store.set_wasi(wasi)
         linker = Linker(eng)
         linker.define_wasi()
