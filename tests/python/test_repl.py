@@ -123,9 +123,9 @@ async def test_the_raw_repl_soft_reset_gives_a_fresh_heap(repl_module):
     await enter(m)
     m.send(b"\x01")
     await m.read_until(RAW)
-    # 3 x 20 KB: more than the 32 KiB heap holds, but each soft reset starts a new one.
+    # 3 x 200 KB: more than the REPL's heap holds, but each soft reset starts a new one.
     for _ in range(3):
-        m.send(b"big = bytearray(20000)\x04")
+        m.send(b"big = bytearray(200000)\x04")
         assert await m.read_until(b"\x04>") == b"OK\x04\x04>"
         m.send(b"\x04")
         await m.read_until(RAW)

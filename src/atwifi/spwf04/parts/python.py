@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from atwifi.spwf04.device import Device
 
 DRIVER_HEAP = 64 * 1024  # the driver and the spwf04 module (measured: 55 KiB; no collector runs)
+# The REPL's extra heap: with no collector every line typed costs its compile (about 1 KiB),
+# and python_memsize alone would allow some 25 lines (docs/behaviour.md, "MicroPython").
+REPL_HEAP = 256 * 1024
 REPL_CONSOLE = 2  # console_enabled: UART + Python
 PYTHON_ONLY = 3  # console_enabled: Python only
 SOFT_REBOOT = 100  # the driver's exit code for the raw REPL's soft reset (guest.py)
@@ -81,8 +84,9 @@ class PythonPart:
             dev.runtime.input_gate = getattr(dev.runtime.input_gate, "_prev", None)
 
     # -- runs ------------------------------------------------------------------------------
-    def heap_bytes(self) -> int:
-        return int(self.device.config.get("python_memsize")) * 1024 + DRIVER_HEAP
+    def heap_bytes(self, repl: bool = False) -> int:
+        heap = int(self.device.config.get("python_memsize")) * 1024 + DRIVER_HEAP
+        return heap + (REPL_HEAP if repl else 0)
 
     async def load(self, name: str) -> str:
         fs = self.device.fs
@@ -129,7 +133,7 @@ class PythonPart:
 
                 boot["prelude"] = True
                 session = Session(
-                    heap_bytes=self.heap_bytes(),
+                    heap_bytes=self.heap_bytes(repl),
                     boot=boot,
                     source=source,
                     prelude=PRELUDE,
