@@ -177,6 +177,21 @@ async def test_receive_overrun_without_flow_control_loses_bytes():
     await line.close()
 
 
+async def test_a_late_timer_loses_nothing_when_the_console_keeps_up():
+    """Under load the line's timer fires late and hands over tens of milliseconds of line time
+    at once, more than the receive buffer: a console that reads as bytes come keeps up."""
+    line, host, module, notes = await paced(921600)
+    bucket = line._rx_bucket
+    take = bucket.take
+    bucket.take = lambda want: min(want, int(bucket.burst))  # every timer is late
+    data = os.urandom(20000)
+    host.feed(data)
+    assert await module.wait_for(len(data)) == data
+    assert line.overruns == 0 and not any("overrun" in n for n in notes)
+    bucket.take = take
+    await line.close()
+
+
 async def test_hardware_flow_control_holds_input_until_the_console_reads():
     line, host, module, _ = await paced(921600)
     line.configure(921600, True)

@@ -260,6 +260,22 @@ class Line(Transport):
             fn()
         self._input_paused = paused
 
+    def _deliver(self, chunk: bytes) -> int:
+        """Hand ``chunk`` to the console as far as its receive buffer takes it; how many
+        bytes went in. A late timer hands over many milliseconds of line time at once, more
+        than the buffer holds, though a console reading as they come would have kept up: so
+        the chunk goes in buffer-sized pieces, and only what finds the buffer full is left."""
+        pos = 0
+        while pos < len(chunk):
+            room = RX_BUFFER - self.rx_waiting()
+            if room <= 0:
+                break
+            piece = chunk[pos : pos + room]
+            pos += len(piece)
+            if self._feed is not None:
+                self._feed(self._convert(piece, "in"))
+        return pos
+
     def _pump_rx(self) -> None:
         self._rx_timer = None
         bucket = self._rx_bucket
@@ -274,18 +290,18 @@ class Line(Transport):
         if n:
             chunk = bytes(self._rx[:n])
             del self._rx[:n]
-            if not self.hwfc and n > room:
-                lost = n - max(room, 0)
+            rest = chunk[self._deliver(chunk) :]
+            if rest and self.hwfc:
+                # CTS went down mid-chunk: the rest waits on the host's side of the line.
+                self._rx[:0] = rest
+            elif rest:
                 if not self._overrun_noted:
                     self.note("receive overrun: the console's buffer is full, bytes are lost")
-                self._overrun_noted += lost
-                self.overruns += lost
-                chunk = chunk[: max(room, 0)]
+                self._overrun_noted += len(rest)
+                self.overruns += len(rest)
             elif self._overrun_noted:
                 self.note(f"receive overrun over: {self._overrun_noted} bytes were lost")
                 self._overrun_noted = 0
-            if chunk and self._feed is not None:
-                self._feed(self._convert(chunk, "in"))
         if self._input_paused and len(self._rx) < self._rx_ahead() // 2:
             self._set_input_paused(False)
         if self._rx:
