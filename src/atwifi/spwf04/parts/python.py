@@ -191,12 +191,23 @@ class PythonPart:
         sink = dev.runtime.sink
         if sink is None:
             return
+        runtime = dev.runtime
+        gate = runtime.gate
+        opened = not gate.busy
+        gate.busy = True  # WINDs wait for the script's end, as during AT+S.PYTHON
         try:
             source = await self.load(script)
             await self.run(sink, name=script, source=source)
         except Exception as e:
             dev.trace_note(f"python_script {script} not run: {e!r}")
         finally:
+            if opened:
+                held = gate.end()
+                framing = runtime.framing
+                if framing is not None:
+                    for wind in held:
+                        framing.send(wind)
+                    await sink.flush()
             if keep_console:
                 prev = dev.runtime.input_gate
 
