@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from conftest import put
+from harness import InProcessModule
 
 OK = b"AT-S.OK\r\n"
 
@@ -197,8 +202,6 @@ async def test_a_script_cannot_start_another(quiet_module):
 
 
 async def test_the_watchdog_stops_a_runaway_script(tmp_path):
-    from harness import InProcessModule
-
     m = InProcessModule(tmp_path / "state", python_watchdog=0.2)
     await m.boot()
     try:
@@ -207,3 +210,28 @@ async def test_the_watchdog_stops_a_runaway_script(tmp_path):
         assert (await m.cmd("AT")).endswith(OK)
     finally:
         await m.device.shutdown()
+
+
+def test_booting_the_module_does_not_import_the_interpreter(tmp_path):
+    code = (
+        "import asyncio, sys\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from pathlib import Path\n"
+        "from harness import InProcessModule\n"
+        "async def main():\n"
+        f"    m = InProcessModule(Path({str(tmp_path)!r}) / 's')\n"
+        "    await m.boot()\n"
+        "    await m.device.shutdown()\n"
+        "asyncio.run(main())\n"
+        "print('wasmtime' in sys.modules, 'atwifi.services.micropython' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(root / "src")},
+    )
+    assert out.stdout.strip() == "False False", (out.stdout, out.stderr)
