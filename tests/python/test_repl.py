@@ -135,3 +135,18 @@ async def test_the_raw_repl_soft_reset_gives_a_fresh_heap(repl_module):
     await m.read_until(b">>> ")
     m.send(b"\x04")
     assert await m.reply() == b"\r\n" + OK
+
+
+async def test_ctrl_c_on_a_busy_loop_in_the_repl_starts_it_again(repl_module):
+    m = repl_module
+    await enter(m)
+    m.send(b"while True: pass\r\r")
+    await m.read_until(b"... ")
+    await m.read_until(b"\r\n")
+    m.send(b"\x03")
+    # No call into the module: the instance is ended and the REPL starts again (a new heap).
+    assert await m.read_until(b">>> ") == b"\r\nKeyboardInterrupt: \r\n>>> "
+    m.send(b"1+2\r")
+    assert await m.read_until(b">>> ") == b"1+2\r\n3\r\n>>> "
+    m.send(b"\x04")
+    assert await m.reply() == b"\r\n" + OK

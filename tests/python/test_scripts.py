@@ -235,3 +235,46 @@ def test_booting_the_module_does_not_import_the_interpreter(tmp_path):
         env={**os.environ, "PYTHONPATH": str(root / "src")},
     )
     assert out.stdout.strip() == "False False", (out.stdout, out.stderr)
+
+
+async def test_bad_input_from_a_script_gets_the_modules_errors(quiet_module):
+    m = quiet_module
+    await put(
+        m,
+        "/bad_at.py",
+        "import spwf04\n"
+        "for cmd in ('AT+S.NOPE', 'AT+S.SOCKQ=99', 'AT+S.SCFG=console_echo,7x'):\n"
+        "    try:\n"
+        "        spwf04.at(cmd)\n"
+        "    except spwf04.ATError as e:\n"
+        "        print(e.args[0])\n"
+        "try:\n"
+        "    spwf04.at('AT+S.FSC=1:/x,10', b'short')\n"
+        "except ValueError as e:\n"
+        "    print('lying length refused')\n"
+        "try:\n"
+        "    spwf04.at('HELLO')\n"
+        "except ValueError:\n"
+        "    print('not an AT command')\n",
+    )
+    out = await m.cmd("AT+S.PYTHON=/bad_at.py")
+    assert out == b"1\r\n76\r\n8\r\nlying length refused\r\nnot an AT command\r\n" + OK, out
+    assert await m.cmd("AT") == OK
+
+
+async def test_a_script_that_is_not_text_or_not_python(quiet_module):
+    m = quiet_module
+    data = b"\xff\xfe\x00print(1)\n"
+    assert (await m.cmd(f"AT+S.FSC=/bin.py,{len(data)}", data)).endswith(OK)
+    out = await m.cmd("AT+S.PYTHON=/bin.py")
+    assert b"SyntaxError" in out and out.endswith(OK), out
+    assert await m.cmd("AT+S.PYTHON=" + "n" * 80) != OK  # over the name's limit
+    assert await m.cmd("AT") == OK
+
+
+async def test_long_output_streams_to_the_console(quiet_module):
+    m = quiet_module
+    assert await m.cmd("AT+S.SCFG=python_memsize,128") == OK  # a print costs its text 3 times
+    await put(m, "/flood.py", "s = 'x' * 1000\nfor i in range(30):\n    print(s)\n")
+    out = await m.cmd("AT+S.PYTHON=/flood.py")
+    assert out == (b"x" * 1000 + b"\r\n") * 30 + OK

@@ -21,9 +21,11 @@ the guest (every print, sleep and module call is a host call); a guest that make
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -55,6 +57,21 @@ class GuestError(Exception):
 
 class _Stopped(Exception):
     pass
+
+
+# Instances still running when the interpreter exits are stopped first: a worker thread
+# left inside wasmtime while Python finalizes would be torn down through Rust frames that
+# cannot unwind (an abort).
+_LIVE: weakref.WeakSet[Session] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for s in list(_LIVE):
+        s._kill("stopped")
+        t = s._thread
+        if t is not None and t.is_alive():
+            t.join(2.0)
 
 
 class Session:
@@ -95,6 +112,7 @@ class Session:
         self._more = asyncio.Event()
         self._done = asyncio.Event()
         self._thread = threading.Thread(target=self._main, name="micropython", daemon=True)
+        _LIVE.add(self)
         self._thread.start()
 
     @property
