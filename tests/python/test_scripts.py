@@ -278,3 +278,17 @@ async def test_long_output_streams_to_the_console(quiet_module):
     await put(m, "/flood.py", "s = 'x' * 1000\nfor i in range(30):\n    print(s)\n")
     out = await m.cmd("AT+S.PYTHON=/flood.py")
     assert out == (b"x" * 1000 + b"\r\n") * 30 + OK
+
+
+async def test_input_reads_a_line_from_the_console(quiet_module):
+    m = quiet_module
+    await put(m, "/ask.py", "name = input('name? ')\nprint('hi', name)\n")
+    m.send(b"AT+S.PYTHON=/ask.py\r")
+    assert await m.read_until(b"name? ") == b"name? "
+    m.send(b"bob\r")
+    assert await m.reply() == b"bob\r\nhi bob\r\n" + OK
+    m.send(b"AT+S.PYTHON=/ask.py\r")
+    await m.read_until(b"name? ")
+    m.send(b"\x03")
+    out = await m.reply()
+    assert out.endswith(b"KeyboardInterrupt: \r\n" + OK), out

@@ -281,6 +281,18 @@ def _readline(prompt):
             buf.append(c)
             _w(c)
 
+def _input(prompt=""):
+    # input(): a line typed on the console, echoed; Ctrl-C raises KeyboardInterrupt, Ctrl-D
+    # on an empty line EOFError.
+    line = _readline(prompt)
+    if line == 3:
+        raise KeyboardInterrupt
+    if line == 4:
+        raise EOFError
+    return line if isinstance(line, str) else ""
+
+builtins.input = _input
+
 def _friendly(g):
     # returns "exit" (Ctrl-D: back to the AT console) or "raw"
     while True:
