@@ -292,3 +292,17 @@ async def test_input_reads_a_line_from_the_console(quiet_module):
     m.send(b"\x03")
     out = await m.reply()
     assert out.endswith(b"KeyboardInterrupt: \r\n" + OK), out
+
+
+async def test_long_answers_and_a_long_script(quiet_module):
+    m = quiet_module
+    assert await m.cmd("AT+S.SCFG=python_memsize,128") == OK
+    body = "".join(f"v{i} = 'é{i}\\x04'\n" for i in range(400))  # 7 KB, escapes in JSON
+    await put(
+        m,
+        "/long.py",
+        body + "import spwf04\nlines = spwf04.at('AT+S.GCFG')\n"
+        "print(len(lines) > 50, v399, lines[0][:9])\n",
+    )
+    out = await m.cmd("AT+S.PYTHON=/long.py")
+    assert out == "True é399\x04 AT-S.Var:\r\n".encode() + OK, out

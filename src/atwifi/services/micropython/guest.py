@@ -37,6 +37,12 @@ _EXC = {"OSError": OSError, "ValueError": ValueError, "TypeError": TypeError,
 
 def _call(name, *args):
     r = _loads(_hcall(name, _dumps(args)))
+    if "c" in r:  # a long answer: its JSON text in pieces
+        parts = []
+        for i in range(r["c"]):
+            parts.append(_hcall("_chunk", "[%d]" % i))
+        r = _loads("".join(parts))
+        parts = None
     if "k" in r:
         raise KeyboardInterrupt
     x = r.get("x")
@@ -90,7 +96,7 @@ def _print(*args, sep=" ", end="\n", file=None):
     else:
         _call("out", s)
 
-_OURS = ("_run_source", "_exec_eof", "_print", "_call", "_w")
+_OURS = ("_run_source", "_exec_eof", "_print", "_call", "_w", "_main", "_fetch")
 
 def _tb(e, out=None):
     try:
@@ -121,12 +127,7 @@ def _fresh():
     return {"__name__": "__main__"}
 
 def _fetch(what):
-    parts = []
-    while True:
-        piece = _call(what, len(parts))
-        if not piece:
-            return "".join(parts)
-        parts.append(piece)
+    return _call(what) or ""
 
 if _BOOT.get("prelude"):
     exec(compile(_fetch("prelude"), "spwf04", "exec"), {"_call": _call, "_ERRORS": _ERRORS,
@@ -475,9 +476,13 @@ if _BOOT.get("memory"):
     _w("driver heap %d\n" % gc.mem_alloc())
 try:
     _code = _main()
-except BaseException:
+except BaseException as e:  # the source could not even be fetched (MemoryError...)
     _spare()
     _code = 1
+    try:
+        _tb(e)
+    except BaseException:
+        pass
 try:
     _call("done", _code)
 except BaseException:

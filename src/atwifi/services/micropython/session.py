@@ -34,11 +34,10 @@ from atwifi.services.micropython.guest import DRIVER
 
 HARD_STOP_AFTER = 1.0  # s after Ctrl-C with no host call: the instance is ended
 OUTPUT_LIMIT = 64 * 1024  # guest output buffered before the guest waits for the host
-# Largest host-call answer (bytes of JSON). The guest allocates this much on its heap for
-# every call, so it is small: sources and data come in pieces (SOURCE_PIECE, DATA_PIECE).
-RESULT_CAP = 2 * 1024
-SOURCE_PIECE = 1024  # characters of a script's source per host call
+# The guest's answer buffer (bytes of JSON), allocated on its heap for every call: small. A
+# longer answer (a script's source, GCFG's hundred lines) comes in pieces of this size.
 # The spwf04 module reads files and sockets 1024 bytes a call (base64 in the answer).
+RESULT_CAP = 2 * 1024
 MEMORY_SLACK = 8 * 1024 * 1024  # linear memory beyond the heap: stacks, data, code tables
 
 HostFn = Callable[..., Awaitable[Any]]
@@ -103,6 +102,7 @@ class Session:
         self._engine: Any = None
         self._hard_timer: threading.Timer | None = None
         self._more: asyncio.Event | None = None
+        self._long = b""  # the last answer too long for one call
         self._done: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
 
@@ -299,6 +299,11 @@ class Session:
     def _host_call(self, caller: Any, np: int, nl: int, pp: int, pl: int, rp: int, rc: int) -> int:
         memory = caller.get("memory")
         name = bytes(memory.read(caller, np, np + nl)).decode("utf-8", "replace")
+        if name == "_chunk":  # a piece of the last long answer, as raw JSON text
+            i = int(json.loads(bytes(memory.read(caller, pp, pp + pl)))[0])
+            piece = self._long[i * rc : (i + 1) * rc]
+            memory.write(caller, piece, rp)
+            return len(piece)
         try:
             args = json.loads(bytes(memory.read(caller, pp, pp + pl)))
             answer = self._answer(name, args if isinstance(args, list) else [args])
@@ -308,9 +313,12 @@ class Session:
             answer = {"x": e.kind, "m": e.message, "n": e.number}
         except Exception as e:
             answer = {"x": "OSError", "m": f"{type(e).__name__}: {e}"}
-        blob = json.dumps(answer, separators=(",", ":")).encode()
+        blob = json.dumps(answer, separators=(",", ":")).encode()  # ASCII: cut anywhere
         if len(blob) > rc:
-            blob = json.dumps({"x": "MemoryError", "m": "host answer too long"}).encode()
+            # Too long for the guest's answer buffer: it fetches the JSON text in pieces
+            # ("_chunk" calls) and parses the whole.
+            self._long = blob
+            blob = json.dumps({"c": -(-len(blob) // rc)}).encode()
         memory.write(caller, blob, rp)
         return len(blob)
 
@@ -324,8 +332,7 @@ class Session:
             return {"v": self.boot}
         if name in ("source", "prelude"):
             text = self.source if name == "source" else self.prelude
-            i = int(args[0]) * SOURCE_PIECE
-            return {"v": text[i : i + SOURCE_PIECE]}
+            return {"v": text}
         if name == "done":
             self.exit_code = int(args[0]) if args and isinstance(args[0], int) else 0
             return {"v": None}
