@@ -127,7 +127,16 @@ def _fresh():
     return {"__name__": "__main__"}
 
 def _fetch(what):
-    return _call(what) or ""
+    # the text in raw pieces: no JSON copy of it on the heap
+    parts = []
+    n = 0
+    while True:
+        piece = _hcall("_text", '["%s",%d]' % (what, n))
+        if not piece:
+            break
+        parts.append(piece)
+        n += len(piece)
+    return "".join(parts)
 
 if _BOOT.get("prelude"):
     exec(compile(_fetch("prelude"), "spwf04", "exec"), {"_call": _call, "_ERRORS": _ERRORS,

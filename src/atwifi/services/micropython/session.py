@@ -299,6 +299,13 @@ class Session:
     def _host_call(self, caller: Any, np: int, nl: int, pp: int, pl: int, rp: int, rc: int) -> int:
         memory = caller.get("memory")
         name = bytes(memory.read(caller, np, np + nl)).decode("utf-8", "replace")
+        if name == "_text":  # a piece of the source or prelude, raw (no JSON escapes)
+            what, start = json.loads(bytes(memory.read(caller, pp, pp + pl)))
+            text = self.source if what == "source" else self.prelude
+            step = rc // 4  # characters: 4 bytes each at most in UTF-8
+            piece = text[int(start) : int(start) + step].encode("utf-8")
+            memory.write(caller, piece, rp)
+            return len(piece)
         if name == "_chunk":  # a piece of the last long answer, as raw JSON text
             i = int(json.loads(bytes(memory.read(caller, pp, pp + pl)))[0])
             piece = self._long[i * rc : (i + 1) * rc]
@@ -330,9 +337,6 @@ class Session:
             return {"v": self._read_input(*args)}
         if name == "boot":
             return {"v": self.boot}
-        if name in ("source", "prelude"):
-            text = self.source if name == "source" else self.prelude
-            return {"v": text}
         if name == "done":
             self.exit_code = int(args[0]) if args and isinstance(args[0], int) else 0
             return {"v": None}
