@@ -121,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="stop a MicroPython script or REPL after SECONDS (default 0: never, as the module)",
+        help="stop a MicroPython script after SECONDS (default 0: never, as the module)",
     )
     sub.add_parser("ctl", help="act on a running module: atwifi ctl --help", add_help=False)
     f = sub.add_parser("fleet", help="run many modules in one process, sharing one world")

@@ -149,7 +149,7 @@ class PythonPart:
                     pending = b""
                 watchdog = float(getattr(dev.options, "python_watchdog", 0) or 0)
                 timer = None
-                if watchdog > 0:
+                if watchdog > 0 and not repl:  # a script's run, not a REPL session
                     timer = asyncio.get_running_loop().call_later(watchdog, session.stop)
                 try:
                     while data := await session.read():
