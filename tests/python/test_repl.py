@@ -24,12 +24,16 @@ async def test_the_friendly_repl_evaluates_and_echoes(repl_module):
     await enter(m)
     m.send(b"1+1\r")
     assert await m.read_until(b">>> ") == b"1+1\r\n2\r\n>>> "
+    # auto-indent: 4 spaces after a colon, kept on the next line; an empty line ends the block
     m.send(b"for i in range(2):\r")
-    assert await m.read_until(b"... ") == b"for i in range(2):\r\n... "
-    m.send(b"  print(i)\r")
-    assert await m.read_until(b"... ") == b"  print(i)\r\n... "
+    assert await m.read_until(b"...     ") == b"for i in range(2):\r\n...     "
+    m.send(b"print(i)\r")
+    assert await m.read_until(b"...     ") == b"print(i)\r\n...     "
     m.send(b"\r")
     assert await m.read_until(b">>> ") == b"\r\n0\r\n1\r\n>>> "
+    m.send(b"if 1:\rif 2:\rprint('deep')\r\x08\x08\x08\x08\x08\x08\x08\x08\r")
+    out = await m.read_until(b"deep\r\n>>> ")
+    assert out.startswith(b"if 1:\r\n...     if 2:\r\n...         print('deep')\r\n"), out
     m.send(b"x = 7\rx * 6\r")
     assert await m.read_until(b"42\r\n>>> ") == b"x = 7\r\n>>> x * 6\r\n42\r\n>>> "
     m.send(b"nope\r")

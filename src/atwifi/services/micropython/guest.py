@@ -255,10 +255,11 @@ def _banner():
     v = sys.version.split("; ", 1)[-1]
     _w("%s; SPWF04Sx with WASI (atwifi)\r\nType \"help()\" for more information.\r\n" % v)
 
-def _readline(prompt):
-    # pyexec's readline: echo, backspace, Ctrl-A/B/C/D/E on their own.
-    _w(prompt)
-    buf = []
+def _readline(prompt, indent=0):
+    # pyexec's readline: echo, backspace, Ctrl-A/B/C/D/E on their own; ``indent`` spaces
+    # already typed (MicroPython's auto-indent).
+    _w(prompt + " " * indent)
+    buf = [" "] * indent
     esc = 0
     while True:
         c = _getc()
@@ -279,7 +280,7 @@ def _readline(prompt):
         if o == 3:
             return 3
         if o in (1, 2, 4, 5):
-            if not buf:
+            if not "".join(buf).strip():
                 return o
             continue  # only at the start of a line, as pyexec's readline
         if o in (8, 127):
@@ -329,8 +330,13 @@ def _friendly(g):
             continue
         src = line
         cancelled = False
+        last = line
         while _continues(src):
-            more = _readline("... ")
+            # auto-indent: the last line's indentation, 4 more after a colon
+            indent = len(last) - len(last.lstrip(" "))
+            if last.rstrip().endswith(":"):
+                indent += 4
+            more = _readline("... ", indent)
             if more == 3:
                 _w("\r\n")
                 cancelled = True
@@ -341,6 +347,7 @@ def _friendly(g):
             if not isinstance(more, str):
                 continue
             src += "\n" + more
+            last = more
             if more.strip() == "" and not _continues(src):
                 break
         if cancelled:
