@@ -306,3 +306,18 @@ async def test_long_answers_and_a_long_script(quiet_module):
     )
     out = await m.cmd("AT+S.PYTHON=/long.py")
     assert out == "True é399\x04 AT-S.Var:\r\n".encode() + OK, out
+
+
+async def test_the_client_runs_a_script(tmp_path):
+    from atwifi.client import AsyncClient
+    from spi_consoles import TIMEOUT, TwoConsoles
+
+    m = TwoConsoles(tmp_path)
+    await m.start()
+    try:
+        async with await AsyncClient.open(m.uart_url, timeout=TIMEOUT) as c:
+            assert await c.run_script("3:/uPython_test.py") == (
+                b"uPython test\r\ncount 0\r\ncount 1\r\ncount 2\r\n"
+            )
+    finally:
+        await m.stop()
