@@ -258,6 +258,10 @@ async def serve(args: argparse.Namespace) -> int:
             return 2
     device = Device(options, trace=trace)
     host_side.on_new_host = device.runtime.new_host
+    host_side.on_output = device.runtime.output_blocked
+    hold_input = getattr(host_side, "hold_input", None)
+    if hold_input is not None:  # TCP, RFC 2217: a busy console stops reading its host
+        device.runtime.input_control = hold_input
     device.line = line
     from atwifi.transports.faulty import FaultyTransport
 
@@ -382,6 +386,7 @@ def _wire_consoles(device, uart, spi=None, bus=None):  # type: ignore[no-untyped
         edges[:] = [task]
 
     bus.on_reset = on_reset
+    bus.on_output = device.runtime.output_blocked  # a master that clocks no MISO out
     return switch
 
 

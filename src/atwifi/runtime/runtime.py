@@ -31,7 +31,8 @@ from atwifi.runtime.items import Item, Request, Sink, Wind
 
 log = logging.getLogger("atwifi")
 
-# Host bytes kept before the first boot has chosen a console (a UART's receive buffer).
+# Host bytes kept waiting while a command runs before the transport stops reading the host.
+INPUT_HIGH = 64 * 1024
 
 
 class Boot(enum.Enum):
@@ -87,6 +88,12 @@ class Runtime:
         self.pending: Awaitable[None] | None = None
         self._reboot_requested = False
         self._batching = False
+        # The console's host takes no output now (its queue is over the high-water mark):
+        # WINDs wait in the gate, bounded there, until it does (output_blocked).
+        self.blocked = False
+        # Stops (True) and resumes (False) the reading of the console's host: the transport's.
+        self.input_control: Callable[[bool], None] | None = None
+        self._held_in = False
         # Sees host bytes first and returns what the console gets (a sleeping module
         # drops input): a hook for the power work.
         self.input_gate: Callable[[bytes], bytes] | None = None
@@ -116,6 +123,15 @@ class Runtime:
         if self.parked and self.pending is None and self._run_eagerly():
             return  # all handled; the console task stays parked
         self._wakeup.set()
+        # A command is running: what the host sends meanwhile waits in the framing. Past
+        # INPUT_HIGH the transport stops reading it (the host's writes block), until the
+        # console has taken what it has.
+        if framing.buffered > INPUT_HIGH and self.input_control is not None and not self._held_in:
+            self._held_in = True
+            self.input_control(True)
+            self.dialect.trace_note(
+                f"console busy with {framing.buffered} bytes of input waiting: host not read"
+            )
 
     def _push(self) -> None:
         """Hand the framing's output to the transport, unless an eager batch gathers it (one
@@ -152,7 +168,9 @@ class Runtime:
             sink.send(self.dialect.internal_error())
         finally:
             gate.busy = False
-            if gate.held:
+            if gate.held and not self.blocked:
+                if gate.dropped or gate.merged:
+                    self._note_gate()
                 held = gate.end()
                 framing = self.framing
                 if framing is not None:
@@ -164,6 +182,42 @@ class Runtime:
             self._reboot_requested = False
             await self.reboot()
 
+    def _note_gate(self) -> None:
+        """What the gate merged or dropped to stay bounded while this reply was in progress."""
+        gate = self.gate
+        parts = []
+        if gate.merged:
+            parts.append(f"{gate.merged} merged into held ones")
+        if gate.dropped:
+            kinds = ", ".join(f"{n} x{c}" for n, c in sorted(gate.dropped.items()))
+            parts.append(f"{sum(gate.dropped.values())} oldest dropped over the cap ({kinds})")
+        self.dialect.trace_note(f"held WINDs bounded ({gate.limit} bytes): " + "; ".join(parts))
+        gate.dropped.clear()
+        gate.merged = 0
+
+    def _release_input(self) -> None:
+        self._held_in = False
+        if self.input_control is not None:
+            self.input_control(False)
+
+    def output_blocked(self, blocked: bool) -> None:
+        """The transport's word: its host stopped taking output (True), or takes it again.
+        Meanwhile WINDs are held (merged and capped as during a reply), not queued without
+        bound towards a host that does not read; replies need no such care, as the host's
+        input is not read meanwhile."""
+        self.blocked = blocked
+        gate = self.gate
+        if blocked or gate.busy or not gate.held:
+            return
+        if gate.dropped or gate.merged:
+            self._note_gate()
+        framing = self.framing
+        held = gate.end()
+        if framing is not None:
+            for wind in held:
+                framing.send(wind)
+            self._push()
+
     def request_reboot(self) -> None:
         """Reboot once the current reply is out (a reset command answers before it reboots)."""
         self._reboot_requested = True
@@ -171,8 +225,8 @@ class Runtime:
     def wind(self, wind: Wind) -> None:
         """An asynchronous indication: held while a reply is in progress, else sent now."""
         gate = self.gate
-        if gate.busy:
-            gate.hold(wind)
+        if gate.busy or self.blocked:
+            gate.keep(wind)
             return
         framing = self.framing
         if framing is None:
@@ -210,6 +264,8 @@ class Runtime:
         if self.framing is not None:
             self.framing.reset()
         self.gate.clear()
+        if self._held_in:
+            self._release_input()
         await self._boot(reason)
 
     async def shutdown(self) -> None:
@@ -279,6 +335,8 @@ class Runtime:
             return
         framing.reset()
         self.dialect.trace_note("new host: the console's partial input forgotten")
+        if self._held_in:
+            self._release_input()
 
     def console_active(self) -> None:
         """The dialect's console now hears the host (the SPWF04 calls it as it prints
@@ -300,6 +358,7 @@ class Runtime:
             return
         if self.framing is not None:
             self._push()  # what the old console still had to say
+        self.blocked = False  # the other console's host, if it took no output, is not this one's
         framing = make_framing(name, self.dialect)
         self.framing, self.framing_name = framing, name
         self.sink = _ConsoleSink(framing.send, self.flush)
@@ -318,6 +377,8 @@ class Runtime:
                 if framing is not None and framing.awaiting_data:
                     self.gate.begin()  # the command's data is on its way: hold WINDs
                 self._push()  # e.g. the echo, which the host waits for before its data
+                if self._held_in:
+                    self._release_input()
                 self._wakeup.clear()
                 self.parked = True
                 try:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from atwifi.errors import AtError, AtResultLine
 from atwifi.framings.uart import wind_masked
+from atwifi.runtime.heap import Heap
 from atwifi.runtime.items import Error, Ok, Request, ResultLine, Sink, Wind
 from atwifi.runtime.runtime import Boot, Runtime
 from atwifi.services.errors import ServiceError
@@ -69,6 +70,10 @@ _BOOTS = {code: boot for boot, code in _REASONS.items()}
 # (spwf04/parts/python.py) on the UART: 2 with AT commands, 3 the script alone.
 CONSOLES = {0: "spi", 1: "uart", 2: "uart", 3: "uart"}
 _OK = Ok()  # one item for every plain AT-S.OK
+# The heap (docs/behaviour.md "Memory"): Table 8's free_heap default is the idle module's
+# free heap, min_heap's what is left at the low point of a boot (2624 bytes briefly taken).
+HEAP_TOTAL = 55200
+HEAP_BOOT_LOW = 52576
 
 
 @dataclass
@@ -120,6 +125,13 @@ class Device:
         self.clock = ModuleClock()
         self.trace = trace
         self.runtime = Runtime(self)
+        # The module's heap (docs/behaviour.md "Memory"): free_heap and min_heap are read off it.
+        self.heap = Heap(HEAP_TOTAL, HEAP_BOOT_LOW)
+        self.heap.on_low = self._low_memory
+        gate = self.runtime.gate
+        gate.heap = self.heap
+        gate.key = _wind_key
+        gate.merge = _merge_winds
         if write is not None:
             self.runtime.attach(write)
         # The runtime's entry points, bound once (feed is on every transport callback).
@@ -225,6 +237,7 @@ class Device:
         code = _REASONS[reason]
         self.reset_reason = code
         self.status.clear()
+        self.heap.boot()
         self._config_ok = self.config.load()
         for hook in list(self.boot_hooks):
             hook(code)
@@ -283,10 +296,16 @@ class Device:
         st.provide("nv_wdog_resets", lambda: self._counters["wdog_resets"])
         st.provide("wifi_own_macaddr", lambda: self.config.text("nv_wifi_macaddr"))
         st.provide("free_heap", self.free_heap)
+        st.provide("min_heap", lambda: max(0, self.heap.low))
 
     def free_heap(self) -> int:
-        # Plausible, and it moves the way the module's does: every open task costs memory.
-        return 55200 - 512 * len(self.runtime.tasks)
+        # The heap ledger: the module's total less what it holds now (held WINDs of a large
+        # MQTT message may take more than the heap for a moment: 0 then).
+        return max(0, self.heap.free)
+
+    def _low_memory(self) -> None:
+        self.trace_note(f"low memory: {self.heap.free} bytes free ({self.heap.held})")
+        self.wind(4)
 
     def random(self) -> int:
         value = secrets.randbits(32)
@@ -383,6 +402,24 @@ class Device:
             sink.send(self._error(INTERNAL))
         else:
             sink.send(self._ok())
+
+
+def _wind_key(wind: Wind) -> tuple[object, ...] | None:
+    """WINDs held together that merge: one socket's pending data (55), its drops (63)."""
+    n, f = wind.number, wind.fields
+    if ((n == 55 and len(f) == 4) or (n == 63 and len(f) == 3)) and isinstance(f[2], int):
+        return (n, f[0], f[1])
+    return None
+
+
+def _merge_winds(old: Wind, new: Wind) -> Wind:
+    """55: bytes received since the last one add up, the unread total is the latest;
+    63: the dropped bytes add up."""
+    if new.number == 55:
+        sid, cid, received, unread = new.fields
+        return Wind(55, new.text, (sid, cid, int(old.fields[2]) + int(received), unread))  # type: ignore[call-overload]
+    sid, cid, dropped = new.fields
+    return Wind(63, new.text, (sid, cid, int(old.fields[2]) + int(dropped)))  # type: ignore[call-overload]
 
 
 def default_state_dir() -> Path:

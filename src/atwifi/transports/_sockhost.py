@@ -15,6 +15,12 @@ def format_hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+# Why a host's input is not read (HostConnection.stop_reading): bits.
+OUTPUT_FULL = 1  # its output is over the high-water mark (it does not read)
+LINE_FULL = 2  # the paced line's receive side is full (transports/line.py)
+CONSOLE_BUSY = 4  # the console has more of its input waiting than it keeps (runtime)
+
+
 class HostConnection(asyncio.Protocol):
     """One accepted host. The owner decides what its bytes mean."""
 
@@ -28,6 +34,10 @@ class HostConnection(asyncio.Protocol):
         # While held, output goes to the owner's backlog instead of the socket (RFC 2217 keeps
         # it until the host has finished opening the port; flow control suspends it).
         self.held = False
+        # Why the host's bytes are not read now (a bit each): its output is full, the line
+        # (transports/line.py) holds it, or the console is busy with what it has. Reading
+        # resumes when no reason is left.
+        self._stopped = 0
 
     @property
     def alive(self) -> bool:
@@ -50,12 +60,32 @@ class HostConnection(asyncio.Protocol):
         self.owner._detach(self)
 
     def pause_writing(self) -> None:
+        # The host does not read: stop reading what it sends, or the replies to it would pile
+        # up here without bound (the natural backpressure: its writes block in turn).
         self.paused = True
         self._resumed.clear()
+        self.stop_reading(OUTPUT_FULL)
+        self.owner._output(self, True)
 
     def resume_writing(self) -> None:
         self.paused = False
         self._resumed.set()
+        self.start_reading(OUTPUT_FULL)
+        self.owner._output(self, False)
+
+    def stop_reading(self, reason: int) -> None:
+        was = self._stopped
+        self._stopped |= reason
+        t = self.transport
+        if not was and t is not None and not t.is_closing():
+            t.pause_reading()
+
+    def start_reading(self, reason: int) -> None:
+        was = self._stopped
+        self._stopped &= ~reason
+        t = self.transport
+        if was and not self._stopped and t is not None and not t.is_closing():
+            t.resume_reading()
 
     def send_raw(self, data: bytes) -> None:
         if self.alive:
@@ -182,13 +212,22 @@ class SocketHostTransport(Transport):
     def pause_input(self) -> None:
         """Stop taking host bytes (the line is full): TCP pushes back on the host."""
         conn = self._conn
-        if conn is not None and conn.alive and conn.transport is not None:
-            conn.transport.pause_reading()
+        if conn is not None and conn.alive:
+            conn.stop_reading(LINE_FULL)
 
     def resume_input(self) -> None:
         conn = self._conn
-        if conn is not None and conn.alive and conn.transport is not None:
-            conn.transport.resume_reading()
+        if conn is not None and conn.alive:
+            conn.start_reading(LINE_FULL)
+
+    def hold_input(self, held: bool) -> None:
+        """The console is busy with what it has (True) or ready again (False)."""
+        conn = self._conn
+        if conn is not None and conn.alive:
+            if held:
+                conn.stop_reading(CONSOLE_BUSY)
+            else:
+                conn.start_reading(CONSOLE_BUSY)
 
     def hold(self, conn: HostConnection) -> None:
         conn.held = True
@@ -203,12 +242,18 @@ class SocketHostTransport(Transport):
         if old is not None and old.alive:
             self.note(f"host {old.peer} replaced by {conn.peer}")
             old.abort()
+        if old is not None and old.paused and self.on_output is not None:
+            self.on_output(False)  # the new host starts with an empty queue
         self.note(f"host connected from {conn.peer}")
         if self.on_new_host is not None:
             self.on_new_host()  # a clean console: nothing of the last host's half-typed line
         self._connected(conn)
         if not conn.held:
             self.release(conn)
+
+    def _output(self, conn: HostConnection, blocked: bool) -> None:
+        if conn is self._conn and self.on_output is not None:
+            self.on_output(blocked)
 
     def _received(self, conn: HostConnection, data: bytes) -> None:
         if conn is self._conn:
@@ -219,3 +264,5 @@ class SocketHostTransport(Transport):
         if conn is self._conn:
             self._conn = None
             self.note(f"host {conn.peer} disconnected")
+            if conn.paused and self.on_output is not None:
+                self.on_output(False)  # output goes to the backlog again

@@ -30,6 +30,10 @@ class Transport(ABC):
     #: Called when a new host takes the console (TCP, RFC 2217): the module forgets the old
     #: host's partial line and pending {data}.
     on_new_host: Callable[[], None] | None = None
+    #: Called with True when the connected host stops taking output (its queue passed the
+    #: high-water mark) and False when it takes it again or leaves: the module then holds
+    #: its WINDs (bounded) instead of queueing them without bound.
+    on_output: Callable[[bool], None] | None = None
 
     @abstractmethod
     async def start(self, feed: Callable[[bytes], None]) -> None:

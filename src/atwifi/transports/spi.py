@@ -158,6 +158,7 @@ class SpiBusTransport(Transport):
         self._host: _Host | None = None
         self._room = asyncio.Event()
         self._room.set()
+        self._blocked = False  # on_output(True) said: a master that does not clock MISO out
 
     # -- Transport API ------------------------------------------------------------------------
 
@@ -199,6 +200,19 @@ class SpiBusTransport(Transport):
     def write(self, data: bytes) -> None:
         self.bus.push(data)
         self._after()
+        if not self._blocked and self.bus.pending > HIGH_WATER and self.on_output is not None:
+            host = self._host
+            if host is not None and host.alive:
+                # The master takes no output: the module holds its WINDs (bounded) rather
+                # than have the MISO backlog drop packets.
+                self._blocked = True
+                self.on_output(True)
+
+    def _unblock(self) -> None:
+        if self._blocked:
+            self._blocked = False
+            if self.on_output is not None:
+                self.on_output(False)
 
     async def drain(self) -> None:
         while self._host is not None and self._host.alive and self.bus.pending > HIGH_WATER:
@@ -253,6 +267,7 @@ class SpiBusTransport(Transport):
             self.bus.deselect()
             self.note("SPI host disconnected")
             self._room.set()
+            self._unblock()
 
     def _messages(self, host: _Host, messages: list[tuple[int, bytes]]) -> None:
         bus = self.bus
@@ -301,3 +316,5 @@ class SpiBusTransport(Transport):
                 self._feed(packet)
         if bus.pending <= HIGH_WATER:
             self._room.set()
+            if self._blocked:
+                self._unblock()

@@ -25,6 +25,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from atwifi.services.fs import image
 from atwifi.services.fs.names import FLAGS, TEMP_PREFIX, valid_name
@@ -161,6 +162,20 @@ class MemoryVolume(Volume):
     ) -> None:
         super().__init__(vid, capacity=capacity, block=block, writable=writable)
         self.files: dict[str, bytes] = dict(files or {})
+        # The module's heap (atwifi.runtime.heap), for a volume held in the module's RAM (the
+        # RAM disk): its files' blocks are charged to ``account``, and a change that needs
+        # more than the heap has free does not fit.
+        self.heap: Any = None
+        self.account = "RAM disk"
+
+    def fits(self, sizes: Iterable[int]) -> bool:
+        sizes = list(sizes)
+        if not super().fits(sizes):
+            return False
+        heap = self.heap
+        if heap is None:
+            return True
+        return heap.fits(self.used(sizes) - heap.account(self.account))
 
     def size(self, name: str) -> int | None:
         data = self.files.get(name)
@@ -192,6 +207,8 @@ class MemoryVolume(Volume):
     async def _commit(self, files: dict[str, bytes]) -> None:
         """Make ``files`` the content; subclasses persist it first."""
         self.files = files
+        if self.heap is not None:
+            self.heap.set(self.account, self.used(len(d) for d in files.values()))
 
     async def write(self, name: str, data: bytes, append: bool) -> None:
         files = dict(self.files)

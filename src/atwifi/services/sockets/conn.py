@@ -7,6 +7,11 @@ host takes something. UDP: a datagram that does not fit is dropped and said so (
 
 Receiving uses ``asyncio.BufferedProtocol`` with a buffer never larger than the room left, so
 the module never holds more than ``capacity`` unread bytes, whatever the peer does.
+
+With the module's heap attached (``reserve_heap``), the socket's control block and TLS
+session are charged while it is in the table and its unread bytes as they come and go; the
+buffer is then also bounded by the heap's free bytes (a full heap stops reading as a full
+buffer does; a datagram that does not fit is dropped).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from atwifi.services.sockets.errors import Closure, Refusal, SockFault
 if TYPE_CHECKING:
     from asyncio import BaseTransport
 
+    from atwifi.runtime.heap import Heap
     from atwifi.services.faults.conn import ConnFaults
 
 # How a connection ended, by its short names (services/sockets/errors.py).
@@ -34,6 +40,12 @@ FIN, RST, RETRANSMISSIONS, NETWORK, TIMEOUT, UNREACHABLE = (
     Closure.UNREACHABLE,
 )
 
+# Heap accounts (atwifi.runtime.heap) and what a TLS session costs the module: mbedTLS's
+# context, its record buffers cut to the module's fragment size, the session and the peer's
+# certificate while verified (docs/behaviour.md "Memory").
+SOCKETS, BUFFERS, TLS_SESSIONS = "sockets", "socket buffers", "TLS sessions"
+SOCKET_BLOCK = 512  # a socket's control block (lwIP's PCB, the netconn, the table entry)
+TLS_SESSION = 4096
 MAX_DATAGRAM = 65507  # IPv4 UDP payload limit: one SOCKW is one datagram
 OUT_FLUSH = 16384  # send at once when this much is collected
 WRITE_TIMEOUT = 9.0  # drivers wait 10 s for SOCKW/SOCKDW: fail before they give up
@@ -118,6 +130,47 @@ class Conn:
         self._closed_by_host = False
         self._out: bytearray | None = None  # bytes written by the host, not yet sent
         self.faults: ConnFaults | None = None  # faults on demand (services/faults), if any
+        # What this socket holds of the module's heap (its buffer, a TLS session), given
+        # back once when the socket goes (release_heap).
+        self.heap: Heap | None = None
+        self.charges: tuple[tuple[str, int], ...] = ()
+        self._charged = 0  # bytes of buf charged to the heap
+
+    # -- the module's heap ------------------------------------------------------------
+    def reserve_heap(self, heap: Heap | None, tls: bool) -> bool:
+        """Charge the socket's control block and, for TLS, a session; False if the heap has
+        no room (nothing charged then). Received bytes are charged as they arrive."""
+        if heap is None:
+            return True
+        charges = [(SOCKETS, SOCKET_BLOCK)] + ([(TLS_SESSIONS, TLS_SESSION)] if tls else [])
+        done: list[tuple[str, int]] = []
+        for account, n in charges:
+            if not heap.reserve(account, n):
+                for a, m in done:
+                    heap.release(a, m)
+                return False
+            done.append((account, n))
+        self.heap, self.charges = heap, tuple(done)
+        return True
+
+    def release_heap(self) -> None:
+        heap, self.heap = self.heap, None
+        if heap is not None:
+            for account, n in self.charges:
+                heap.release(account, n)
+            heap.release(BUFFERS, self._charged)
+            self.charges, self._charged = (), 0
+
+    def _charge_buf(self) -> None:
+        # At every change of the buffer's size (an arrival, a read): what it holds now.
+        heap = self.heap
+        if heap is not None:
+            n = len(self.buf)
+            if n > self._charged:
+                heap.charge(BUFFERS, n - self._charged)
+            else:
+                heap.release(BUFFERS, self._charged - n)
+            self._charged = n
 
     # -- state ---------------------------------------------------------------------------
     def unread(self) -> int:
@@ -125,7 +178,13 @@ class Conn:
 
     def room(self) -> int:
         held = self.faults.held if self.faults is not None else 0  # held back by a fault
-        return self.capacity - len(self.buf) - held
+        room = self.capacity - len(self.buf) - held
+        heap = self.heap
+        if heap is not None:  # the socket's buffer is the module's heap: no more than it has
+            free = heap.total - heap.used
+            if free < room:
+                return max(0, free)
+        return room
 
     def go_live(self) -> None:
         """The host now knows this socket: report what happened before it did."""
@@ -142,6 +201,10 @@ class Conn:
         self.buf += data
         self.received += n
         self._since += n
+        if self.heap is not None:
+            self._charge_buf()
+            if self.room() <= 0:
+                self._pause()  # the heap is full: the peer waits, as for a full buffer
         if len(self.buf) >= self.capacity:
             self._pause()
         self._announce()
@@ -156,6 +219,8 @@ class Conn:
         self.buf += data
         self.received += n
         self._since += n
+        if self.heap is not None:
+            self._charge_buf()
         self._announce()
         return True
 
@@ -197,6 +262,8 @@ class Conn:
         """Take up to ``n`` bytes (0: all); returns (data, unread before the read)."""
         data, avail = take_front(self.buf, n)
         n = len(data)
+        if self.heap is not None:
+            self._charge_buf()
         # What was read needs no announcing: "received" never exceeds "unread".
         self._since = min(self._since, len(self.buf))
         if self.buf and n:
@@ -288,6 +355,7 @@ class Conn:
     def close(self, abort: bool = False) -> None:
         """The host closes (SOCKC/SOCKDC) or the module resets: no indication."""
         self._closed_by_host = True
+        self.release_heap()
         self.connected = False
         if self.faults is not None:
             self.faults.close()

@@ -20,6 +20,7 @@ class SockFault(Enum):
     PENDING_DATA = "pending data"  # unread data keeps the socket from closing
     NOT_CONNECTED = "not connected"  # writing to a socket the peer has closed
     WRITE_FAILED = "write failed"  # the bytes could not be sent
+    NO_MEMORY = "no memory"  # the module's heap has no room for the socket's buffers
 
 
 class Closure(Enum):

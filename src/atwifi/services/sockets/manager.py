@@ -18,6 +18,7 @@ from atwifi.services.sockets.errors import SockFault
 from atwifi.services.sockets.server import Server
 
 if TYPE_CHECKING:
+    from atwifi.runtime.heap import Heap
     from atwifi.services.faults import Faults
     from atwifi.services.tls import TlsService
 
@@ -69,8 +70,10 @@ class Sockets:
         connect_timeout: float = CONNECT_TIMEOUT,
         route: Callable[[str, int, str], tuple[str, int] | None] | None = None,
         faults: Faults | None = None,
+        heap: Heap | None = None,
     ) -> None:
         self.events = events
+        self.heap = heap  # the module's heap: each socket's buffer and TLS session charged
         # A simulated address served inside this process (a fleet's other module): ip, port,
         # kind -> the host address to connect to instead, or None for the real network.
         self.route = route
@@ -111,6 +114,8 @@ class Sockets:
         cid = next(i for i in range(MAX_CLIENTS) if i not in self.clients)
         conn = Conn(self.events, None, cid, k, self.capacity(), self.threshold)
         conn.ip, conn.port = ip, port
+        if not conn.reserve_heap(self.heap, tls_name is not None):
+            raise ServiceError(SockFault.NO_MEMORY, f"no heap for socket {cid}'s buffers")
         loop = asyncio.get_running_loop()
         to_ip, to_port = routed if routed is not None else (ip, port)
         try:
@@ -213,6 +218,7 @@ class Sockets:
             ssl_ctx = await self.tls.server_context(mutual=k == "s2")  # may raise CertError
         sid = next(i for i in range(MAX_SERVERS) if i not in self.servers)
         server = Server(sid, port, k, self.events, self.capacity, self.threshold, self.tls)
+        server.heap = self.heap
         host_port = self.port_map.get(port, port)
         try:
             await server.start(self.bind_host, host_port, ssl_ctx)

@@ -27,6 +27,7 @@ from atwifi.services.sockets.conn import Conn, Events, StreamProtocol
 from atwifi.services.sockets.errors import Refusal, SockFault
 
 if TYPE_CHECKING:
+    from atwifi.runtime.heap import Heap
     from atwifi.services.tls import TlsService
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
@@ -58,6 +59,7 @@ class Server:
         self._udp: asyncio.DatagramTransport | None = None
         self._udp_broadcast: asyncio.DatagramTransport | None = None
         self.closed = False
+        self.heap: Heap | None = None  # the module's heap: each client's buffer charged
 
     # -- opening -------------------------------------------------------------------------
     async def start(self, host: str, host_port: int, ssl_ctx: object | None) -> None:
@@ -112,6 +114,10 @@ class Server:
             transport.abort()  # type: ignore[attr-defined]
             return
         conn = self._new_conn(cid)
+        if not conn.reserve_heap(self.heap, self.kind != "t"):
+            self.events.refused(Refusal.NO_MEMORY)
+            transport.abort()  # type: ignore[attr-defined]
+            return
         proto.conn = conn
         self.clients[cid] = conn
         conn.attach(transport)
@@ -123,6 +129,7 @@ class Server:
             self._forget(conn)
 
     def _forget(self, conn: Conn) -> None:
+        conn.release_heap()
         if self.clients.get(conn.cid) is conn:
             del self.clients[conn.cid]
         if conn.udp_addr is not None:
@@ -161,6 +168,9 @@ class Server:
                 self.events.refused(Refusal.TOO_MANY_UDP)
                 return
             conn = self._new_conn(cid)
+            if not conn.reserve_heap(self.heap, False):
+                self.events.refused(Refusal.NO_MEMORY)
+                return
             conn.udp_addr = addr
             conn.ip, conn.port = addr
             conn.transport = self._udp

@@ -6,7 +6,7 @@ import asyncio
 import errno
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from atwifi.services.errors import ServiceError
 from atwifi.services.websocket.client import WsClient, make_extensions
@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from atwifi.services.tls import TlsService
 
 SLOTS = 2
+# Heap account and charge of a slot in use (a WebSocket, or MQTT's link): the socket's control
+# block (512) and the protocol's state and frame buffers (1024) (docs/behaviour.md "Memory").
+LINKS, LINK = "WebSocket/MQTT links", 1536
 CONNECT_TIMEOUT = 4.5  # TCP connect + TLS handshake
 HANDSHAKE_TIMEOUT = 4.5  # the server's answer to the HTTP upgrade
 
@@ -87,8 +90,12 @@ class WebSockets:
         tls: TlsService | None = None,
         connect_timeout: float = CONNECT_TIMEOUT,
         handshake_timeout: float = HANDSHAKE_TIMEOUT,
+        heap: Any = None,
     ) -> None:
         self.events: Events = events if events is not None else _Quiet()
+        # The module's heap (atwifi.runtime.heap): each slot in use, the host's WebSocket or
+        # MQTT's link, is charged LINK bytes while taken.
+        self.heap = heap
         self.capacity = capacity  # bytes per connection, read when one opens
         self.threshold = threshold  # percent of capacity before a data report
         self.resolve = resolve  # raises ServiceError(RESOLVE) (or any ServiceError)
@@ -114,6 +121,8 @@ class WebSockets:
         for slot in range(SLOTS):
             if slot not in self._owners:
                 self._owners[slot] = owner
+                if self.heap is not None:
+                    self.heap.charge(LINKS, LINK)
                 if server is not None:
                     self._servers[slot] = (server[0], int(server[1]))
                 return slot
@@ -126,7 +135,11 @@ class WebSockets:
             conn.abort()
         self._servers.pop(slot, None)
         if self._owners.get(slot) != "host":
-            self._owners.pop(slot, None)
+            self._drop(slot)
+
+    def _drop(self, slot: int) -> None:
+        if self._owners.pop(slot, None) is not None and self.heap is not None:
+            self.heap.release(LINKS, LINK)
 
     # -- opening -------------------------------------------------------------------------
     async def open(
@@ -171,7 +184,7 @@ class WebSockets:
             )
         except BaseException:
             if slot is None:
-                self._owners.pop(cid, None)
+                self._drop(cid)
             raise
         if slot is None:
             self.clients[cid] = client
@@ -387,7 +400,7 @@ class WebSockets:
             raise ServiceError(WsFault.PENDING, f"websocket {cid}: {len(c.buf)} bytes unread")
         await c.close(code)
         self.clients.pop(cid, None)
-        self._owners.pop(cid, None)
+        self._drop(cid)
 
     # -- reset ---------------------------------------------------------------------------
     def close_all(self) -> None:
@@ -396,5 +409,6 @@ class WebSockets:
             c.abort()
         self.clients.clear()
         self._others.clear()
-        self._owners.clear()
+        for slot in list(self._owners):
+            self._drop(slot)
         self._servers.clear()

@@ -28,6 +28,7 @@ wording.register(
         SockFault.PENDING_DATA: 77,  # Pending data
         SockFault.NOT_CONNECTED: 78,  # Socket not connected
         SockFault.WRITE_FAILED: 79,  # Write failed
+        SockFault.NO_MEMORY: 91,  # Low Memory
     }
 )
 

@@ -29,6 +29,9 @@ class FilesPart:
             ext_folder=getattr(dev.options, "ext_folder", None),
         )
         fs.on_change = self._publish
+        ram = fs.volumes.get(RAM)
+        if ram is not None:
+            ram.heap = dev.heap  # type: ignore[attr-defined]  # RAM disk files are heap
         self.fs = fs
         dev.fs = fs
         await fs.mount_all()

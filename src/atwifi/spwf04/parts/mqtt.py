@@ -45,9 +45,9 @@ class WindEvents:
         self.device.trace_note(text)
 
     def backlog(self) -> int:
-        # WINDs held while a reply is in progress (the output gate's queue).
-        gate = self.device.gate
-        return gate.held_bytes if gate.busy else 0
+        # WINDs held while a reply is in progress or the console's host takes no output (the
+        # output gate's queue; empty otherwise).
+        return self.device.gate.held_bytes
 
 
 class MqttPart:

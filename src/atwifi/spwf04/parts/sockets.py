@@ -112,6 +112,7 @@ class SocketsPart:
             port_map=d.options.port_map,
             route=self._route,
             faults=getattr(d, "faults", None),
+            heap=d.heap,
         )
 
     async def after_boot(self) -> None:

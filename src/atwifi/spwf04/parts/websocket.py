@@ -77,6 +77,7 @@ class WebSocketPart:
             resolve=self._resolve,
             check=self._check,
             tls=d.tls,
+            heap=d.heap,
         )
 
     async def after_boot(self) -> None:
