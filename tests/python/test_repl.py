@@ -48,6 +48,12 @@ async def test_the_friendly_repl_evaluates_and_echoes(repl_module):
         b'  File "<stdin>", line 1, in <module>\r\n'
         b"NameError: name 'ac' isn't defined\r\n>>> "
     )
+    m.send(b"\x1b[A\x1b[A\x1b[3~\r")  # up twice (history), Delete ignored, Enter
+    assert await m.read_until(b">>> ") == (
+        b"\x1b[Kac\x08\x08\x1b[Knope\r\nTraceback (most recent call last):\r\n"
+        b'  File "<stdin>", line 1, in <module>\r\n'
+        b"NameError: name 'nope' isn't defined\r\n>>> "
+    )
     m.send(b"\x03")  # Ctrl-C at the prompt: a new line
     assert await m.read_until(b">>> ") == b"\r\n>>> "
     m.send(b"\x04")  # Ctrl-D: back to the AT console

@@ -255,23 +255,41 @@ def _banner():
     v = sys.version.split("; ", 1)[-1]
     _w("%s; SPWF04Sx with WASI (atwifi)\r\nType \"help()\" for more information.\r\n" % v)
 
+_hist = []  # the last 8 lines entered (up / down arrows), as MicroPython's readline
+
 def _readline(prompt, indent=0):
-    # pyexec's readline: echo, backspace, Ctrl-A/B/C/D/E on their own; ``indent`` spaces
-    # already typed (MicroPython's auto-indent).
+    # pyexec's readline: echo, backspace, history, Ctrl-A/B/C/D/E on their own; ``indent``
+    # spaces already typed (MicroPython's auto-indent).
     _w(prompt + " " * indent)
     buf = [" "] * indent
     esc = 0
+    h = len(_hist)
     while True:
         c = _getc()
         o = ord(c)
-        if esc:
-            esc = esc + 1 if (esc == 1 and c == "[") else 0
-            if esc == 2:
-                esc = 1 if c == "[" else 0
+        if esc == 1:  # after ESC
+            esc = 2 if c == "[" else 0
+            continue
+        if esc == 2:  # after ESC [
+            esc = 3 if "0" <= c <= "9" else 0
+            if c in "AB" and _hist:
+                h = max(0, h - 1) if c == "A" else min(len(_hist), h + 1)
+                new = _hist[h] if h < len(_hist) else ""
+                _w("\x08" * len(buf) + "\x1b[K" + new)
+                buf = list(new)
+            continue  # other keys (left, right, home...) are ignored
+        if esc == 3:  # ESC [ <digits> ~
+            if not ("0" <= c <= "9"):
+                esc = 0
             continue
         if c == "\r":
             _w("\r\n")
-            return "".join(buf)
+            line = "".join(buf)
+            if line.strip() and (not _hist or _hist[-1] != line):
+                _hist.append(line)
+                if len(_hist) > 8:
+                    _hist.pop(0)
+            return line
         if c == "\n":
             continue
         if o == 27:
