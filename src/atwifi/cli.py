@@ -122,6 +122,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="GPIO[=LEVEL]",
         help="hold a pin during power-on: 0=1 factory reset, 8=1 run python_script",
     )
+    s.add_argument(
+        "--python-watchdog",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="stop a MicroPython script after SECONDS (default 0: never, as the module)",
+    )
     sub.add_parser("ctl", help="act on a running module: atwifi ctl --help", add_help=False)
     f = sub.add_parser("fleet", help="run many modules in one process, sharing one world")
     f.add_argument("file", type=Path, metavar="FILE.toml", help="the fleet file (docs/fleet.md)")
@@ -253,6 +260,7 @@ async def serve(args: argparse.Namespace) -> int:
         ext_folder=args.ext_folder,
         timing=args.timing,
         straps=dict(args.strap),
+        python_watchdog=args.python_watchdog,
     )
     steps = None
     if args.scenario is not None:

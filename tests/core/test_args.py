@@ -83,10 +83,10 @@ async def test_unknown_command_is_error_1(quiet_module, line):
     assert await quiet_module.cmd(line) == E1
 
 
-def test_some_table_commands_have_no_handler_on_this_branch():
-    # The not-built answer is tested through these; if every command gets a handler one day,
-    # the test below has nothing left to check and this one says so.
-    assert UNREGISTERED
+def test_every_table_command_has_a_handler():
+    # AT+S.PYTHON (tests/python) was the last: the not-built answer is still tested through
+    # test_not_built_answer_for_a_valid_command's fallback and tests/core/test_console.py.
+    assert not UNREGISTERED
 
 
 @pytest.mark.parametrize("at", UNREGISTERED[:6] + UNREGISTERED[-3:])
@@ -96,10 +96,15 @@ async def test_table_command_without_handler_is_not_silently_ok(quiet_module, at
     assert out.startswith(b"AT-S.ERROR:"), out
 
 
-async def test_not_built_answer_for_a_valid_command(quiet_module):
+async def test_not_built_answer_for_a_valid_command(quiet_module, monkeypatch):
     for line in ("AT+S.PMS=0", "AT+S.GPIOR=1"):
         if line.split("=")[0] in UNREGISTERED:
             assert await quiet_module.cmd(line) == NOT_BUILT
+    # Every command is built now: a table command whose handler is gone still answers so.
+    from atwifi.spwf04 import commands
+
+    monkeypatch.delitem(commands._HANDLERS, "PMS")
+    assert await quiet_module.cmd("AT+S.PMS=0") == NOT_BUILT
 
 
 # -- empty, (null), NULL -------------------------------------------------------------------

@@ -138,12 +138,11 @@ async def test_scfg_variable_names_ignore_case(quiet_module):
     assert await quiet_module.cmd("AT+S.GCFG=console_errs") == b"AT-S.Var:console_errs=1\r\n" + OK
 
 
-async def test_unbuilt_consoles_are_refused(quiet_module):
-    # MicroPython (2, 3) is not built; SPI (0) is (tests/spi).
-    for value in ("2", "3", "0x2", "03"):
-        assert await quiet_module.cmd(f"AT+S.SCFG=console_enabled,{value}") == E8
-    for value in ("0", "00", "+0", "0x0", "1"):
+async def test_every_console_is_accepted(quiet_module):
+    # SPI (0, tests/spi), UART (1), MicroPython (2, 3: tests/python); nothing else.
+    for value in ("0", "00", "+0", "0x0", "1", "2", "0x2", "03"):
         assert await quiet_module.cmd(f"AT+S.SCFG=console_enabled,{value}") == OK
+    assert await quiet_module.cmd("AT+S.SCFG=console_enabled,4") != OK
 
 
 async def test_echo_off_takes_effect_on_the_next_command(module):

@@ -24,6 +24,7 @@ from atwifi.client.httpd import HttpdMixin
 from atwifi.client.mqtt import MqttMixin
 from atwifi.client.pins import PinsMixin
 from atwifi.client.protocol import Parser, Reply, Stray, Wind, encode
+from atwifi.client.python import PythonMixin
 from atwifi.client.radio import RadioMixin
 from atwifi.client.sockets import SocketsMixin
 from atwifi.client.transfer import TransferMixin
@@ -44,6 +45,7 @@ MIXINS: tuple[type, ...] = (
     WebSocketMixin,
     MqttMixin,
     PinsMixin,
+    PythonMixin,
 )
 
 WindMatch = int | Iterable[int] | Callable[[Wind], bool] | None

@@ -66,8 +66,8 @@ _REASONS = {
     Boot.HW_RESET: HW_RESET,
 }
 _BOOTS = {code: boot for boot, code in _REASONS.items()}
-# console_enabled (Table 7) -> framing (atwifi.framings.FRAMINGS). 2 and 3 are MicroPython,
-# which atwifi does not run: their AT side is the UART console.
+# console_enabled (Table 7) -> framing (atwifi.framings.FRAMINGS). 2 and 3 are MicroPython
+# (spwf04/parts/python.py) on the UART: 2 with AT commands, 3 the script alone.
 CONSOLES = {0: "spi", 1: "uart", 2: "uart", 3: "uart"}
 _OK = Ok()  # one item for every plain AT-S.OK
 # The heap (docs/behaviour.md "Memory"): Table 8's free_heap default is the idle module's
@@ -87,6 +87,7 @@ class Options:
     bind_host: str = "127.0.0.1"  # where the module's servers listen on the host
     ext_folder: Path | None = None  # host folder behind volume 0 (external storage)
     straps: dict[int, int] = field(default_factory=dict)  # GPIO -> level held at power-on
+    python_watchdog: float = 0.0  # s a MicroPython run may last (0: no limit, as the module)
     timing: str | None = None  # radio timing profile ("fast", "real"); None: the world's
     # Where this module's console listens on the host: its sockets may not connect there.
     own_endpoints: list[tuple[str, int]] = field(default_factory=list)

@@ -47,6 +47,7 @@ MODULES = (
     "smtp",
     "websocket",
     "mqtt",
+    "python",
 )
 
 

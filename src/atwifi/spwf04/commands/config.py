@@ -13,8 +13,9 @@ from atwifi.spwf04.table.config_vars import CONFIG_BY_NAME
 from atwifi.spwf04.table.schema import VarType
 
 # Interfaces atwifi does not offer yet: refusing the value beats a module that goes silent
-# on its UART after the next reset. 0 (SPI) is built: docs/spi.md.
-_UNBUILT_CONSOLES = {2: "UART+MicroPython", 3: "MicroPython"}
+# on its UART after the next reset. 0 (SPI) is built: docs/spi.md; 2 and 3 (MicroPython):
+# spwf04/parts/python.py.
+_UNBUILT_CONSOLES: dict[int, str] = {}
 _ONE_BYTE = {"console_delimiter", "console_repeater"}
 
 

@@ -51,6 +51,7 @@ PARTS: tuple[str, ...] = (
     "atwifi.spwf04.parts.websocket:WebSocketPart",  # after sockets: uses device.tls
     "atwifi.spwf04.parts.mqtt:MqttPart",  # after sockets and websocket (device.tls, slots)
     "atwifi.spwf04.parts.control:ControlPart",
+    "atwifi.spwf04.parts.python:PythonPart",  # after every service a script may use
     "atwifi.fleet.runtime:FleetPart",  # last: idle unless the device is in a fleet
 )
 

@@ -1,0 +1,149 @@
+"""MicroPython benchmark of `atwifi serve --tcp` (a script, not a test).
+
+    PYTHONPATH=src python benchmarks/python.py [-n 20] [--at 100]
+
+* Start-up of ``AT+S.PYTHON=<file>`` for a one-line script (``x = 1``): from the command to
+  its AT-S.OK, echo off. Three cases: the first run in a process with an empty compile cache
+  (Cranelift compiles the .wasm), the first run in a new process with the disk cache, and
+  the runs after it (the compiled module in memory). Target: median of the last under 200 ms.
+* AT commands per second: ``AT`` issued by a script through ``spwf04.at()`` (the run's time
+  less the one-line script's median start-up), against the same host client sending ``AT``
+  one at a time, in the same run. Prints both and their ratio.
+* The heap a script's ``spwf04.at()`` costs (no collector runs: docs/behaviour.md).
+
+Everything stays on 127.0.0.1; the compile cache is a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from serve import serve_argv, start, stop
+
+OK = b"AT-S.OK\r\n"
+TIMEOUT = 30.0
+
+
+class Console:
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = bytearray()
+
+    def read_until(self, marker: bytes) -> bytes:
+        while (i := self.buf.find(marker)) < 0:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise SystemExit(f"connection closed while waiting for {marker!r}")
+            self.buf += chunk
+        end = i + len(marker)
+        out = bytes(self.buf[:end])
+        del self.buf[:end]
+        return out
+
+    def reply(self, line: bytes, data: bytes = b"") -> bytes:
+        self.sock.sendall(line + b"\r" + data)
+        out = bytearray()
+        while True:
+            out += self.read_until(b"\r\n")
+            if out.endswith(OK) or b"AT-S.ERROR" in out:
+                return bytes(out)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def boot(state: Path) -> tuple[object, Console]:
+    proc, port = start(serve_argv(state))
+    c = Console(port)
+    c.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
+    c.reply(b"AT+S.SCFG=console_echo,0")  # its echo is part of this reply
+    return proc, c
+
+
+def put(c: Console, name: str, text: str) -> None:
+    data = text.encode()
+    c.reply(f"AT+S.FSC={name},{len(data)}".encode(), data)
+
+
+def timed(c: Console, line: bytes) -> tuple[float, bytes]:
+    t = time.perf_counter()
+    out = c.reply(line)
+    return time.perf_counter() - t, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-n", type=int, default=20, help="warm start-ups measured")
+    ap.add_argument("--at", type=int, default=100, help="AT commands per script run")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["ATWIFI_CACHE_DIR"] = str(Path(tmp) / "cache")
+        state = Path(tmp) / "state"
+        proc, c = boot(state)
+        try:
+            c.reply(b"AT+S.SCFG=python_memsize,128")
+            c.reply(b"AT+S.WCFG")
+            put(c, "1:/one.py", "x = 1\n")
+            put(
+                c,
+                "1:/at.py",
+                "import spwf04, gc\n"
+                "a = gc.mem_alloc()\n"
+                f"for i in range({args.at}):\n"
+                "    spwf04.at('AT')\n"
+                f"print('heap per at()', (gc.mem_alloc() - a) // {args.at})\n",
+            )
+            cold, out = timed(c, b"AT+S.PYTHON=1:/one.py")
+            assert out.endswith(OK), out
+        finally:
+            c.close()
+            stop(proc)  # type: ignore[arg-type]
+        proc, c = boot(state)
+        try:
+            disk, out = timed(c, b"AT+S.PYTHON=1:/one.py")
+            assert out.endswith(OK), out
+            warm = []
+            for _ in range(args.n):
+                dt, out = timed(c, b"AT+S.PYTHON=1:/one.py")
+                assert out.endswith(OK), out
+                warm.append(dt)
+            start_up = statistics.median(warm)
+            runs = []
+            for _ in range(5):
+                dt, out = timed(c, b"AT+S.PYTHON=1:/at.py")
+                assert out.endswith(OK), out
+                runs.append(dt)
+            per_at = [line for line in out.split(b"\r\n") if line.startswith(b"heap per")]
+            script_rate = args.at / max(1e-9, statistics.median(runs) - start_up)
+            host = []
+            for _ in range(5):
+                t = time.perf_counter()
+                for _ in range(args.at):
+                    c.reply(b"AT")
+                host.append(time.perf_counter() - t)
+            host_rate = args.at / statistics.median(host)
+        finally:
+            c.close()
+            stop(proc)  # type: ignore[arg-type]
+    print(f"AT+S.PYTHON=<one-line script>, first run, empty compile cache: {cold * 1000:7.1f} ms")
+    print(f"AT+S.PYTHON=<one-line script>, first run, disk cache:          {disk * 1000:7.1f} ms")
+    print(
+        f"AT+S.PYTHON=<one-line script>, median of {args.n} runs after it:   "
+        f"{start_up * 1000:7.1f} ms (target < 200 ms: {'ok' if start_up < 0.2 else 'MISSED'})"
+    )
+    print(f"AT from a script (spwf04.at): {script_rate:8.0f} commands/s")
+    print(f"AT from the host (TCP):       {host_rate:8.0f} commands/s")
+    print(f"script / host ratio: {script_rate / host_rate:.2f}")
+    if per_at:
+        print(per_at[0].decode() + " bytes")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""MicroPython on the SPWF04: the ``spwf04`` module's prelude and the host functions."""
