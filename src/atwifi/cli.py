@@ -129,6 +129,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop a MicroPython script after SECONDS (default 0: never, as the module)",
     )
+    s.add_argument(
+        "--python-engine",
+        choices=("auto", "native", "wasm"),
+        default="auto",
+        help="MicroPython engine: the unix port in bwrap (native) or the WASI build (wasm); "
+        "auto: native when it works",
+    )
     sub.add_parser("ctl", help="act on a running module: atwifi ctl --help", add_help=False)
     f = sub.add_parser("fleet", help="run many modules in one process, sharing one world")
     f.add_argument("file", type=Path, metavar="FILE.toml", help="the fleet file (docs/fleet.md)")
@@ -261,6 +268,7 @@ async def serve(args: argparse.Namespace) -> int:
         timing=args.timing,
         straps=dict(args.strap),
         python_watchdog=args.python_watchdog,
+        python_engine=args.python_engine,
     )
     steps = None
     if args.scenario is not None:

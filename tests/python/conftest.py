@@ -24,6 +24,19 @@ def _wasm_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ["ATWIFI_CACHE_DIR"] = old
 
 
+@pytest.fixture(params=["native", "wasm"], autouse=True)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every MicroPython test runs on both engines (native skipped where it cannot run)."""
+    if request.param == "native":
+        from atwifi.services.micropython import native
+
+        ok, why = native.available()
+        if not ok:
+            pytest.skip(f"native MicroPython engine unavailable: {why}")
+    monkeypatch.setenv("ATWIFI_PYTHON_ENGINE", request.param)
+    return request.param
+
+
 async def put(m: InProcessModule, name: str, text: str) -> None:
     data = text.encode()
     out = await m.cmd(f"AT+S.FSC={name},{len(data)}", data)

@@ -7,7 +7,7 @@ import re
 
 OK = b"AT-S.OK\r\n"
 BANNER = re.compile(
-    rb"MicroPython v1\.[^\r\n]+; SPWF04Sx with WASI \(atwifi\)\r\n"
+    rb"MicroPython v1\.[^\r\n]+; SPWF04Sx with (?:WASI|unix) \(atwifi\)\r\n"
     rb'Type "help\(\)" for more information\.\r\n>>> '
 )
 RAW = b"raw REPL; CTRL-B to exit\r\n>"
@@ -128,14 +128,16 @@ async def test_the_raw_repl_as_pyboard_drives_it(repl_module):
     assert await m.reply() == b"\r\n" + OK
 
 
-async def test_the_raw_repl_soft_reset_gives_a_fresh_heap(repl_module):
+async def test_the_raw_repl_soft_reset_gives_a_fresh_heap(repl_module, engine):
     m = repl_module
     await enter(m)
     m.send(b"\x01")
     await m.read_until(RAW)
-    # 3 x 200 KB: more than the REPL's heap holds, but each soft reset starts a new one.
+    # wasm: 3 x 200 KB, more than the REPL's heap holds, but each soft reset starts a new one.
+    # native: python_memsize is the heap (it collects): 3 x 20 KB.
+    size = b"20000" if engine == "native" else b"200000"
     for _ in range(3):
-        m.send(b"big = bytearray(200000)\x04")
+        m.send(b"big = bytearray(" + size + b")\x04")
         assert await m.read_until(b"\x04>") == b"OK\x04\x04>"
         m.send(b"\x04")
         await m.read_until(RAW)
@@ -147,15 +149,26 @@ async def test_the_raw_repl_soft_reset_gives_a_fresh_heap(repl_module):
     assert await m.reply() == b"\r\n" + OK
 
 
-async def test_ctrl_c_on_a_busy_loop_in_the_repl_starts_it_again(repl_module):
+async def test_ctrl_c_on_a_busy_loop_in_the_repl_starts_it_again(repl_module, engine):
     m = repl_module
     await enter(m)
+    m.send(b"x = 5\r")
+    await m.read_until(b">>> ")
     m.send(b"while True: pass\r\r")
     await m.read_until(b"... ")
     await m.read_until(b"\r\n")
     m.send(b"\x03")
-    # No call into the module: the instance is ended and the REPL starts again (a new heap).
-    assert await m.read_until(b">>> ") == b"\r\nKeyboardInterrupt: \r\n>>> "
+    if engine == "native":
+        # SIGINT: MicroPython's KeyboardInterrupt, its traceback; the session goes on.
+        assert await m.read_until(b">>> ") == (
+            b'Traceback (most recent call last):\r\n  File "<stdin>", line 1, in <module>\r\n'
+            b"KeyboardInterrupt: \r\n>>> "
+        )
+        m.send(b"x\r")
+        assert await m.read_until(b">>> ") == b"x\r\n5\r\n>>> "
+    else:
+        # No call into the module: the instance is ended and the REPL starts again (a new heap).
+        assert await m.read_until(b">>> ") == b"\r\nKeyboardInterrupt: \r\n>>> "
     m.send(b"1+2\r")
     assert await m.read_until(b">>> ") == b"1+2\r\n3\r\n>>> "
     m.send(b"\x04")

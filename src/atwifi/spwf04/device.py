@@ -88,6 +88,7 @@ class Options:
     ext_folder: Path | None = None  # host folder behind volume 0 (external storage)
     straps: dict[int, int] = field(default_factory=dict)  # GPIO -> level held at power-on
     python_watchdog: float = 0.0  # s a MicroPython run may last (0: no limit, as the module)
+    python_engine: str = "auto"  # MicroPython: "native" (unix port in bwrap), "wasm", "auto"
     timing: str | None = None  # radio timing profile ("fast", "real"); None: the world's
     # Where this module's console listens on the host: its sockets may not connect there.
     own_endpoints: list[tuple[str, int]] = field(default_factory=list)

@@ -15,19 +15,21 @@ A dialect adds its module(s) with ``boot["prelude"]``: MicroPython source run fi
 
 DRIVER_BODY = r"""
 import sys, host, json, gc, io, builtins
-gc.disable()  # see session.py: a collection in this build frees live objects
+_NATIVE = getattr(host, "native", False)  # the unix port in a sandbox (its GC works)
 
 class _Gc:
     pass
 
-_gc = _Gc()
-for _n in dir(gc):
-    if not _n.startswith("__"):
-        setattr(_gc, _n, getattr(gc, _n))
-_gc.collect = lambda: 0
-_gc.enable = lambda: None
-_gc.__name__ = "gc"
-sys.modules["gc"] = _gc
+if not _NATIVE:
+    gc.disable()  # see session.py: a collection in the WASI build frees live objects
+    _gc = _Gc()
+    for _n in dir(gc):
+        if not _n.startswith("__"):
+            setattr(_gc, _n, getattr(gc, _n))
+    _gc.collect = lambda: 0
+    _gc.enable = lambda: None
+    _gc.__name__ = "gc"
+    sys.modules["gc"] = _gc
 
 _loads = json.loads
 _dumps = json.dumps
@@ -96,7 +98,8 @@ def _print(*args, sep=" ", end="\n", file=None):
     else:
         _call("out", s)
 
-_OURS = ("_run_source", "_exec_eof", "_print", "_call", "_w", "_main", "_fetch")
+_OURS = ("_run_source", "_exec_eof", "_print", "_call", "_w", "_main", "_fetch", "call",
+         "_wall", "_rall", "_user", "_input", "_readline", "_getc", "_fill")
 
 def _tb(e, out=None):
     try:
@@ -138,31 +141,100 @@ def _fetch(what):
         n += len(piece)
     return "".join(parts)
 
+def _exec_pieces(text, name, g):
+    # The native heap is small and collects: a long text is compiled a few top-level
+    # statements at a time (cut before a "def"/"class" line; blank lines keep the numbers).
+    i = 0
+    line = 0
+    n = len(text)
+    while i < n:
+        j = n
+        for key in ("\ndef ", "\nclass "):
+            k = text.find(key, i + 2048)
+            if 0 <= k < j:
+                j = k + 1
+        piece = text[i:j]
+        code = compile("\n" * line + piece, name, "exec")
+        line += piece.count("\n")
+        piece = None
+        exec(code, g)
+        code = None
+        gc.collect()
+        i = j
+
 if _BOOT.get("prelude"):
-    exec(compile(_fetch("prelude"), "spwf04", "exec"), {"_call": _call, "_ERRORS": _ERRORS,
-         "__name__": "spwf04_prelude"})
+    _pg = {"_call": _call, "_ERRORS": _ERRORS, "__name__": "spwf04_prelude"}
+    if _NATIVE:
+        _exec_pieces(_fetch("prelude"), "spwf04", _pg)
+    else:
+        exec(compile(_fetch("prelude"), "spwf04", "exec"), _pg)
+    _pg = None
 builtins.print = _print
+
+if _NATIVE:
+    # Defence in depth (the sandbox is the wall): the unix port's ways to the host are not
+    # importable, ``os`` is a stub whose calls fail, and ``open`` is the module's volumes.
+    _imp0 = builtins.__import__
+    _NO = ("socket", "usocket", "ffi", "select", "uselect", "termios", "_thread", "vfs",
+           "uctypes", "subprocess", "machine", "mip", "network")
+
+    def _refuse(*a, **k):
+        raise OSError(1, "EPERM: no host system here")
+
+    _os = _Gc()
+    for _n in ("listdir", "ilistdir", "stat", "statvfs", "remove", "unlink", "rename",
+               "mkdir", "rmdir", "getcwd", "chdir", "system", "getenv", "putenv", "unsetenv",
+               "mount", "umount", "dupterm", "uname", "urandom", "errno"):
+        setattr(_os, _n, _refuse)
+    _os.sep = "/"
+    _os.__name__ = "os"
+
+    def _import(name, *a):
+        top = name.split(".")[0]
+        if top in ("os", "uos"):
+            return _os
+        if top in _NO:
+            raise ImportError("no module named '%s'" % name)
+        return _imp0(name, *a)
+
+    builtins.__import__ = _import
+    builtins.open = sys.modules["spwf04"].open if "spwf04" in sys.modules else _refuse
 
 # Room for the traceback and the answer after a MemoryError. No collector runs, but a list
 # that shrinks gives its tail back to the heap (list.clear: m_renew, gc_realloc frees it).
-_reserve = [None] * 2048
+_RESERVE = 256 if _NATIVE else 2048  # native: the collector gives the rest back
+_reserve = [None] * _RESERVE
 
 def _spare():
     _reserve.clear()
 
 def _rearm():
     try:
-        _reserve.extend([None] * 2048) if not _reserve else None
+        _reserve.extend([None] * _RESERVE) if not _reserve else None
     except MemoryError:
         pass
 
+def _user(on):
+    # The native engine: the host is told when a script's code runs (a Ctrl-C is then a
+    # SIGINT to the VM; otherwise a character or the next host call's KeyboardInterrupt).
+    if _NATIVE:
+        try:
+            _hcall("_run", "[1]" if on else "[0]")
+        except KeyboardInterrupt:
+            pass
+
 def _run_source(src, name, g, mode="exec"):
     try:
-        exec(compile(src, name, mode), g)
+        code = compile(src, name, mode)
+        _user(1)
+        exec(code, g)
+        _user(0)
         return 0
     except SystemExit:
+        _user(0)
         return 0
     except BaseException as e:
+        _user(0)
         if isinstance(e, MemoryError):
             _spare()
         _tb(e)
@@ -253,7 +325,13 @@ def _continues(src):
 
 def _banner():
     v = sys.version.split("; ", 1)[-1]
-    _w("%s; SPWF04Sx with WASI (atwifi)\r\nType \"help()\" for more information.\r\n" % v)
+    if not v.startswith("MicroPython v"):  # a preview build: "MicroPython <hash> on <date>"
+        w = v.split(" ")
+        ver = sys.implementation.version
+        v = "MicroPython v%d.%d.%d-preview.g%s %s" % (ver[0], ver[1], ver[2], w[1],
+                                                      " ".join(w[2:]))
+    port = "unix" if _NATIVE else "WASI"
+    _w("%s; SPWF04Sx with %s (atwifi)\r\nType \"help()\" for more information.\r\n" % (v, port))
 
 _hist = []  # the last 8 lines entered (up / down arrows), as MicroPython's readline
 
@@ -394,11 +472,16 @@ def _paste(g):
 # -- the raw REPL -------------------------------------------------------------------------
 def _exec_eof(src, g):
     try:
-        exec(compile(src, "<stdin>", "exec"), g)
+        code = compile(src, "<stdin>", "exec")
+        _user(1)
+        exec(code, g)
+        _user(0)
         _w("\x04")
     except SystemExit:
+        _user(0)
         _w("\x04")
     except BaseException as e:
+        _user(0)
         if isinstance(e, MemoryError):
             _spare()
         _w("\x04")
@@ -506,6 +589,9 @@ def _main():
     code = _run_source(_fetch("source"), _BOOT["name"], _fresh())
     return code
 
+if _NATIVE:
+    _hold = None
+    gc.collect()
 if _BOOT.get("memory"):
     _w("driver heap %d\n" % gc.mem_alloc())
 try:
@@ -524,3 +610,101 @@ except BaseException:
 """
 
 DRIVER = DRIVER_BODY  # run as micropython -c
+
+# The native engine's ``host`` module (session.py, _NativeEngine): framed requests on the
+# pipe _FDS[0], answers on _FDS[1] (the host puts ``_FDS = (w, r)`` and ``_HOLD`` first). A SIGINT landing
+# in the middle of a frame does not cut it: the frame is finished, then KeyboardInterrupt.
+NATIVE_HOST = r"""
+import sys, struct
+_rq = open(_FDS[0], "wb")
+_an = open(_FDS[1], "rb")
+
+# A KeyboardInterrupt is raised inside a syscall only when it moved no byte (EINTR), or at a
+# jump: each step below has no jump between the syscall and the count's update, and the
+# loops are inside the try: the frame is never cut.
+def _wall(b):
+    mv = memoryview(b)
+    n = len(b)
+    st = [0, False]
+    while True:
+        try:
+            while st[0] < n:
+                st[0] += _rq.write(mv[st[0]:])
+            return st[1]
+        except KeyboardInterrupt:
+            st[1] = True
+
+def _rall(n):
+    buf = bytearray(n)
+    mv = memoryview(buf)
+    st = [0, False, 0]
+    while True:
+        try:
+            while st[0] < n:
+                st[2] = st[0]
+                st[0] += _an.readinto(mv[st[0]:])
+                if st[0] == st[2]:
+                    raise SystemExit(1)  # the host is gone
+            return buf, st[1]
+        except KeyboardInterrupt:
+            st[1] = True
+
+class host:
+    native = True
+
+    @staticmethod
+    def call(name, payload):
+        nb = name.encode()
+        pb = payload.encode()
+        k = _wall(struct.pack("<II", len(nb), len(pb)) + nb + pb)
+        h, k2 = _rall(4)
+        b, k3 = _rall(struct.unpack("<I", h)[0])
+        if k or k2 or k3:
+            raise KeyboardInterrupt
+        return b.decode()
+
+sys.modules["host"] = host
+del _FDS
+"""
+
+# The unix port compiles its -c text at once, and the driver's parse would not fit a small
+# heap: the native -c is the bridge and this loader; the driver comes in pieces (whole
+# top-level statements, "_drv" calls), each compiled, run and collected before the next.
+NATIVE_LOADER = r"""
+import gc
+# The script's room first, in one block at the heap's start: the driver's many small objects
+# go after it, and the block is given back whole (``_hold = None``) before the script runs.
+_hold = bytearray(_HOLD) if _HOLD else None
+_i = 0
+while True:
+    _src = host.call("_drv", "%d" % _i)
+    if not _src:
+        break
+    _code = compile(_src, "<stdin>", "exec")
+    _src = None
+    exec(_code, globals())
+    _code = None
+    gc.collect()
+    _i += 1
+"""
+
+NATIVE_DRIVER = NATIVE_HOST + NATIVE_LOADER
+
+
+def native_pieces(limit: int = 2048) -> list[str]:
+    """DRIVER_BODY cut before top-level ``def``/``class`` lines, pieces of about ``limit``."""
+    pieces: list[str] = []
+    cur: list[str] = []
+    size = 0
+    for line in DRIVER_BODY.splitlines(keepends=True):
+        if line.startswith(("def ", "class ")) and size >= limit:
+            pieces.append("".join(cur))
+            cur, size = [], 0
+        cur.append(line)
+        size += len(line)
+    if cur:
+        pieces.append("".join(cur))
+    return pieces
+
+
+NATIVE_PIECES = native_pieces()

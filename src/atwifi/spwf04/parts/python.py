@@ -25,6 +25,9 @@ DRIVER_HEAP = 64 * 1024  # the driver and the spwf04 module (measured: 55 KiB; n
 # The REPL's extra heap: with no collector every line typed costs its compile (about 1 KiB),
 # and python_memsize alone would allow some 25 lines (docs/behaviour.md, "MicroPython").
 REPL_HEAP = 256 * 1024
+# The native engine collects: the driver and the spwf04 module hold 30 KiB live (measured);
+# python_memsize is kept in one block for the script (session.py, script_room).
+NATIVE_DRIVER_HEAP = 64 * 1024  # the 30 KiB and the compiles' room while the driver loads
 REPL_CONSOLE = 2  # console_enabled: UART + Python
 PYTHON_ONLY = 3  # console_enabled: Python only
 SOFT_REBOOT = 100  # the driver's exit code for the raw REPL's soft reset (guest.py)
@@ -84,8 +87,17 @@ class PythonPart:
             dev.runtime.input_gate = getattr(dev.runtime.input_gate, "_prev", None)
 
     # -- runs ------------------------------------------------------------------------------
-    def heap_bytes(self, repl: bool = False) -> int:
-        heap = int(self.device.config.get("python_memsize")) * 1024 + DRIVER_HEAP
+    def engine(self) -> str:
+        """'native' or 'wasm' (native.choose: forced by the option, else probed once)."""
+        from atwifi.services.micropython import native
+
+        return native.choose(getattr(self.device.options, "python_engine", None))
+
+    def heap_bytes(self, repl: bool = False, engine: str = "wasm") -> int:
+        memsize = int(self.device.config.get("python_memsize")) * 1024
+        if engine == "native":  # a heap that collects: python_memsize is the script's
+            return memsize + NATIVE_DRIVER_HEAP
+        heap = memsize + DRIVER_HEAP
         return heap + (REPL_HEAP if repl else 0)
 
     async def load(self, name: str) -> str:
@@ -132,8 +144,11 @@ class PythonPart:
                 from atwifi.spwf04.python.prelude import PRELUDE
 
                 boot["prelude"] = True
+                kind = await asyncio.to_thread(self.engine)  # the first probe runs bwrap
                 session = Session(
-                    heap_bytes=self.heap_bytes(repl),
+                    engine=kind,
+                    script_room=int(dev.config.get("python_memsize")) * 1024,
+                    heap_bytes=self.heap_bytes(repl, kind),
                     boot=boot,
                     source=source,
                     prelude=PRELUDE,
