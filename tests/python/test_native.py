@@ -159,3 +159,28 @@ async def test_the_sandbox_itself_has_no_network_and_no_host_files(engine):
     assert not hits
     assert "home" not in lines[1] and "proc" not in lines[1], lines
     assert not [x for x in lines if x.startswith("read ")], lines
+
+
+async def test_a_native_vm_that_cannot_start_falls_back_to_wasm(quiet_module, engine, monkeypatch):
+    from atwifi.services.micropython import native
+
+    monkeypatch.setattr(native, "_probe", (True, "as probed"))  # restored after the test
+    monkeypatch.setattr(native, "sandbox_argv", lambda: ["/bin/false", "--"])
+    m = quiet_module
+    await put(m, "/hi.py", "print('hi')\n")
+    assert await m.cmd("AT+S.PYTHON=/hi.py") == b"hi\r\n" + OK
+    assert m.device.python.last_engine == "wasm"
+    assert native.available()[0] is False
+
+
+async def test_the_option_forces_the_wasm_engine(tmp_path, engine):
+    from harness import InProcessModule
+
+    m = InProcessModule(tmp_path / "state", python_engine="wasm")
+    await m.boot()
+    try:
+        await put(m, "/hi.py", "print('hi')\n")
+        assert (await m.cmd("AT+S.PYTHON=/hi.py")).endswith(b"hi\r\n" + OK)
+        assert m.device.python.last_engine == "wasm"
+    finally:
+        await m.device.shutdown()

@@ -138,6 +138,13 @@ def available() -> tuple[bool, str]:
         return _probe
 
 
+def disable(why: str) -> None:
+    """The native engine failed to start a VM: the rest of this process uses wasm."""
+    global _probe
+    with _lock:
+        _probe = (False, why)
+
+
 def choose(forced: str | None = None) -> str:
     """'native' or 'wasm': 'wasm' when forced (``forced`` or ATWIFI_PYTHON_ENGINE), else
     native when it works."""

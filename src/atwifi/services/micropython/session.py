@@ -111,6 +111,7 @@ class Session:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.outcome: str | None = None  # "exit", "stopped", "interrupted", "trap: ..."
         self.exit_code: int | None = None  # what the driver reported (1: an exception)
+        self.booted = False  # the driver asked what to run: the VM started
         self._cond = threading.Condition()
         self._input = bytearray()
         self._out = bytearray()
@@ -299,6 +300,7 @@ class Session:
         if name == "read":
             return {"v": self._read_input(*args)}
         if name == "boot":
+            self.booted = True
             return {"v": self.boot}
         if name == "done":
             self.exit_code = int(args[0]) if args and isinstance(args[0], int) else 0

@@ -68,6 +68,7 @@ class PythonPart:
         self.console = 1  # console_enabled at the last boot
         self.session: Any = None
         self.runs = 0
+        self.last_engine = ""  # the engine of the last run: "native" or "wasm"
 
     async def start(self) -> None:
         self.console = int(self.device.config.get("console_enabled"))
@@ -145,6 +146,9 @@ class PythonPart:
 
                 boot["prelude"] = True
                 kind = await asyncio.to_thread(self.engine)  # the first probe runs bwrap
+                if kind != self.last_engine:
+                    dev.trace_note(f"MicroPython engine: {kind}")
+                self.last_engine = kind
                 session = Session(
                     engine=kind,
                     script_room=int(dev.config.get("python_memsize")) * 1024,
@@ -176,6 +180,16 @@ class PythonPart:
                         timer.cancel()
                     if session.running:
                         session.stop()
+                if kind == "native" and not session.booted and outcome not in (
+                    "stopped",
+                    "interrupted",
+                ):
+                    # The sandboxed VM did not even start: the WASI engine takes over.
+                    from atwifi.services.micropython import native
+
+                    dev.trace_note(f"MicroPython: native engine failed ({outcome}): wasm now")
+                    native.disable(f"a run failed to start: {outcome}")
+                    continue
                 if repl and session.exit_code == SOFT_REBOOT and outcome == "exit":
                     quiet = raw = True  # the raw REPL's Ctrl-D: a new instance, a new heap
                     continue
