@@ -105,13 +105,21 @@ async def test_more_escape_attempts_are_refused(quiet_module, engine):
         "try:\n"
         "    open('/etc/passwd').read()\n"
         "except OSError:\n"
-        "    print('no passwd')\n",
+        "    print('no passwd')\n"
+        "import builtins, io\n"
+        "for f in (lambda: builtins.open('/etc/ld.so.cache'), lambda: io.open(3, 'wb'),\n"
+        "          lambda: builtins.__import__('socket')):\n"
+        "    try:\n"
+        "        f()\n"
+        "        print('reached')\n"
+        "    except (OSError, ImportError):\n"
+        "        print('refused')\n",
     )
     out = await m.cmd("AT+S.PYTHON=/esc.py")
     assert out == (
         b"refused\r\nrefused\r\nrefused\r\n"
         b"no usocket\r\nno select\r\nno termios\r\nno uctypes\r\nno vfs\r\n"
-        b"no passwd\r\n" + OK
+        b"no passwd\r\nrefused\r\nrefused\r\nrefused\r\n" + OK
     ), out
 
 

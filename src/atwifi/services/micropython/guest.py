@@ -99,7 +99,7 @@ def _print(*args, sep=" ", end="\n", file=None):
         _call("out", s)
 
 _OURS = ("_run_source", "_exec_eof", "_print", "_call", "_w", "_main", "_fetch", "call",
-         "_wall", "_rall", "_user", "_input", "_readline", "_getc", "_fill")
+         "_wall", "_rall", "_user", "_input", "_readline", "_getc", "_fill", "_refuse")
 
 def _tb(e, out=None):
     try:
@@ -179,7 +179,7 @@ if _NATIVE:
            "uctypes", "subprocess", "machine", "mip", "network")
 
     def _refuse(*a, **k):
-        raise OSError(1, "EPERM: no host system here")
+        raise OSError(1, "no host system here")
 
     _os = _Gc()
     for _n in ("listdir", "ilistdir", "stat", "statvfs", "remove", "unlink", "rename",
@@ -189,16 +189,29 @@ if _NATIVE:
     _os.sep = "/"
     _os.__name__ = "os"
 
+    _io = _Gc()  # io without its open of the sandbox's files and pipes (fds): the volumes'
+    for _n in ("BytesIO", "StringIO", "IOBase"):
+        setattr(_io, _n, getattr(io, _n))
+    _io.__name__ = "io"
+
     def _import(name, *a):
         top = name.split(".")[0]
         if top in ("os", "uos"):
             return _os
+        if top in ("io", "uio"):
+            return _io
+        if top == "builtins":
+            return _bi
         if top in _NO:
             raise ImportError("no module named '%s'" % name)
         return _imp0(name, *a)
 
     builtins.__import__ = _import
-    builtins.open = sys.modules["spwf04"].open if "spwf04" in sys.modules else _refuse
+    # (reading builtins.open back gives the port's own: the override is a dict of its own)
+    _open = sys.modules["spwf04"].open if "spwf04" in sys.modules else _refuse
+    builtins.open = _open
+    _io.open = _open
+    _open = None
 
 # Room for the traceback and the answer after a MemoryError. No collector runs, but a list
 # that shrinks gives its tail back to the heap (list.clear: m_renew, gc_realloc frees it).
@@ -590,6 +603,15 @@ def _main():
     return code
 
 if _NATIVE:
+    # ``import builtins`` reads back the port's own open and __import__: a copy with ours.
+    _bi = _Gc()
+    for _n in dir(builtins):
+        if not _n.startswith("__") or _n in ("__build_class__", "__repl_print__"):
+            setattr(_bi, _n, getattr(builtins, _n))
+    for _n, _v in (("open", _io.open), ("__import__", _import), ("print", _print),
+                   ("input", _input), ("help", _help)):
+        setattr(_bi, _n, _v)
+    _bi.__name__ = "builtins"
     _hold = None
     gc.collect()
 if _BOOT.get("memory"):

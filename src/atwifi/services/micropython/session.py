@@ -43,6 +43,7 @@ from atwifi.services.micropython import engine
 from atwifi.services.micropython.guest import DRIVER, NATIVE_DRIVER, NATIVE_PIECES
 
 HARD_STOP_AFTER = 1.0  # s after Ctrl-C with no host call: the instance is ended
+MAX_FRAME = 4 * 1024 * 1024  # the native bridge: no payload of the driver's is near this
 SIGINT_AFTER = 0.2  # the native engine: s after Ctrl-C with no host call: SIGINT to the VM
 OUTPUT_LIMIT = 64 * 1024  # guest output buffered before the guest waits for the host
 # The guest's answer buffer (bytes of JSON), allocated on its heap for every call: small. A
@@ -551,6 +552,9 @@ class _NativeEngine(_Engine):
                 if len(head) < 8:
                     break
                 nl, pl = struct.unpack("<II", head)
+                if nl > 64 or pl > MAX_FRAME:  # not the driver's: a script at the raw pipe
+                    s.on_note(f"MicroPython: a bad bridge frame ({nl}, {pl}): VM stopped")
+                    raise _Stopped()
                 name = req.read(nl).decode("utf-8", "replace")
                 payload = req.read(pl)
                 self.in_call = True
