@@ -99,7 +99,7 @@ def _print(*args, sep=" ", end="\n", file=None):
         _call("out", s)
 
 _OURS = ("_run_source", "_exec_eof", "_print", "_call", "_w", "_main", "_fetch", "call",
-         "_wall", "_rall", "_user", "_input", "_readline", "_getc", "_fill", "_refuse")
+         "_wall", "_rall", "_user", "_input", "_readline", "_getc", "_fill", "_refuse", "_open")
 
 def _tb(e, out=None):
     try:
@@ -208,7 +208,13 @@ if _NATIVE:
 
     builtins.__import__ = _import
     # (reading builtins.open back gives the port's own: the override is a dict of its own)
-    _open = sys.modules["spwf04"].open if "spwf04" in sys.modules else _refuse
+    _vol_open = sys.modules["spwf04"].open if "spwf04" in sys.modules else _refuse
+
+    def _open(name, mode="r", *a, **k):
+        if not isinstance(name, str):  # a file descriptor: the bridge's pipes are not theirs
+            raise OSError(9, "no such file descriptor here")
+        return _vol_open(name, mode)
+
     builtins.open = _open
     _io.open = _open
     _open = None
