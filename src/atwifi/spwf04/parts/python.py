@@ -180,9 +180,14 @@ class PythonPart:
                         timer.cancel()
                     if session.running:
                         session.stop()
-                if kind == "native" and not session.booted and outcome not in (
-                    "stopped",
-                    "interrupted",
+                if (
+                    kind == "native"
+                    and not session.booted
+                    and outcome
+                    not in (
+                        "stopped",
+                        "interrupted",
+                    )
                 ):
                     # The sandboxed VM did not even start: the WASI engine takes over.
                     from atwifi.services.micropython import native
