@@ -13,11 +13,8 @@ from conftest import put
 OK = b"AT-S.OK\r\n"
 
 
-@pytest.fixture
-def engine(engine: str) -> str:  # noqa: F811 - narrows conftest's to the native engine
-    if engine != "native":
-        pytest.skip("native engine only")
-    return engine
+# conftest's engine fixture, given the native engine alone (it skips where bwrap cannot run).
+pytestmark = pytest.mark.parametrize("engine", ["native"], indirect=True)
 
 
 async def test_a_long_loop_runs_in_the_factory_heap(quiet_module, engine):
