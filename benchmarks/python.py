@@ -20,34 +20,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+import serve
 from serve import serve_argv, start, stop
 
 OK = b"AT-S.OK\r\n"
 TIMEOUT = 30.0
 
 
-class Console:
+class Console(serve.Console):
     def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = bytearray()
-
-    def read_until(self, marker: bytes) -> bytes:
-        while (i := self.buf.find(marker)) < 0:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise SystemExit(f"connection closed while waiting for {marker!r}")
-            self.buf += chunk
-        end = i + len(marker)
-        out = bytes(self.buf[:end])
-        del self.buf[:end]
-        return out
+        super().__init__(port, TIMEOUT)
 
     def reply(self, line: bytes, data: bytes = b"") -> bytes:
         self.sock.sendall(line + b"\r" + data)
@@ -56,9 +43,6 @@ class Console:
             out += self.read_until(b"\r\n")
             if out.endswith(OK) or b"AT-S.ERROR" in out:
                 return bytes(out)
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def boot(state: Path) -> tuple[object, Console]:

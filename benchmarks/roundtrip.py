@@ -18,14 +18,13 @@ Everything stays on 127.0.0.1.
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from serve import serve_argv, start, stop
+from serve import Console, serve_argv, start, stop
 
 OK = b"AT-S.OK\r\n"
 TIMEOUT = 10.0
@@ -76,33 +75,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-class Console:
-    """A blocking client: the simplest host, and the same one for both servers."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = bytearray()
-
-    def read_until(self, marker: bytes) -> bytes:
-        while (i := self.buf.find(marker)) < 0:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise SystemExit(f"connection closed while waiting for {marker!r}")
-            self.buf += chunk
-        end = i + len(marker)
-        out = bytes(self.buf[:end])
-        del self.buf[:end]
-        return out
-
-    def command(self, line: bytes) -> bytes:
-        self.sock.sendall(line + b"\r")
-        return self.read_until(OK)
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def round_trips(console: Console, n: int) -> list[float]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,33 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def serve_argv(state: Path) -> list[str]:
     return [sys.executable, "-m", "atwifi", "serve", "--tcp", "127.0.0.1:0", "--state", str(state)]
+
+
+OK = b"AT-S.OK\r\n"
+
+
+class Console:
+    """A blocking TCP console client: the simplest host, the same for every server."""
+
+    def __init__(self, port: int, timeout: float = 10.0) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = bytearray()
+
+    def read_until(self, marker: bytes) -> bytes:
+        while (i := self.buf.find(marker)) < 0:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise SystemExit(f"connection closed while waiting for {marker!r}")
+            self.buf += chunk
+        end = i + len(marker)
+        out = bytes(self.buf[:end])
+        del self.buf[:end]
+        return out
+
+    def command(self, line: bytes) -> bytes:
+        self.sock.sendall(line + b"\r")
+        return self.read_until(OK)
+
+    def close(self) -> None:
+        self.sock.close()

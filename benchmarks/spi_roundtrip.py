@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import serve
 from serve import start, stop
 
 OK = b"AT-S.OK\r\n"
@@ -33,26 +34,9 @@ AT_PACKET = bytes([0x02, 0x00, 0x02, 0x01, 0x00])  # AT: id 0x01, no parameter
 SELECT_XFER, MISO, IRQ, HELLO = 0x04, 0x81, 0x82, 0x80
 
 
-class Uart:
+class Uart(serve.Console):
     def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = bytearray()
-
-    def read_until(self, marker: bytes) -> bytes:
-        while (i := self.buf.find(marker)) < 0:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise SystemExit(f"connection closed while waiting for {marker!r}")
-            self.buf += chunk
-        end = i + len(marker)
-        out = bytes(self.buf[:end])
-        del self.buf[:end]
-        return out
-
-    def command(self, line: bytes) -> bytes:
-        self.sock.sendall(line + b"\r")
-        return self.read_until(OK)
+        super().__init__(port, TIMEOUT)
 
     def at(self) -> None:
         self.sock.sendall(b"AT\r")
