@@ -243,55 +243,24 @@ class WebSockets:
             raise ServiceError(WsFault.SAME_SERVER, f"already connected to {ip}:{port}")
         exts = make_extensions(extensions)  # validates before connecting
         self._opening[cid] = (ip, port)
+
+        def attempt(secure: bool, exts: list[Any]) -> Any:
+            return self._attempt(
+                cid, host, ip, port, path, secure, username, password, origin, protocols,
+                exts, events,
+            )  # fmt: skip
+
         try:
             if tls == TLS_AUTO:
                 try:
-                    return await self._attempt(
-                        cid,
-                        host,
-                        ip,
-                        port,
-                        path,
-                        True,
-                        username,
-                        password,
-                        origin,
-                        protocols,
-                        make_extensions(extensions),
-                        events,
-                    )
+                    # Extensions of its own: a plain retry needs a set no handshake touched.
+                    return await attempt(True, make_extensions(extensions))
                 except ServiceError as e:
                     if e.kind is not WsFault.TLS:
                         raise
                     events.note(f"websocket {cid}: no TLS at {ip}:{port} ({e.detail}), plain")
-                return await self._attempt(
-                    cid,
-                    host,
-                    ip,
-                    port,
-                    path,
-                    False,
-                    username,
-                    password,
-                    origin,
-                    protocols,
-                    exts,
-                    events,
-                )
-            return await self._attempt(
-                cid,
-                host,
-                ip,
-                port,
-                path,
-                tls == TLS_ON,
-                username,
-                password,
-                origin,
-                protocols,
-                exts,
-                events,
-            )
+                return await attempt(False, exts)
+            return await attempt(tls == TLS_ON, exts)
         finally:
             self._opening.pop(cid, None)
 
