@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from atwifi.runtime import Dialect
 
 MAX_LINE = 512
+MAX_REPEATS = 256  # repeated commands carried in one Request (bounds one burst's reply)
 CRLF = b"\r\n"
 _EOL = re.compile(rb"[\r\n]")
 
@@ -280,8 +281,33 @@ class UartFraming:
         if len(buf) >= data_len:
             request.data = bytes(buf[:data_len])
             del buf[:data_len]
+            if (
+                len(buf) > len(line) + data_len
+                and buf[len(line)] == 0x0D
+                and buf.startswith(line)
+                and not self.config.get("console_echo")
+                and self.dialect.repeatable(request)
+            ):
+                request.repeats = self._repeats(buf, line, data_len)
             return request
         return self._take_block(request, data_len)
+
+    def _repeats(self, buf: bytearray, line: bytes, data_len: int) -> list[bytes]:
+        """The data of the whole commands that repeat ``line`` at the front of ``buf``
+        (taken from it): a driver streaming SOCKWs sends the same line before every block.
+        Without echo only: each command's echo would come before its reply."""
+        head = line + b"\r"
+        h = len(head)
+        step = h + data_len
+        blocks: list[bytes] = []
+        pos = 0
+        end = len(buf) - step
+        with memoryview(buf) as mv:
+            while pos <= end and len(blocks) < MAX_REPEATS and buf.startswith(head, pos):
+                blocks.append(bytes(mv[pos + h : pos + step]))
+                pos += step
+        del buf[:pos]
+        return blocks
 
     def _take_block(self, request: Request, data_len: int) -> Request | None:
         """The command's {data} through the decoder: whole, or ``request`` waits for it."""

@@ -67,6 +67,10 @@ class Request:
     error: int | None = None
     detail: str = ""  # why, for the trace (never on the wire)
     parsed: object = None
+    # The data of identical command lines that came right after this one (a burst of the
+    # same data command, e.g. SOCKWs of 730 bytes): each is a command of its own, carried
+    # out in order with a reply each; the UART framing gathers them when the dialect allows.
+    repeats: list[bytes] | None = None
 
 
 # -- reply items ---------------------------------------------------------------------------

@@ -483,14 +483,53 @@ class Device:
                     raise word(e) from e
             except Exception as e:  # noqa: BLE001  (worded as execute words it)
                 self._failed(cmd, e, sink)
-                return None
-            if rest is None:
+            else:
+                if rest is not None:
+                    return self._finish(cmd, sink, rest, handler, ctx, args, request.repeats)
                 sink.send(_OK if self.config._values["console_verbose"] < 2 else self._ok())
-                return None
-            return self._finish(cmd, sink, rest)
+            if request.repeats:
+                return self._repeat(cmd, sink, handler, ctx, args, request.repeats)
+            return None
         if cmd.data is not None:
             args = dict(args, data=request.data)
         return self._finish(cmd, sink, None, handler, ctx, args)
+
+    def repeatable(self, request: Request) -> bool:
+        """Whether identical lines after this one may ride in ``request.repeats``: commands
+        with ``{data}`` whose handler is a plain ``def`` (SOCKW, SOCKDW)."""
+        parsed = request.parsed
+        if parsed is None or parsed.error is not None:  # type: ignore[attr-defined]
+            return False
+        cmd = parsed.command  # type: ignore[attr-defined]
+        handler = _HANDLERS.get(cmd.name) or lookup(cmd.name)
+        return cmd.data is not None and handler in SYNC_HANDLERS
+
+    def _repeat(
+        self,
+        cmd: Any,
+        sink: Sink,
+        handler: Any,
+        ctx: Context,
+        args: dict[str, Any],
+        blocks: list[bytes],
+    ) -> Coroutine[Any, Any, None] | None:
+        """The repeated commands of a Request, each with its own reply, as if each had come
+        on its own (same handler, same arguments, its own data); a coroutine for what is
+        left once one of them has to wait."""
+        verbose = self.config._values["console_verbose"]
+        for i, block in enumerate(blocks):
+            try:
+                try:
+                    rest = handler(ctx, data=block, **args)
+                except ServiceError as e:
+                    raise word(e) from e
+            except Exception as e:  # noqa: BLE001  (worded as execute words it)
+                self._failed(cmd, e, sink)
+                continue
+            if rest is not None:
+                return self._finish(cmd, sink, rest, handler, ctx, args, blocks[i + 1 :])
+            sink.send(_OK if verbose < 2 else self._ok())
+        return None
 
     async def _finish(
         self,
@@ -500,9 +539,10 @@ class Device:
         handler: Any = None,
         ctx: Context | None = None,
         args: dict[str, Any] | None = None,
+        repeats: list[bytes] | None = None,
     ) -> None:
         """The rest of a command: ``step`` (what a plain handler returned), or the whole
-        of an ``async def`` handler."""
+        of an ``async def`` handler; then its ``repeats``, if any."""
         try:
             try:
                 if step is None:
@@ -516,6 +556,10 @@ class Device:
             self._failed(cmd, e, sink)
         else:
             sink.send(self._ok())
+        if repeats:
+            rest = self._repeat(cmd, sink, handler, ctx, args, repeats)  # type: ignore[arg-type]
+            if rest is not None:
+                await rest
 
     def _failed(self, cmd: Any, e: Exception, sink: Sink) -> None:
         """A handler's failure as the module answers it."""
