@@ -310,6 +310,31 @@ class Conn:
             return self._wait_writable()
         return None
 
+    def write_each(self, blocks: list[bytes]) -> tuple[int, Coroutine[Any, Any, None] | None]:
+        """``write_now()`` for each block in turn (a burst of writes): how many were taken
+        and, if the last of them waits for room, that wait. Stops before a block that
+        fails, leaving it to the caller to say why."""
+        write = self.write_now
+        i, n = 0, len(blocks)
+        while i < n:
+            out = self._out
+            if out is not None and self.kind != "u" and self.connected:
+                # The blocks that write_now() would only append (no send before the next
+                # flush, so none of them waits): appended at once. Bursts have one length.
+                k = min(n - i, (OUT_FLUSH - 1 - len(out)) // max(1, len(blocks[i])))
+                if k > 0:
+                    out += b"".join(blocks[i : i + k])
+                    i += k
+                    continue
+            try:
+                rest = write(blocks[i])
+            except ServiceError:
+                return i, None
+            i += 1
+            if rest is not None:
+                return i, rest
+        return n, None
+
     async def _wait_writable(self) -> None:
         try:
             await asyncio.wait_for(self._writable.wait(), WRITE_TIMEOUT)

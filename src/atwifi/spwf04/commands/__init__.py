@@ -66,6 +66,24 @@ def handler(name: str) -> Callable[[Handler], Handler]:
     return register
 
 
+# The burst forms of plain handlers (see ``burst``), by the handler they speed up.
+BURSTS: dict[Handler, Callable[..., tuple[int, Awaitable[None] | None]]] = {}
+
+
+def burst(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register the burst form of the plain handler of ``name``: ``fn(ctx, blocks, **args)``
+    carries out a burst of identical commands (``blocks``: each one's data) exactly as the
+    handler would, one after the other, and returns how many it carried out and, when the
+    last of those has to wait, that wait. It stops before a block it cannot carry out plainly
+    (an error): the handler then runs that one, which says why."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        BURSTS[_HANDLERS[name.upper()]] = fn
+        return fn
+
+    return register
+
+
 _loaded = False
 
 
@@ -85,4 +103,4 @@ def lookup(name: str) -> Handler | None:
     return _HANDLERS.get(name)
 
 
-__all__ = ["handler", "handlers", "lookup", "Context", "Any", "SYNC_HANDLERS"]
+__all__ = ["handler", "burst", "handlers", "lookup", "Context", "Any", "SYNC_HANDLERS", "BURSTS"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any
 
-from atwifi.spwf04.commands import handler
+from atwifi.spwf04.commands import burst, handler
 from atwifi.spwf04.commands.sockets import sockets_of
 from atwifi.spwf04.context import Context
 
@@ -34,6 +34,18 @@ def sockdw(
 ) -> Coroutine[Any, Any, None] | None:
     # A plain function, as SOCKW: no coroutine unless the send buffer is full.
     return sockets_of(ctx).server(sid).client(cid).write_now(data or b"")
+
+
+@burst("SOCKDW")
+def sockdw_burst(
+    ctx: Context, blocks: list[bytes], sid: int, cid: int, **kw: int
+) -> tuple[int, Coroutine[Any, Any, None] | None]:
+    socks = ctx.device.sockets
+    server = socks.servers.get(sid) if socks is not None else None
+    conn = server.clients.get(cid) if server is not None else None
+    if conn is None:
+        return 0, None  # the handler answers the error
+    return conn.write_each(blocks)
 
 
 @handler("SOCKDR")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from atwifi.errors import AtError
 from atwifi.services.sockets.errors import SockFault
 from atwifi.spwf04 import wording
-from atwifi.spwf04.commands import handler
+from atwifi.spwf04.commands import burst, handler
 from atwifi.spwf04.context import Context
 
 if TYPE_CHECKING:
@@ -74,6 +74,17 @@ def sockw(
     if socks is None:
         raise AtError(74, "sockets not started")  # sockets_of(), inline: the hot path
     return socks.client(id).write_now(data or b"")
+
+
+@burst("SOCKW")
+def sockw_burst(
+    ctx: Context, blocks: list[bytes], id: int, length: int
+) -> tuple[int, Coroutine[Any, Any, None] | None]:
+    socks = ctx.device.sockets
+    conn = socks.clients.get(id) if socks is not None else None
+    if conn is None:
+        return 0, None  # the handler answers the error
+    return conn.write_each(blocks)
 
 
 @handler("SOCKC")
