@@ -236,12 +236,38 @@ class Conn:
         # 10:30). Nothing waits for the host to read first, so a WIND the host masked never
         # holds back the next ones. A flood cannot flood the console: arrivals stop while
         # the buffer is full, and each read lets in one more.
-        if not self.live:
+        if not self.live or self._quiet:
             return
         if len(self.buf) < self._threshold_bytes() and not force:
             return
         self.events.pending(self.sid, self.cid, self._since, len(self.buf))
         self._since = 0
+
+    def _catch_up(self) -> None:
+        # What the peer sent and the host's kernel already holds is what has arrived: a
+        # module's stack has it as it comes, while our event loop, busy with the console's
+        # burst, has not run its read yet. One non-blocking read of the transport's own
+        # (its EOF and errors handled as the loop would), never past the room; unannounced,
+        # as the host reads it now. Plain TCP on asyncio's transport only.
+        t = self.transport
+        pull = getattr(t, "_read_ready", None)
+        if (
+            pull is None
+            or self.kind == "u"
+            or self._paused
+            or not self.connected
+            or t.is_closing()  # type: ignore[union-attr]
+            or (self.faults is not None and self.faults.stalled)
+            or self.room() <= 0
+        ):
+            return
+        self._quiet = True
+        try:
+            pull()
+        finally:
+            self._quiet = False
+
+    _quiet = False  # arrivals now are not announced (the host is reading them)
 
     def _pause(self) -> None:
         t = self.transport
@@ -260,6 +286,7 @@ class Conn:
     # -- the host reads ------------------------------------------------------------------
     def read(self, n: int = 0) -> tuple[bytes, int]:
         """Take up to ``n`` bytes (0: all); returns (data, unread before the read)."""
+        self._catch_up()
         data, avail = take_front(self.buf, n)
         n = len(data)
         if self.heap is not None:
