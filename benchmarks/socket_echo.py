@@ -396,7 +396,8 @@ async def run(a: argparse.Namespace, tmp: Path) -> None:
                     if ceiling is not None:
                         c.append(ct)
             if traced is not None and traced.trace is not None:
-                trace_size = traced.trace.stat().st_size
+                side = traced.trace.with_name(traced.trace.name + ".bytes")  # bulk chunks
+                trace_size = traced.trace.stat().st_size + side.stat().st_size
     finally:
         for mod in modules:
             mod.stop()

@@ -86,12 +86,16 @@ def format_trace(path: Path, limit: int = 0) -> str:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as e:
         return f"(no trace: {e})"
+    from atwifi.trace import bulk_path, resolve  # bulk chunks' bytes are beside the trace
+
     out = []
-    for ln in lines:
-        try:
-            out.append(_readable(json.loads(ln)))
-        except ValueError:
-            out.append(f"(unreadable trace line) {ln}")
+    side = bulk_path(path)
+    with open(side, "rb") if side.exists() else contextlib.nullcontext() as bulk:
+        for ln in lines:
+            try:
+                out.append(_readable(resolve(json.loads(ln), bulk)))
+            except ValueError:
+                out.append(f"(unreadable trace line) {ln}")
     if limit and len(out) > limit:
         out = [f"... {len(out) - limit} earlier lines in {path}", *out[-limit:]]
     return "\n".join(out) if out else "(empty trace)"

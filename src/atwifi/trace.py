@@ -3,11 +3,14 @@
 One JSON object per chunk:
     {"t": 1.234567, "wall": "2026-01-01T00:00:00.000000Z", "dir": "in"|"out",
      "data": "AT\\r", "hex": "41540d"}
+    {"t": ..., "wall": ..., "dir": "out", "len": 47000, "at": 1880000}
     {"t": ..., "wall": ..., "dir": "note", "text": "host connected from 127.0.0.1:40000"}
 "in" is host -> module, "out" is module -> host. "data" is for reading (printable ASCII kept,
-backslash doubled, \\r \\n \\t and \\xNN for the rest); "hex" is the exact bytes. "data" is
-left out of chunks over TEXT_MAX bytes (bulk data: the text would cost ten times the hex to
-make and twice to store); ``record_text()`` gives it for any record.
+backslash doubled, \\r \\n \\t and \\xNN for the rest); "hex" is the exact bytes. A chunk
+over TEXT_MAX bytes (bulk data: SOCKW bursts, SOCKR replies) is kept as it is in the file
+beside the trace, ``<trace>.bytes``: its record says where ("at") and how long ("len"), as
+making hex of every byte cost more than the module's own work. ``read_trace()`` gives every
+record with its "hex"; ``record_text()`` the readable text of any record.
 
 Cheap enough to leave on: records are formatted without json.dumps (every field is made
 JSON-safe by construction), the wall clock is computed from the monotonic one, and the file
@@ -60,8 +63,21 @@ def escape(data: bytes) -> str:
     return _escaped(data).decode("ascii")
 
 
+def bulk_path(path: Path) -> Path:
+    """The file beside a trace that holds its bulk chunks' bytes."""
+    return path.with_name(path.name + ".bytes")
+
+
+def resolve(rec: dict[str, Any], bulk: IO[bytes] | None) -> dict[str, Any]:
+    """A bulk chunk's record given its "hex" from the trace's bytes file (open, binary)."""
+    if "at" in rec and "hex" not in rec and bulk is not None:
+        bulk.seek(rec["at"])
+        rec["hex"] = bulk.read(rec["len"]).hex()
+    return rec
+
+
 def record_bytes(rec: dict[str, Any]) -> bytes:
-    """The exact bytes of an "in" or "out" record."""
+    """The exact bytes of an "in" or "out" record (of ``read_trace()``)."""
     return bytes.fromhex(rec["hex"])
 
 
@@ -102,6 +118,10 @@ class Trace:
         self._file: IO[bytes] | None = (
             open(path, "wb", buffering=1 << 20) if path is not None else None  # noqa: SIM115
         )
+        self._bulk: IO[bytes] | None = (
+            open(bulk_path(path), "wb", buffering=1 << 20) if path is not None else None  # noqa: SIM115
+        )
+        self._bulk_at = 0  # where the next bulk chunk starts in that file
         self._flush_pending = False
         self._lock = threading.Lock()
         self._console = console
@@ -125,13 +145,13 @@ class Trace:
                 text = _escaped(data).replace(b"\\", b"\\\\").replace(b'"', b'\\"')
                 f.write(b'%s,"data":"%s","hex":"%s"}\n' % (head, text, hexlify(data)))
             else:
-                # Bulk data: the hex made once (bytes, no str between) and written as it is,
-                # no line built around it (the lock: a note from a thread stays whole).
-                hexed = hexlify(data)
+                # Bulk data: the bytes as they are, in the bytes file (the lock: a note from a
+                # thread never lands between the two writes).
+                n = len(data)
                 with self._lock:
-                    f.write(head + b',"hex":"')
-                    f.write(hexed)
-                    f.write(b'"}\n')
+                    self._bulk.write(data)  # type: ignore[union-attr]
+                    f.write(b'%s,"len":%d,"at":%d}\n' % (head, n, self._bulk_at))
+                    self._bulk_at += n
             if direction == "out":
                 # Before the host can see these bytes, the trace has them (and what led to
                 # them): one flush per console write, which is one per burst.
@@ -182,6 +202,7 @@ class Trace:
     def flush(self) -> None:
         self._flush_pending = False
         if self._file is not None:
+            self._bulk.flush()  # type: ignore[union-attr]  (first: a record's bytes are there when it is)
             self._file.flush()
 
     def _show(self, t: float, direction: str, text: str) -> None:
@@ -194,14 +215,21 @@ class Trace:
     def close(self) -> None:
         self._flush_pending = False
         if self._file is not None:
+            self._bulk.close()  # type: ignore[union-attr]
             self._file.close()
-            self._file = None
+            self._file = self._bulk = None
 
 
 def read_trace(path: Path) -> list[dict[str, Any]]:
-    """The records of a trace file (for tests and tools)."""
+    """The records of a trace file (for tests and tools), each chunk with its "hex"."""
     with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        records = [json.loads(line) for line in f if line.strip()]
+    side = bulk_path(path)
+    if any("at" in r for r in records) and side.exists():
+        with open(side, "rb") as bulk:
+            for r in records:
+                resolve(r, bulk)
+    return records
 
 
 class TracingTransport(Transport):

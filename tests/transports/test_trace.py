@@ -91,7 +91,7 @@ def test_fast_escape_matches_the_table() -> None:
 
 
 def test_long_chunks_carry_hex_only_and_read_back(tmp_path) -> None:
-    from atwifi.trace import TEXT_MAX, record_bytes, record_text
+    from atwifi.trace import TEXT_MAX, bulk_path, record_bytes, record_text
 
     path = tmp_path / "trace.jsonl"
     trace = Trace(path, verbose=False)
@@ -102,6 +102,10 @@ def test_long_chunks_carry_hex_only_and_read_back(tmp_path) -> None:
     trace.close()
     big, short, note = read_trace(path)
     assert "data" not in big and record_bytes(big) == long
+    # On disk: the bytes as they are, beside the trace; the record says where.
+    raw = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+    assert "hex" not in raw and raw["len"] == len(long) and raw["at"] == 0
+    assert bulk_path(path).read_bytes() == long
     assert record_text(big) == escape(long)
     assert short["data"] == 'say "hi"\\r' and record_text(short) == short["data"]
     assert record_text(note) == 'a "quoted" note \u00e9'
@@ -115,4 +119,24 @@ async def test_records_reach_the_file_after_the_loop_turn(tmp_path) -> None:
         trace.record("in", b"AT%d\r" % i)
     await asyncio.sleep(0)
     assert len(path.read_bytes().splitlines()) == 100  # noqa: ASYNC240  (a test's tmp file)
+    trace.close()
+
+
+async def test_bulk_chunks_are_in_their_file_once_the_loop_turns(tmp_path) -> None:
+    """Bulk bytes in the bytes file and their records in the trace, in order, flushed at the
+    end of the turn like the rest (complete up to the last turn if atwifi is killed)."""
+    from atwifi.pytest_plugin import format_trace
+    from atwifi.trace import TEXT_MAX, bulk_path
+
+    path = tmp_path / "trace.jsonl"
+    trace = Trace(path, verbose=False)
+    chunks = [bytes([i]) * (TEXT_MAX + 1 + i) for i in range(5)]
+    for i, c in enumerate(chunks):
+        trace.record("in", c)
+        trace.record("in", b"AT%d\r" % i)
+    await asyncio.sleep(0)
+    assert bulk_path(path).read_bytes() == b"".join(chunks)  # noqa: ASYNC240
+    got = [bytes.fromhex(r["hex"]) for r in read_trace(path)]
+    assert got == [x for i, c in enumerate(chunks) for x in (c, b"AT%d\r" % i)]
+    assert "\\x04\\x04" in format_trace(path)  # the readable view shows bulk text too
     trace.close()
