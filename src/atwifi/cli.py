@@ -77,7 +77,12 @@ def _parser() -> argparse.ArgumentParser:
         help="carry console bytes at console_speed as a UART line does (8N1), both directions",
     )
     s.add_argument("--state", metavar="DIR", type=Path, help="the module's flash and files")
-    s.add_argument("--trace", metavar="FILE", type=Path, help="every byte as JSON lines (bulk chunks raw in FILE.bytes)")
+    s.add_argument(
+        "--trace",
+        metavar="FILE",
+        type=Path,
+        help="every byte as JSON lines (bulk chunks raw in FILE.bytes)",
+    )
     s.add_argument("-v", "--verbose", action="store_true", help="coloured byte view on stderr")
     s.add_argument("--world", metavar="FILE", type=Path, help="the simulated Wi-Fi world (TOML)")
     s.add_argument(

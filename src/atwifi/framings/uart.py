@@ -299,14 +299,17 @@ class UartFraming:
         head = line + b"\r"
         h = len(head)
         step = h + data_len
-        blocks: list[bytes] = []
-        pos = 0
-        end = len(buf) - step
+        starts = buf.startswith
+        whole = 0  # commands that repeat the line, each with its whole block
+        for at in range(0, min(len(buf) // step, MAX_REPEATS) * step, step):
+            if not starts(head, at):
+                break
+            whole += 1
+        end = whole * step
         with memoryview(buf) as mv:
-            while pos <= end and len(blocks) < MAX_REPEATS and buf.startswith(head, pos):
-                blocks.append(bytes(mv[pos + h : pos + step]))
-                pos += step
-        del buf[:pos]
+            run = bytes(mv[:end])  # one copy; the blocks are slices of it
+        del buf[:end]
+        blocks = [run[at : at + data_len] for at in range(h, end, step)]
         return blocks
 
     def _take_block(self, request: Request, data_len: int) -> Request | None:
