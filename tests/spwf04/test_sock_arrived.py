@@ -88,3 +88,25 @@ async def test_a_close_that_arrived_with_the_data_follows_the_reply(quiet_module
     want = b"AT-S.Reading:10:10\r\nlast wordsAT-S.OK\r\n"
     assert await m.read_exactly(len(want)) == want
     await m.read_until(b"+WIND:58:Socket Closed:0:0\r\n")
+
+
+async def test_a_read_sends_what_the_host_wrote_before_it(quiet_module):
+    """SOCKWs, then SOCKR, in one burst: by the time the SOCKR is answered the written bytes
+    have left for the peer (not a loop turn later), so an echo can start at once."""
+    m = quiet_module
+    peer, module_side = await open_pair(m)
+    seen: list[bytes] = []
+
+    def now() -> None:
+        m.device.feed(b"AT+S.SOCKW=0,5\rhelloAT+S.SOCKW=0,5\rworldAT+S.SOCKR=0\r")
+        peer.settimeout(5)
+        got = b""
+        while len(got) < 10:  # the loop cannot run here: only sent bytes can arrive
+            got += peer.recv(64)
+        seen.append(got)
+
+    with peer:
+        asyncio.get_running_loop().call_soon(now)
+        want = OK * 2 + b"AT-S.Reading:0:0\r\n" + OK
+        assert await m.read_exactly(len(want)) == want
+        assert seen == [b"helloworld"]

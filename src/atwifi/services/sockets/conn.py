@@ -286,6 +286,8 @@ class Conn:
     # -- the host reads ------------------------------------------------------------------
     def read(self, n: int = 0) -> tuple[bytes, int]:
         """Take up to ``n`` bytes (0: all); returns (data, unread before the read)."""
+        if self._out is not None:
+            self._flush_out()  # what the host wrote goes out before it reads the answer
         self._catch_up()
         data, avail = take_front(self.buf, n)
         n = len(data)
