@@ -347,7 +347,7 @@ class Conn:
         i, n = 0, len(blocks)
         while i < n:
             out = self._out
-            if out is not None and self.kind != "u" and self.connected:
+            if out is not None and self.kind != "u" and self.connected and self._writable.is_set():
                 # The blocks that write_now() would only append (no send before the next
                 # flush, so none of them waits): appended at once. Bursts have one length.
                 k = min(n - i, (OUT_FLUSH - 1 - len(out)) // max(1, len(blocks[i])))
