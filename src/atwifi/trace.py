@@ -13,10 +13,9 @@ making hex of every byte cost more than the module's own work. ``read_trace()`` 
 record with its "hex"; ``record_text()`` the readable text of any record.
 
 Cheap enough to leave on: records are formatted without json.dumps (every field is made
-JSON-safe by construction), the wall clock is computed from the monotonic one, and the files
-are flushed right after every console write (once per burst, before anything else runs: the
-host's round trip does not wait for the disk) and at the end of every event-loop turn,
-instead of after every record.
+JSON-safe by construction), the wall clock is computed from the monotonic one, and the file
+is flushed before every console write (once per burst: what the host has seen is in the
+file) and at the end of every event-loop turn, instead of after every record.
 """
 
 from __future__ import annotations
@@ -153,7 +152,12 @@ class Trace:
                     self._bulk.write(data)  # type: ignore[union-attr]
                     f.write(b'%s,"len":%d,"at":%d}\n' % (head, n, self._bulk_at))
                     self._bulk_at += n
-            self._schedule()
+            if direction == "out":
+                # Before the host can see these bytes, the trace has them (and what led to
+                # them): one flush per console write, which is one per burst.
+                self.flush()
+            else:
+                self._schedule()
         if self.verbose:
             self._show(now - self._t0, direction, glyphs(data))
 
@@ -254,13 +258,8 @@ class TracingTransport(Transport):
         await self.inner.start(traced_feed)
 
     def write(self, data: bytes) -> None:
-        trace = self.trace
-        trace.record("out", data)
+        self.trace.record("out", data)
         self.inner.write(data)
-        # The trace has these bytes (and what led to them) right after the host is sent
-        # them, before anything else runs: one flush per console write (one per burst),
-        # and off the host's round trip.
-        trace.flush()
 
     async def drain(self) -> None:
         await self.inner.drain()
