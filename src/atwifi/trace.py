@@ -13,8 +13,8 @@ making hex of every byte cost more than the module's own work. ``read_trace()`` 
 record with its "hex"; ``record_text()`` the readable text of any record.
 
 Cheap enough to leave on: records are formatted without json.dumps (every field is made
-JSON-safe by construction), the wall clock is computed from the monotonic one, and the file
-is flushed before every console write (once per burst: what the host has seen is in the
+JSON-safe by construction), the wall clock is computed from the monotonic one, and the files
+are flushed before every console write (once per burst: what the host has seen is in the
 file) and at the end of every event-loop turn, instead of after every record.
 """
 
