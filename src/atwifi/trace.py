@@ -191,13 +191,21 @@ class Trace:
         file is complete up to the last turn, even when atwifi is killed."""
         if self._flush_pending:
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.flush()
-            return
+        loop = self._loop
+        if loop is None or threading.get_ident() != self._loop_thread or not loop.is_running():
+            # (the loop is asked for once per thread and loop: the question costs a
+            # getpid() system call on Python 3.11, and records come in thousands a second)
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+                return
+            self._loop, self._loop_thread = loop, threading.get_ident()
         self._flush_pending = True
         loop.call_soon(self.flush)
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _loop_thread = 0
 
     def flush(self) -> None:
         self._flush_pending = False

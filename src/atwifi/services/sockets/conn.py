@@ -268,6 +268,7 @@ class Conn:
             self._quiet = False
 
     _quiet = False  # arrivals now are not announced (the host is reading them)
+    _loop: asyncio.AbstractEventLoop | None = None  # the transport's, once attached
 
     def _pause(self) -> None:
         t = self.transport
@@ -383,7 +384,7 @@ class Conn:
                 t.write(data)  # type: ignore[attr-defined]
                 return
             self._out = bytearray(data)
-            asyncio.get_running_loop().call_soon(self._flush_out)
+            (self._loop or asyncio.get_running_loop()).call_soon(self._flush_out)
         else:
             self._out += data
             if len(self._out) >= OUT_FLUSH:
@@ -398,6 +399,8 @@ class Conn:
     # -- life ----------------------------------------------------------------------------
     def attach(self, transport: BaseTransport) -> None:
         self.transport = transport
+        # Kept: get_running_loop() costs a getpid() system call on Python 3.11.
+        self._loop = asyncio.get_running_loop()
         self.connected = True
         peer = transport.get_extra_info("peername")
         if peer and not self.ip:
