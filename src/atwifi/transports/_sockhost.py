@@ -6,10 +6,14 @@ Shared by the raw TCP and the RFC 2217 transports, which differ only in how byte
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from collections.abc import Callable
 from typing import cast
 
 from atwifi.transports.base import BACKLOG_LIMIT, HIGH_WATER, Backlog, Transport, miniterm
+
+CONSOLE_RCVBUF = 256 * 1024  # the kernel's share of a host's unread input (it doubles it)
 
 
 def format_hostport(host: str, port: int) -> str:
@@ -59,6 +63,13 @@ class HostConnection(asyncio.BufferedProtocol):
         transport = cast(asyncio.Transport, transport)
         self.transport = transport
         transport.set_write_buffer_limits(high=HIGH_WATER)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # A fixed receive buffer: left to autotune, the kernel takes up to tcp_rmem's
+            # maximum (32 MiB here) of a host's flood the module is not reading, and the
+            # host never feels the backpressure a UART's small FIFO gives.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, CONSOLE_RCVBUF)
         peer = transport.get_extra_info("peername")
         if peer:
             self.peer = format_hostport(str(peer[0]), int(peer[1]))
