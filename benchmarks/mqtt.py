@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from serve import serve_argv, start, stop
+from serve import Console, serve_argv, start, stop
 
 TIMEOUT = 10.0
 
@@ -52,32 +52,6 @@ def start_broker(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise SystemExit("mosquitto did not start")
 
 
-class Console:
-    """The module's console: a blocking socket, the simplest host."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = bytearray()
-
-    def until(self, marker: bytes) -> bytes:
-        while (i := self.buf.find(marker)) < 0:
-            data = self.sock.recv(65536)
-            if not data:
-                raise SystemExit("module closed the console")
-            self.buf += data
-        out = bytes(self.buf[: i + len(marker)])
-        del self.buf[: i + len(marker)]
-        return out
-
-    def cmd(self, line: str, data: bytes = b"") -> bytes:
-        self.sock.sendall(line.encode() + b"\r" + data)
-        out = self.until(b"\r\n")
-        while not (out.endswith(b"AT-S.OK\r\n") or b"ERROR" in out or b"Error" in out):
-            out += self.until(b"\r\n")
-        return out
-
-
 def module_rounds(console: Console, n: int, qos: int, payload: bytes) -> float:
     line = f"AT+S.MQTTPUB=0,bench/m{qos},{qos},0,{len(payload)}"
     back = f"+WIND:86:MQTT Published:0:bench/m{qos}:{qos}:0:0:".encode()
@@ -85,10 +59,10 @@ def module_rounds(console: Console, n: int, qos: int, payload: bytes) -> float:
     for _ in range(n):
         console.sock.sendall(line.encode() + b"\r" + payload)
         # the OK and the WIND, in whatever order they come
-        got = console.until(b"AT-S.OK\r\n")
+        got = console.read_until(b"AT-S.OK\r\n")
         if back not in got:  # (the module holds WINDs until the reply is out: the usual case)
-            console.until(back)
-            console.until(payload + b"\r\n")
+            console.read_until(back)
+            console.read_until(payload + b"\r\n")
     return n / (time.perf_counter() - t0)
 
 
@@ -127,13 +101,14 @@ def main() -> int:
         broker, bport = start_broker(Path(tmp))
         module, mport = start(serve_argv(Path(tmp) / "state"))
         try:
-            console = Console(mport)
-            console.cmd("AT+S.SCFG=console_echo,0")
-            while b"=10\r\n" not in console.cmd("AT+S.STS=wifi_state"):  # joined (LINK_UP)
+            console = Console(mport, TIMEOUT)
+            console.read_until(b"+WIND:0:Console active\r\n")  # before it, input is dropped
+            console.reply(b"AT+S.SCFG=console_echo,0")
+            while b"=10\r\n" not in console.reply(b"AT+S.STS=wifi_state"):  # joined (LINK_UP)
                 time.sleep(0.05)
-            console.cmd(f"AT+S.MQTTCONN=127.0.0.1,{bport},,,,,bench,,,,,")
+            console.reply(f"AT+S.MQTTCONN=127.0.0.1,{bport},,,,,bench,,,,,".encode())
             for qos in (0, 1):
-                console.cmd(f"AT+S.MQTTSUB=0,bench/m{qos},{qos}")
+                console.reply(f"AT+S.MQTTSUB=0,bench/m{qos},{qos}".encode())
             print(
                 f"{args.n} round trips per QoS, {args.size}-byte payloads, best of"
                 f" {args.rounds} rounds, mosquitto on loopback"
@@ -147,7 +122,7 @@ def main() -> int:
                     f"QoS {qos}: module {mod:8.0f} msg/s   direct paho {direct:8.0f} msg/s"
                     f"   ratio {mod / direct:.2f}"
                 )
-            console.cmd("AT+S.MQTTDISC=0")
+            console.reply(b"AT+S.MQTTDISC=0")
         finally:
             stop(module)
             broker.terminate()

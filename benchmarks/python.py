@@ -32,33 +32,20 @@ OK = b"AT-S.OK\r\n"
 TIMEOUT = 30.0
 
 
-class Console(serve.Console):
-    def __init__(self, port: int) -> None:
-        super().__init__(port, TIMEOUT)
-
-    def reply(self, line: bytes, data: bytes = b"") -> bytes:
-        self.sock.sendall(line + b"\r" + data)
-        out = bytearray()
-        while True:
-            out += self.read_until(b"\r\n")
-            if out.endswith(OK) or b"AT-S.ERROR" in out:
-                return bytes(out)
-
-
-def boot(state: Path) -> tuple[object, Console]:
+def boot(state: Path) -> tuple[object, serve.Console]:
     proc, port = start(serve_argv(state))
-    c = Console(port)
+    c = serve.Console(port, TIMEOUT)
     c.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
     c.reply(b"AT+S.SCFG=console_echo,0")  # its echo is part of this reply
     return proc, c
 
 
-def put(c: Console, name: str, text: str) -> None:
+def put(c: serve.Console, name: str, text: str) -> None:
     data = text.encode()
     c.reply(f"AT+S.FSC={name},{len(data)}".encode(), data)
 
 
-def timed(c: Console, line: bytes) -> tuple[float, bytes]:
+def timed(c: serve.Console, line: bytes) -> tuple[float, bytes]:
     t = time.perf_counter()
     out = c.reply(line)
     return time.perf_counter() - t, out

@@ -73,5 +73,16 @@ class Console:
         self.sock.sendall(line + b"\r")
         return self.read_until(OK)
 
+    def reply(self, line: bytes, data: bytes = b"") -> bytes:
+        """Send a command (and its data); its reply up to the final line: AT-S.OK or an
+        error (a failing command ends the wait instead of timing out)."""
+        self.sock.sendall(line + b"\r" + data)
+        out = bytearray()
+        while True:
+            last = self.read_until(b"\r\n")
+            out += last
+            if last.startswith((b"AT-S.OK", b"AT-S.ERROR")) or b" Error:" in last:
+                return bytes(out)
+
     def close(self) -> None:
         self.sock.close()
