@@ -95,6 +95,15 @@ def write_file(name, data):
 
 _PIECE = 1024  # bytes a call: the answer (base64) fits the bridge's 2 KiB
 
+def _in_pieces(head, data):
+    "data in commands of at most _PIECE bytes each: head,<length> and its bytes (FSC, SOCKW)"
+    if isinstance(data, str):
+        data = data.encode()
+    for i in range(0, len(data), _PIECE):
+        piece = data[i:i + _PIECE]
+        at("%s,%d" % (head, len(piece)), piece)
+    return len(data)
+
 class File:
     def __init__(self, name, mode):
         self.name = name
@@ -137,12 +146,7 @@ class File:
     def readlines(self):
         return self.read().split("\n" if not self.binary else b"\n")
     def write(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        for i in range(0, len(data), _PIECE):
-            piece = data[i:i + _PIECE]
-            at("AT+S.FSC=%s,%d" % (self.name, len(piece)), piece)
-        return len(data)
+        return _in_pieces("AT+S.FSC=%s" % self.name, data)
     def close(self):
         pass
     def __enter__(self):
@@ -164,12 +168,7 @@ class socket:
         if self.id is None:
             raise OSError(103, "no socket id")
     def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        for i in range(0, len(data), _PIECE):
-            piece = data[i:i + _PIECE]
-            at("AT+S.SOCKW=%d,%d" % (self.id, len(piece)), piece)
-        return len(data)
+        return _in_pieces("AT+S.SOCKW=%d" % self.id, data)
     write = send
     def pending(self):
         for l in at("AT+S.SOCKQ=%d" % self.id):
