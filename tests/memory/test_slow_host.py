@@ -55,6 +55,16 @@ def serve(state: Path, kind: str) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError("atwifi serve did not say where it listens")
 
 
+def host(port: int) -> socket.socket:
+    """The host's end of the console, with small kernel buffers on its side: the module's
+    queue shows, not the kernel's."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+    s.connect(("127.0.0.1", port))
+    return s
+
+
 def read_until(s: socket.socket, marker: bytes) -> bytes:
     s.settimeout(20)
     buf = b""
@@ -99,11 +109,7 @@ def exchange(s: socket.socket, data: bytes, sent: int) -> tuple[int, bytes]:
 def test_host_that_does_not_read(tmp_path, kind):
     proc, port = serve(tmp_path / "state", kind)
     try:
-        s = socket.socket()
-        # Small kernel buffers on the host's side: the module's queue shows, not the kernel's.
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
-        s.connect(("127.0.0.1", port))
+        s = host(port)
         if kind == "rfc2217":
             s.sendall(b"\r")  # a first data byte: the port is open, output flows
         read_until(s, b"+WIND:0:Console active\r\n")
@@ -139,10 +145,7 @@ def test_host_that_floods_a_busy_console(tmp_path):
     silent.listen()
     proc, port = serve(tmp_path / "state", "tcp")
     try:
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
-        s.connect(("127.0.0.1", port))
+        s = host(port)
         read_until(s, b"+WIND:24:WiFi Up:")  # joined: the module has an IP address
         s.sendall(b"AT\r")
         read_until(s, b"AT-S.OK\r\n")
