@@ -53,6 +53,8 @@ log = logging.getLogger("atwifi")
 
 BUILD = "171117-0328fe3-SPWF04S"
 NOT_BUILT = "Command not implemented in atwifi"
+_NO_DATA = object()  # Device._plain: the command carries no {data}
+_FAILED = object()  # Device._plain: the handler failed, its error is answered
 HEADS_CACHED = 512  # command lines whose parse the device keeps (Device.head)
 INTERNAL = 111  # "Request failed": a handler crashed (a bug in atwifi), the module goes on
 
@@ -473,20 +475,13 @@ class Device:
         ctx = Context(self, cmd, sink)
         args = parsed.args  # type: ignore[attr-defined]
         if handler in SYNC_HANDLERS:
-            try:
-                try:
-                    if cmd.data is None:
-                        rest = handler(ctx, **args)
-                    else:
-                        rest = handler(ctx, data=request.data, **args)
-                except ServiceError as e:
-                    raise word(e) from e
-            except Exception as e:  # noqa: BLE001  (worded as execute words it)
-                self._failed(cmd, e, sink)
-            else:
-                if rest is not None:
-                    return self._finish(cmd, sink, rest, handler, ctx, args, request.repeats)
+            rest = self._plain(
+                cmd, sink, handler, ctx, args, _NO_DATA if cmd.data is None else request.data
+            )
+            if rest is None:
                 sink.send(_OK if self.config._values["console_verbose"] < 2 else self._ok())
+            elif rest is not _FAILED:
+                return self._finish(cmd, sink, rest, handler, ctx, args, request.repeats)
             if request.repeats:
                 return self._repeat(cmd, sink, handler, ctx, args, request.repeats)
             return None
@@ -529,20 +524,30 @@ class Device:
                 i += done
                 if i == n:
                     break
-            block = blocks[i]
+            rest = self._plain(cmd, sink, handler, ctx, args, blocks[i])
             i += 1
-            try:
-                try:
-                    rest = handler(ctx, data=block, **args)
-                except ServiceError as e:
-                    raise word(e) from e
-            except Exception as e:  # noqa: BLE001  (worded as execute words it)
-                self._failed(cmd, e, sink)
-                continue
-            if rest is not None:
+            if rest is None:
+                self._oks(sink, 1)
+            elif rest is not _FAILED:
                 return self._finish(cmd, sink, rest, handler, ctx, args, blocks[i:])
-            self._oks(sink, 1)
         return None
+
+    def _plain(
+        self, cmd: Any, sink: Sink, handler: Any, ctx: Context, args: dict[str, Any], data: Any
+    ) -> Any:
+        """One call of a plain handler (``data``: its {data}, or _NO_DATA): what it left to
+        wait for, None when it is done, or _FAILED once its failure is answered (worded as
+        execute words it)."""
+        try:
+            try:
+                if data is _NO_DATA:
+                    return handler(ctx, **args)
+                return handler(ctx, data=data, **args)
+            except ServiceError as e:
+                raise word(e) from e
+        except Exception as e:  # noqa: BLE001
+            self._failed(cmd, e, sink)
+            return _FAILED
 
     def _oks(self, sink: Sink, n: int) -> None:
         send = sink.send
