@@ -187,15 +187,20 @@ class Runtime:
         gate = self.gate
         gate.busy = False
         if gate.held and not self.blocked:
-            if gate.dropped or gate.merged:
-                self._note_gate()
-            held = gate.end()
-            framing = self.framing
-            if framing is not None:
-                for wind in held:
-                    framing.send(wind)
+            self._release_winds()
         if not self._batching:
             self._push()
+
+    def _release_winds(self) -> None:
+        """The WINDs the gate held go out (what it merged or dropped meanwhile noted first)."""
+        gate = self.gate
+        if gate.dropped or gate.merged:
+            self._note_gate()
+        held = gate.end()
+        framing = self.framing
+        if framing is not None:
+            for wind in held:
+                framing.send(wind)
 
     async def _reboot_now(self) -> None:
         self._reboot_requested = False
@@ -228,14 +233,8 @@ class Runtime:
         gate = self.gate
         if blocked or gate.busy or not gate.held:
             return
-        if gate.dropped or gate.merged:
-            self._note_gate()
-        framing = self.framing
-        held = gate.end()
-        if framing is not None:
-            for wind in held:
-                framing.send(wind)
-            self._push()
+        self._release_winds()
+        self._push()
 
     def request_reboot(self) -> None:
         """Reboot once the current reply is out (a reset command answers before it reboots)."""
