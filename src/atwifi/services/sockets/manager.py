@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import errno
 import ipaddress
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from atwifi.services.errors import ServiceError
 from atwifi.services.net.dial import Blocked, Dialer
@@ -191,11 +191,6 @@ class Sockets:
 
     async def write(self, cid: int, data: bytes) -> None:
         await self.client(cid).write(data)
-
-    def write_now(self, cid: int, data: bytes) -> Coroutine[Any, Any, None] | None:
-        """``write()`` without a coroutine: None once queued, or a coroutine that waits for
-        room in the send buffer (Conn.write_now)."""
-        return self.client(cid).write_now(data)
 
     def close(self, cid: int) -> None:
         conn = self.client(cid)
