@@ -76,6 +76,8 @@ def _readable(rec: dict[str, Any]) -> str:
     from atwifi.trace import record_text  # "data", or made from "hex" for a long chunk
 
     text = record_text(rec)
+    if rec.get("partial"):  # read while the module was still writing its bytes
+        text += f" ... ({rec['len'] - len(rec['hex']) // 2} bytes not written yet)"
     return f"{rec.get('t', 0):10.3f} {arrows.get(rec.get('dir', ''), '??')} {text}"
 
 

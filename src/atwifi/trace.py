@@ -13,9 +13,14 @@ making hex of every byte cost more than the module's own work. ``read_trace()`` 
 record with its "hex"; ``record_text()`` the readable text of any record.
 
 Cheap enough to leave on: records are formatted without json.dumps (every field is made
-JSON-safe by construction), the wall clock is computed from the monotonic one, and the files
-are flushed before every console write (once per burst: what the host has seen is in the
-file) and at the end of every event-loop turn, instead of after every record.
+JSON-safe by construction), the wall clock is computed from the monotonic one, and the trace
+is flushed before every console write (once per burst: every record of what the host has
+seen, and every note that led to it, is in the file) and at the end of every event-loop
+turn, instead of after every record. Bulk chunks' bytes are written right after the console
+write that sends them (in one ``os.writev`` with the turn's other bulk chunks, from the
+chunks themselves): that copy into the page cache is most of the trace's cost, and made
+after the write it overlaps the host's reading. So a reader racing the module may find the
+newest chunk's bytes still missing (``resolve`` marks that record "partial").
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import json
+import os
 import threading
 import time
 from binascii import hexlify
@@ -48,6 +54,10 @@ _VIEW_ESCAPES = _table({0x0D: "\u240d", 0x0A: "\u240a"})
 # Chunks longer than this carry "hex" only.
 TEXT_MAX = 2048
 
+_DIRS = {"in": b"in", "out": b"out", "note": b"note"}
+
+_IOV = 512  # chunks per os.writev (under any system's IOV_MAX)
+
 _escape_encode = codecs.escape_encode  # type: ignore[attr-defined]
 
 
@@ -72,7 +82,12 @@ def resolve(rec: dict[str, Any], bulk: IO[bytes] | None) -> dict[str, Any]:
     """A bulk chunk's record given its "hex" from the trace's bytes file (open, binary)."""
     if "at" in rec and "hex" not in rec and bulk is not None:
         bulk.seek(rec["at"])
-        rec["hex"] = bulk.read(rec["len"]).hex()
+        data = bulk.read(rec["len"])
+        rec["hex"] = data.hex()
+        if len(data) < rec["len"]:
+            # Read while the module writes: the record goes out before the console write,
+            # its bytes just after it (or lost with a killed module).
+            rec["partial"] = True
     return rec
 
 
@@ -113,15 +128,20 @@ class Trace:
         self._t0 = time.monotonic()
         self._wall0 = time.time() - self._t0  # wall = _wall0 + monotonic()
         self._second = -1  # the whole second _wall_prefix is for
-        self._wall_prefix = ""
+        self._wall_prefix = b""
         # Binary, big buffer: records are bytes, flushed once per loop turn (_schedule).
         self._file: IO[bytes] | None = (
             open(path, "wb", buffering=1 << 20) if path is not None else None  # noqa: SIM115
         )
-        self._bulk: IO[bytes] | None = (
-            open(bulk_path(path), "wb", buffering=1 << 20) if path is not None else None  # noqa: SIM115
+        # The bulk chunks' file is written unbuffered, from the chunks themselves (os.writev
+        # of the list they wait in): copying them into a buffer first cost as much again.
+        self._bulk_fd = (
+            os.open(bulk_path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+            if path is not None
+            else -1
         )
         self._bulk_at = 0  # where the next bulk chunk starts in that file
+        self._pending: list[bytes] = []  # bulk chunks recorded, not written yet
         self._flush_pending = False
         self._lock = threading.Lock()
         self._console = console
@@ -145,19 +165,19 @@ class Trace:
                 text = _escaped(data).replace(b"\\", b"\\\\").replace(b'"', b'\\"')
                 f.write(b'%s,"data":"%s","hex":"%s"}\n' % (head, text, hexlify(data)))
             else:
-                # Bulk data: the bytes as they are, in the bytes file (the lock: a note from a
-                # thread never lands between the two writes).
+                # Bulk data: the bytes as they are, in the bytes file, where the record says
+                # (the lock: a note from a thread never lands between the two).
                 n = len(data)
                 with self._lock:
-                    self._bulk.write(data)  # type: ignore[union-attr]
+                    self._pending.append(data if type(data) is bytes else bytes(data))
                     f.write(b'%s,"len":%d,"at":%d}\n' % (head, n, self._bulk_at))
                     self._bulk_at += n
             if direction == "out":
-                # Before the host can see these bytes, the trace has them (and what led to
-                # them): one flush per console write, which is one per burst.
-                self.flush()
-            else:
-                self._schedule()
+                # Before the host can see these bytes, the trace has their record and all
+                # that led to them: one flush per console write, which is one per burst.
+                # Bulk bytes follow the write (``sent``), or the turn's end.
+                f.flush()
+            self._schedule()
         if self.verbose:
             self._show(now - self._t0, direction, glyphs(data))
 
@@ -177,13 +197,14 @@ class Trace:
         second = int(wall)
         if second != self._second:
             self._second = second
-            self._wall_prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        micros = int((wall - second) * 1_000_000)
+            self._wall_prefix = (
+                datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S").encode()
+            )
         return b'{"t":%.6f,"wall":"%s.%06dZ","dir":"%s"' % (
             now - self._t0,
-            self._wall_prefix.encode(),
-            min(micros, 999_999),
-            direction.encode(),
+            self._wall_prefix,
+            min(int((wall - second) * 1_000_000), 999_999),
+            _DIRS[direction],
         )
 
     def _schedule(self) -> None:
@@ -207,10 +228,27 @@ class Trace:
     _loop: asyncio.AbstractEventLoop | None = None
     _loop_thread = 0
 
+    def sent(self) -> None:
+        """The console write of the last "out" record is done: write the bulk chunks."""
+        if self._pending:
+            self._write_bulk()
+
+    def _write_bulk(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+            for i in range(0, len(pending), _IOV):
+                chunks = pending[i : i + _IOV]
+                done = os.writev(self._bulk_fd, chunks)
+                if done < sum(map(len, chunks)):  # (a file takes all, but for a full disk)
+                    rest = memoryview(b"".join(chunks))[done:]
+                    while rest:
+                        rest = rest[os.write(self._bulk_fd, rest) :]
+
     def flush(self) -> None:
         self._flush_pending = False
         if self._file is not None:
-            self._bulk.flush()  # type: ignore[union-attr]  (first: a record's bytes are there when it is)
+            if self._pending:
+                self._write_bulk()  # first: a record's bytes are there when it is
             self._file.flush()
 
     def _show(self, t: float, direction: str, text: str) -> None:
@@ -223,9 +261,10 @@ class Trace:
     def close(self) -> None:
         self._flush_pending = False
         if self._file is not None:
-            self._bulk.close()  # type: ignore[union-attr]
+            self.flush()
+            os.close(self._bulk_fd)
             self._file.close()
-            self._file = self._bulk = None
+            self._file, self._bulk_fd = None, -1
 
 
 def read_trace(path: Path) -> list[dict[str, Any]]:
@@ -266,8 +305,10 @@ class TracingTransport(Transport):
         await self.inner.start(traced_feed)
 
     def write(self, data: bytes) -> None:
-        self.trace.record("out", data)
+        trace = self.trace
+        trace.record("out", data)
         self.inner.write(data)
+        trace.sent()
 
     async def drain(self) -> None:
         await self.inner.drain()

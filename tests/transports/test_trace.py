@@ -9,7 +9,8 @@ import json
 from rich.console import Console
 from transport_helpers import SAFETY, Echo
 
-from atwifi.trace import Trace, TracingTransport, escape, read_trace
+from atwifi.trace import Trace, TracingTransport, escape, read_trace, record_bytes
+from atwifi.transports.base import Transport
 from atwifi.transports.tcp import TcpTransport
 
 
@@ -140,3 +141,61 @@ async def test_bulk_chunks_are_in_their_file_once_the_loop_turns(tmp_path) -> No
     assert got == [x for i, c in enumerate(chunks) for x in (c, b"AT%d\r" % i)]
     assert "\\x04\\x04" in format_trace(path)  # the readable view shows bulk text too
     trace.close()
+
+
+class _Probe(Transport):
+    """An inner transport whose write reads the trace files: what a host reading the trace
+    the moment the bytes leave would find."""
+
+    def __init__(self, path) -> None:
+        self.path, self.seen = path, []
+
+    def write(self, data: bytes) -> None:
+        self.seen.append(read_trace(self.path))
+
+    async def start(self, feed) -> None: ...
+    async def drain(self) -> None: ...
+    async def close(self) -> None: ...
+    def describe(self) -> str:
+        return "probe"
+
+
+async def test_records_precede_the_write_and_bulk_bytes_follow_it(tmp_path) -> None:
+    """The record of every chunk (and the notes before it) is in the file before the console
+    write; a bulk chunk's bytes, with the turn's other bulk chunks, right after it."""
+    from atwifi.trace import TEXT_MAX
+
+    path = tmp_path / "trace.jsonl"
+    trace = Trace(path, verbose=False)
+    probe = _Probe(path)
+    t = TracingTransport(probe, trace)
+    burst, reply = b"\x01" * (TEXT_MAX + 1), b"\x02" * (TEXT_MAX + 7)
+    trace.record("in", burst)
+    trace.note("socket 0 sent 2049 bytes")
+    t.write(reply)
+    (seen,) = probe.seen
+    assert [r["dir"] for r in seen] == ["in", "note", "out"]
+    assert seen[2]["len"] == len(reply) and seen[2]["partial"]  # not written yet: just after
+    got = read_trace(path)  # right after the write, before the loop turns
+    assert [record_bytes(r) for r in got if r["dir"] != "note"] == [burst, reply]
+    assert not any(r.get("partial") for r in got)
+    t.write(b"AT-S.OK\r\n")  # a short one: its bytes are in its record, before the write
+    assert record_bytes(probe.seen[1][-1]) == b"AT-S.OK\r\n"
+    trace.close()
+
+
+def test_a_record_whose_bytes_are_not_written_yet_reads_as_partial(tmp_path) -> None:
+    """Read while the module writes (or after it was killed): the bytes there are, marked."""
+    from atwifi.pytest_plugin import format_trace
+    from atwifi.trace import TEXT_MAX, bulk_path
+
+    path = tmp_path / "trace.jsonl"
+    trace = Trace(path, verbose=False)
+    chunk = b"Z" * (TEXT_MAX + 100)
+    trace.record("in", chunk)
+    trace.close()
+    with open(bulk_path(path), "r+b") as f:
+        f.truncate(TEXT_MAX)  # as if only part of it had reached the file
+    (rec,) = read_trace(path)
+    assert rec["partial"] and record_bytes(rec) == chunk[:TEXT_MAX]
+    assert format_trace(path).endswith("(100 bytes not written yet)")
