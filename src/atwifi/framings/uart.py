@@ -309,8 +309,7 @@ class UartFraming:
         with memoryview(buf) as mv:
             run = bytes(mv[:end])  # one copy; the blocks are slices of it
         del buf[:end]
-        blocks = [run[at : at + data_len] for at in range(h, end, step)]
-        return blocks
+        return [run[at : at + data_len] for at in range(h, end, step)]
 
     def _take_block(self, request: Request, data_len: int) -> Request | None:
         """The command's {data} through the decoder: whole, or ``request`` waits for it."""

@@ -97,7 +97,6 @@ class Options:
     # Lazy state (a fleet's modules): nothing is made on disk until the module stores
     # something; a module whose state folder does not exist boots with no I/O at all.
     lazy_state: bool = False
-    straps: dict[int, int] = field(default_factory=dict)  # GPIO -> level held at power-on
 
 
 class Device:
@@ -479,7 +478,7 @@ class Device:
                 cmd, sink, handler, ctx, args, _NO_DATA if cmd.data is None else request.data
             )
             if rest is None:
-                sink.send(_OK if self.config._values["console_verbose"] < 2 else self._ok())
+                self._oks(sink, 1)
             elif rest is not _FAILED:
                 return self._finish(cmd, sink, rest, handler, ctx, args, request.repeats)
             if request.repeats:

@@ -175,19 +175,10 @@ class Dialer:
             the_plan = plan or None
         if tls_name is not None:
             ctx = await tls.client_context()
-        made: list[Any] = []
-
-        def build() -> asyncio.BaseProtocol:
-            inner = factory()
-            if wrap and the_plan is not None:
-                from atwifi.services.faults.wrap import FaultyStream
-
-                outer = FaultyStream(inner, the_plan)
-                made.append(outer)
-                return outer
-            made.append(inner)
-            return inner
-
+        wrapped = wrap and the_plan is not None
+        if wrapped:
+            from atwifi.services.faults.wrap import FaultyStream
+        build, made = _front(factory, FaultyStream if wrapped else None, the_plan)
         to_ip, to_port = to if to is not None else (ip, port)
         loop = asyncio.get_running_loop()
         try:
@@ -203,21 +194,19 @@ class Dialer:
                     ssl_handshake_timeout=handshake_timeout,
                 )
         except BaseException:
-            if wrap and the_plan is not None:
-                the_plan.close()
+            if wrapped:
+                the_plan.close()  # type: ignore[union-attr]
             raise
         outer = made[-1]
-        seen, inner = transport, outer
-        if wrap and the_plan is not None:
-            seen, inner = outer.proxy, outer.inner
+        seen, inner = (outer.proxy, outer.inner) if wrapped else (transport, outer)
         if ctx is not None and verify:
             try:
                 await self.verify(transport, tls_name, the_plan)  # type: ignore[arg-type]
             except BaseException:
                 transport.abort()
                 raise
-        if wrap and the_plan is not None:
-            the_plan.attach(outer)  # a reset/stall armed at 0 bytes acts now
+        if wrapped:  # a reset/stall armed at 0 bytes acts now
+            the_plan.attach(outer)  # type: ignore[union-attr]
         return seen, inner, the_plan
 
     async def open_connection(
@@ -298,19 +287,10 @@ class Dialer:
             wrap = True
         else:
             the_plan = plan or None
-        made: list[Any] = []
-
-        def build() -> asyncio.DatagramProtocol:
-            inner = factory()
-            if wrap and the_plan is not None:
-                from atwifi.services.faults.wrap import FaultyDatagram
-
-                outer = FaultyDatagram(inner, the_plan)
-                made.append(outer)
-                return outer
-            made.append(inner)
-            return inner
-
+        wrapped = wrap and the_plan is not None
+        if wrapped:
+            from atwifi.services.faults.wrap import FaultyDatagram
+        build, made = _front(factory, FaultyDatagram if wrapped else None, the_plan)
         loop = asyncio.get_running_loop()
         to_addr = to if to is not None else (ip, port)
         family = socket.AF_INET6 if ":" in to_addr[0] else socket.AF_INET
@@ -322,12 +302,28 @@ class Dialer:
                     build, local_addr=local_addr, family=family
                 )
         except BaseException:
-            if wrap and the_plan is not None:
-                the_plan.close()
+            if wrapped:
+                the_plan.close()  # type: ignore[union-attr]
             raise
         outer = made[-1]
-        inner = outer.inner if wrap and the_plan is not None else outer
-        return transport, inner, the_plan
+        return transport, outer.inner if wrapped else outer, the_plan
+
+
+def _front(
+    factory: Callable[[], Any], wrapper: Any, plan: ConnFaults | None
+) -> tuple[Callable[[], Any], list[Any]]:
+    """The protocol factory the loop calls: the caller's protocol, behind ``wrapper(protocol,
+    plan)`` (services/faults/wrap.py) when there is one; the list gets what it made."""
+    made: list[Any] = []
+
+    def build() -> Any:
+        proto = factory()
+        if wrapper is not None:
+            proto = wrapper(proto, plan)
+        made.append(proto)
+        return proto
+
+    return build, made
 
 
 def plan_of(transport: Any) -> ConnFaults | None:
