@@ -19,6 +19,12 @@ async def enter(m) -> None:
     assert BANNER.fullmatch(out), out
 
 
+async def leave(m) -> None:
+    """Ctrl-D at the prompt: the REPL ends and the AT console answers its AT+S.PYTHON."""
+    m.send(b"\x04")
+    assert await m.reply() == b"\r\n" + OK
+
+
 async def test_the_friendly_repl_evaluates_and_echoes(repl_module):
     m = repl_module
     await enter(m)
@@ -77,8 +83,7 @@ async def test_the_repl_uses_the_module_api_and_ctrl_c_interrupts(repl_module):
         b'  File "<stdin>", line 1, in <module>\r\n'
         b"KeyboardInterrupt: \r\n>>> "
     )
-    m.send(b"\x04")
-    assert await m.reply() == b"\r\n" + OK
+    await leave(m)
 
 
 async def test_paste_mode(repl_module):
@@ -91,8 +96,7 @@ async def test_paste_mode(repl_module):
     m.send(b"def f():\r    return 5\rprint(f())\r\x04")
     out = await m.read_until(b">>> ")
     assert out.endswith(b"print(f())\r\n=== \r\n5\r\n>>> "), out
-    m.send(b"\x04")
-    assert await m.reply() == b"\r\n" + OK
+    await leave(m)
 
 
 async def test_the_raw_repl_as_pyboard_drives_it(repl_module):
@@ -124,8 +128,7 @@ async def test_the_raw_repl_as_pyboard_drives_it(repl_module):
     m.send(b"\r\x02")  # Ctrl-B: the friendly REPL
     out = await m.read_until(b">>> ")
     assert out.startswith(b"\r\nMicroPython v1."), out
-    m.send(b"\x04")
-    assert await m.reply() == b"\r\n" + OK
+    await leave(m)
 
 
 async def test_the_raw_repl_soft_reset_gives_a_fresh_heap(repl_module, engine):
@@ -145,8 +148,7 @@ async def test_the_raw_repl_soft_reset_gives_a_fresh_heap(repl_module, engine):
     assert await m.read_until(b"\x04>") == b"OKFalse\r\n\x04\x04>"
     m.send(b"\x02")
     await m.read_until(b">>> ")
-    m.send(b"\x04")
-    assert await m.reply() == b"\r\n" + OK
+    await leave(m)
 
 
 async def test_ctrl_c_on_a_busy_loop_in_the_repl_starts_it_again(repl_module, engine):
@@ -171,5 +173,4 @@ async def test_ctrl_c_on_a_busy_loop_in_the_repl_starts_it_again(repl_module, en
         assert await m.read_until(b">>> ") == b"\r\nKeyboardInterrupt: \r\n>>> "
     m.send(b"1+2\r")
     assert await m.read_until(b">>> ") == b"1+2\r\n3\r\n>>> "
-    m.send(b"\x04")
-    assert await m.reply() == b"\r\n" + OK
+    await leave(m)
