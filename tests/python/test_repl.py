@@ -62,8 +62,7 @@ async def test_the_friendly_repl_evaluates_and_echoes(repl_module):
     )
     m.send(b"\x03")  # Ctrl-C at the prompt: a new line
     assert await m.read_until(b">>> ") == b"\r\n>>> "
-    m.send(b"\x04")  # Ctrl-D: back to the AT console
-    assert await m.reply() == b"\r\n" + OK
+    await leave(m)  # back to the AT console
     assert await m.cmd("AT") == OK
 
 
