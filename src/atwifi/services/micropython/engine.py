@@ -89,14 +89,6 @@ def info() -> dict[str, Any]:
     return dict(_info)
 
 
-def forget() -> None:
-    """Drop the in-memory copy (the benchmark measures a cold start with it)."""
-    global _compiled
-    with _lock:
-        _compiled = None
-        _info.clear()
-
-
 def _wasmtime_version() -> str:
     try:
         from importlib.metadata import version
