@@ -42,7 +42,6 @@ class ConnFaults:
         self._timer: asyncio.TimerHandle | None = None
         self._last = 0.0  # release time of the last queued chunk (keeps order)
         self._rng: dict[int, random.Random] = {}
-        self._stall_buf = bytearray()
         self._at: dict[int, int] = {}  # reset/stall rule id -> byte count where it acts
         self.conn: Any = None
         self.drained: Callable[[], None] | None = None  # called when the queue empties
@@ -95,7 +94,6 @@ class ConnFaults:
             return
         data = bytes(data)
         if self.stalled:
-            self._stall_buf += data
             self.held += len(data)
             self.received += len(data)
             return
@@ -132,7 +130,6 @@ class ConnFaults:
             f"fault #{rule.id} stall: {self.where} stops delivering after {self.received - len(rest)} bytes"
         )
         self.stalled = True
-        self._stall_buf += rest
         self.held += len(rest)
         t = conn.transport
         if t is not None and not t.is_closing():
