@@ -16,11 +16,14 @@ Cheap enough to leave on: records are formatted without json.dumps (every field 
 JSON-safe by construction), the wall clock is computed from the monotonic one, and the trace
 is flushed before every console write (once per burst: every record of what the host has
 seen, and every note that led to it, is in the file) and at the end of every event-loop
-turn, instead of after every record. Bulk chunks' bytes are written right after the console
-write that sends them (in one ``os.writev`` with the turn's other bulk chunks, from the
-chunks themselves): that copy into the page cache is most of the trace's cost, and made
-after the write it overlaps the host's reading. So a reader racing the module may find the
-newest chunk's bytes still missing (``resolve`` marks that record "partial").
+turn, instead of after every record. Bulk chunks' bytes are gathered in a block of BLOCK
+bytes (copied after the console write that sends them, or at the turn's end) and written one
+block at a time, at aligned offsets: that copy into the page cache is most of the trace's
+cost, and made in 256 KiB aligned writes it costs about a quarter less than a write per
+chunk (1 MiB blocks measured no better than a write per chunk in the module). A block
+begun is written within TAIL_S even if it does not fill (a pause in the traffic), and at
+close. So a reader racing the module may find the newest bulk bytes still missing, and a
+killed module loses up to one block of them: ``resolve`` marks those records "partial".
 """
 
 from __future__ import annotations
@@ -56,7 +59,8 @@ TEXT_MAX = 2048
 
 _DIRS = {"in": b"in", "out": b"out", "note": b"note"}
 
-_IOV = 512  # chunks per os.writev (under any system's IOV_MAX)
+BLOCK = 1 << 18  # bulk bytes gathered for one write into the bytes file
+TAIL_S = 0.05  # bulk bytes wait at most this long for their block to fill
 
 _escape_encode = codecs.escape_encode  # type: ignore[attr-defined]
 
@@ -141,7 +145,12 @@ class Trace:
             else -1
         )
         self._bulk_at = 0  # where the next bulk chunk starts in that file
-        self._pending: list[bytes] = []  # bulk chunks recorded, not written yet
+        self._pending: list[bytes] = []  # bulk chunks recorded, not in the block yet
+        self._block: bytearray | None = None  # the bulk bytes gathered for one write
+        self._base = 0  # where the block starts in the file (a multiple of BLOCK)
+        self._filled = 0  # bytes in the block
+        self._written = 0  # of them, already in the file (an idle tail's write)
+        self._tail: asyncio.TimerHandle | None = None
         self._flush_pending = False
         self._lock = threading.Lock()
         self._console = console
@@ -223,32 +232,80 @@ class Trace:
                 return
             self._loop, self._loop_thread = loop, threading.get_ident()
         self._flush_pending = True
-        loop.call_soon(self.flush)
+        loop.call_soon(self._turn_end)
 
     _loop: asyncio.AbstractEventLoop | None = None
     _loop_thread = 0
 
     def sent(self) -> None:
-        """The console write of the last "out" record is done: write the bulk chunks."""
+        """The console write of the last "out" record is done: gather its bulk chunk."""
         if self._pending:
-            self._write_bulk()
+            self._gather()
 
-    def _write_bulk(self) -> None:
+    def _gather(self) -> None:
+        """The pending chunks into the block, writing each block that fills: one write per
+        BLOCK bytes, at BLOCK-aligned offsets (the page cache takes those in larger pieces
+        than a write per ~50 KiB chunk), from one buffer that stays (holding the chunks
+        until a list of them made BLOCK was no cheaper: their memory was not reused)."""
         with self._lock:
             pending, self._pending = self._pending, []
-            for i in range(0, len(pending), _IOV):
-                chunks = pending[i : i + _IOV]
-                done = os.writev(self._bulk_fd, chunks)
-                if done < sum(map(len, chunks)):  # (a file takes all, but for a full disk)
-                    rest = memoryview(b"".join(chunks))[done:]
-                    while rest:
-                        rest = rest[os.write(self._bulk_fd, rest) :]
+            block = self._block
+            if block is None:
+                block = self._block = bytearray(BLOCK)
+            view = memoryview(block)
+            for chunk in pending:
+                at, n = 0, len(chunk)
+                while at < n:
+                    take = min(BLOCK - self._filled, n - at)
+                    part = chunk if take == n else memoryview(chunk)[at : at + take]
+                    view[self._filled : self._filled + take] = part
+                    self._filled += take
+                    at += take
+                    if self._filled == BLOCK:
+                        self._write_block(view)
+
+    def _write_block(self, view: memoryview) -> None:
+        """What the file lacks of the block; a full block is done and the next begins."""
+        rest = view[self._written : self._filled]
+        at = self._base + self._written
+        while rest:  # (a file takes all at once, but for a full disk)
+            done = os.pwrite(self._bulk_fd, rest, at)
+            rest, at = rest[done:], at + done
+        self._written = self._filled
+        if self._filled == BLOCK:
+            self._base += BLOCK
+            self._filled = self._written = 0
+
+    def _tail_due(self) -> None:
+        self._tail = None
+        self._write_tail()
+
+    def _write_tail(self) -> None:
+        """The bulk bytes gathered so far into the file (the block stays open)."""
+        if self._pending:
+            self._gather()
+        with self._lock:
+            if self._filled > self._written and self._block is not None:
+                self._write_block(memoryview(self._block))
+
+    def _turn_end(self) -> None:
+        """Records to the file; bulk bytes to the block, and a block begun is written within
+        TAIL_S (one timer for the block's unwritten bytes, not one per turn)."""
+        self._flush_pending = False
+        if self._file is None:
+            return
+        if self._pending:
+            self._gather()
+        self._file.flush()
+        if self._filled > self._written and self._tail is None and self._loop is not None:
+            self._tail = self._loop.call_later(TAIL_S, self._tail_due)
 
     def flush(self) -> None:
+        """Everything recorded into the files, bulk bytes first (a record's bytes are there
+        when it is)."""
         self._flush_pending = False
         if self._file is not None:
-            if self._pending:
-                self._write_bulk()  # first: a record's bytes are there when it is
+            self._write_tail()
             self._file.flush()
 
     def _show(self, t: float, direction: str, text: str) -> None:
@@ -260,6 +317,8 @@ class Trace:
 
     def close(self) -> None:
         self._flush_pending = False
+        if self._tail is not None:
+            self._tail.cancel()
         if self._file is not None:
             self.flush()
             os.close(self._bulk_fd)

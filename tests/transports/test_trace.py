@@ -123,23 +123,64 @@ async def test_records_reach_the_file_after_the_loop_turn(tmp_path) -> None:
     trace.close()
 
 
-async def test_bulk_chunks_are_in_their_file_once_the_loop_turns(tmp_path) -> None:
-    """Bulk bytes in the bytes file and their records in the trace, in order, flushed at the
-    end of the turn like the rest (complete up to the last turn if atwifi is killed)."""
+async def test_bulk_chunks_reach_their_file_in_blocks_and_a_pause_writes_the_rest(
+    tmp_path, monkeypatch
+) -> None:
+    """Bulk bytes go to the bytes file a block at a time, at the turn a block fills; what a
+    pause leaves of a block follows within TAIL_S; their records are in the trace, in order,
+    at the end of the turn like the rest."""
+    import atwifi.trace as trace_mod
     from atwifi.pytest_plugin import format_trace
-    from atwifi.trace import TEXT_MAX, bulk_path
+    from atwifi.trace import BLOCK, TEXT_MAX, bulk_path
 
+    monkeypatch.setattr(trace_mod, "TAIL_S", 0)  # the pause: the next loop turn
     path = tmp_path / "trace.jsonl"
     trace = Trace(path, verbose=False)
     chunks = [bytes([i]) * (TEXT_MAX + 1 + i) for i in range(5)]
     for i, c in enumerate(chunks):
         trace.record("in", c)
         trace.record("in", b"AT%d\r" % i)
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the turn's end: records written, bytes gathered
+    assert len(path.read_bytes().splitlines()) == 10  # noqa: ASYNC240
+    for _ in range(3):  # the tail's timer, due at once
+        await asyncio.sleep(0)
     assert bulk_path(path).read_bytes() == b"".join(chunks)  # noqa: ASYNC240
     got = [bytes.fromhex(r["hex"]) for r in read_trace(path)]
     assert got == [x for i, c in enumerate(chunks) for x in (c, b"AT%d\r" % i)]
     assert "\\x04\\x04" in format_trace(path)  # the readable view shows bulk text too
+    big = bytes(range(256)) * (BLOCK // 256 + 10)  # fills the block begun, and begins one
+    trace.record("out", big)
+    trace.sent()
+    written = len(b"".join(chunks)) + len(big)
+    assert bulk_path(path).stat().st_size == BLOCK  # the full block, at once
+    trace.close()
+    assert bulk_path(path).stat().st_size == written  # and the rest at close
+    assert record_bytes(read_trace(path)[-1]) == big
+
+
+async def test_a_block_waits_for_more_until_its_tail_is_due(tmp_path, monkeypatch) -> None:
+    """Between a block's first bytes and its tail's timer, the bytes file does not have
+    them (one write per block is the point); a pause of TAIL_S writes them, once."""
+    import atwifi.trace as trace_mod
+    from atwifi.trace import TEXT_MAX, bulk_path
+
+    monkeypatch.setattr(trace_mod, "TAIL_S", 3600)
+    path = tmp_path / "trace.jsonl"
+    trace = Trace(path, verbose=False)
+    chunk = b"Q" * (TEXT_MAX + 1)
+    for _ in range(3):
+        trace.record("in", chunk)
+        await asyncio.sleep(0)
+    assert bulk_path(path).stat().st_size == 0
+    assert trace._tail is not None  # one timer for the block, armed at its first bytes
+    handle = trace._tail
+    trace.record("in", chunk)
+    await asyncio.sleep(0)
+    assert trace._tail is handle
+    handle._run()  # the pause: the timer's callback
+    assert bulk_path(path).read_bytes() == chunk * 4
+    (rec,) = [r for r in read_trace(path)][-1:]
+    assert not rec.get("partial")
     trace.close()
 
 
@@ -162,7 +203,8 @@ class _Probe(Transport):
 
 async def test_records_precede_the_write_and_bulk_bytes_follow_it(tmp_path) -> None:
     """The record of every chunk (and the notes before it) is in the file before the console
-    write; a bulk chunk's bytes, with the turn's other bulk chunks, right after it."""
+    write; a bulk chunk's bytes follow it (gathered right after it, in the file with their
+    block)."""
     from atwifi.trace import TEXT_MAX
 
     path = tmp_path / "trace.jsonl"
@@ -176,7 +218,9 @@ async def test_records_precede_the_write_and_bulk_bytes_follow_it(tmp_path) -> N
     (seen,) = probe.seen
     assert [r["dir"] for r in seen] == ["in", "note", "out"]
     assert seen[2]["len"] == len(reply) and seen[2]["partial"]  # not written yet: just after
-    got = read_trace(path)  # right after the write, before the loop turns
+    assert read_trace(path)[2]["partial"]  # gathered after the write: in the block
+    trace.flush()  # (a block's bytes reach the file when it fills or its tail is due)
+    got = read_trace(path)
     assert [record_bytes(r) for r in got if r["dir"] != "note"] == [burst, reply]
     assert not any(r.get("partial") for r in got)
     t.write(b"AT-S.OK\r\n")  # a short one: its bytes are in its record, before the write
