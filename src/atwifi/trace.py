@@ -137,8 +137,8 @@ class Trace:
         self._file: IO[bytes] | None = (
             open(path, "wb", buffering=1 << 20) if path is not None else None  # noqa: SIM115
         )
-        # The bulk chunks' file is written unbuffered, from the chunks themselves (os.writev
-        # of the list they wait in): copying them into a buffer first cost as much again.
+        # The bulk chunks' file: no Python buffer, the block is ours (_gather) and goes out
+        # whole with os.pwrite at its own offset.
         self._bulk_fd = (
             os.open(bulk_path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
             if path is not None
@@ -218,7 +218,8 @@ class Trace:
 
     def _schedule(self) -> None:
         """Flush once the current loop turn is over (at once without a running loop): the
-        file is complete up to the last turn, even when atwifi is killed."""
+        records are complete up to the last turn, even when atwifi is killed (their bulk
+        bytes up to the last block written)."""
         if self._flush_pending:
             return
         loop = self._loop
