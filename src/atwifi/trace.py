@@ -19,8 +19,8 @@ seen, and every note that led to it, is in the file) and at the end of every eve
 turn, instead of after every record. Bulk chunks' bytes are gathered in a block of BLOCK
 bytes (copied after the console write that sends them, or at the turn's end) and written one
 block at a time, at aligned offsets: that copy into the page cache is most of the trace's
-cost, and made in 256 KiB aligned writes it costs about a quarter less than a write per
-chunk (1 MiB blocks measured no better than a write per chunk in the module). A block
+cost, and made in 256 KiB aligned writes it costs a tenth to a quarter less than a write
+per chunk (1 MiB blocks measured worse than a write per chunk, in the module). A block
 begun is written within TAIL_S even if it does not fill (a pause in the traffic), and at
 close. So a reader racing the module may find the newest bulk bytes still missing, and a
 killed module loses up to one block of them: ``resolve`` marks those records "partial".
