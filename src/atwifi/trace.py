@@ -146,7 +146,8 @@ class Trace:
         )
         self._bulk_at = 0  # where the next bulk chunk starts in that file
         self._pending: list[bytes] = []  # bulk chunks recorded, not in the block yet
-        self._block: bytearray | None = None  # the bulk bytes gathered for one write
+        # The bulk bytes gathered for one write (none without a file: nothing to gather).
+        self._block = memoryview(bytearray(BLOCK if path is not None else 0))
         self._base = 0  # where the block starts in the file (a multiple of BLOCK)
         self._filled = 0  # bytes in the block
         self._written = 0  # of them, already in the file (an idle tail's write)
@@ -250,10 +251,7 @@ class Trace:
         until a list of them made BLOCK was no cheaper: their memory was not reused)."""
         with self._lock:
             pending, self._pending = self._pending, []
-            block = self._block
-            if block is None:
-                block = self._block = bytearray(BLOCK)
-            view = memoryview(block)
+            view = self._block
             for chunk in pending:
                 at, n = 0, len(chunk)
                 while at < n:
@@ -263,11 +261,11 @@ class Trace:
                     self._filled += take
                     at += take
                     if self._filled == BLOCK:
-                        self._write_block(view)
+                        self._write_block()
 
-    def _write_block(self, view: memoryview) -> None:
+    def _write_block(self) -> None:
         """What the file lacks of the block; a full block is done and the next begins."""
-        rest = view[self._written : self._filled]
+        rest = self._block[self._written : self._filled]
         at = self._base + self._written
         while rest:  # (a file takes all at once, but for a full disk)
             done = os.pwrite(self._bulk_fd, rest, at)
@@ -286,8 +284,8 @@ class Trace:
         if self._pending:
             self._gather()
         with self._lock:
-            if self._filled > self._written and self._block is not None:
-                self._write_block(memoryview(self._block))
+            if self._filled > self._written:
+                self._write_block()
 
     def _turn_end(self) -> None:
         """Records to the file; bulk bytes to the block, and a block begun is written within

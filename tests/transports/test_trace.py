@@ -179,8 +179,7 @@ async def test_a_block_waits_for_more_until_its_tail_is_due(tmp_path, monkeypatc
     assert trace._tail is handle
     handle._run()  # the pause: the timer's callback
     assert bulk_path(path).read_bytes() == chunk * 4
-    (rec,) = [r for r in read_trace(path)][-1:]
-    assert not rec.get("partial")
+    assert not read_trace(path)[-1].get("partial")
     trace.close()
 
 
